@@ -1,0 +1,1 @@
+"""vipexec.labelers: step labels on three dimensions (relevance, logic, attribute)."""

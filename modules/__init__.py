@@ -1,0 +1,1 @@
+"""vipexec.modules: the ImagePatch / VideoSegment API, backends and the synthetic world."""

@@ -1,0 +1,1 @@
+"""vipexec.sandbox: the execution policy (RestrictedPython), guards, proxies and worker processes."""

@@ -1,0 +1,51 @@
+"""vipexec: sandboxed visual-program execution with per-step tracing.
+
+Public names are imported lazily so that ``import vipexec`` stays cheap (no numpy, no torch).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Program": "vipexec.program",
+    "Block": "vipexec.program",
+    "Run": "vipexec.run",
+    "BlockTrace": "vipexec.run",
+    "RunError": "vipexec.run",
+    "ProgramTree": "vipexec.tree",
+    "traced": "vipexec.embed",
+    "Sandbox": "vipexec.sandbox.pool",
+    "VipexecError": "vipexec.errors",
+    "ProgramSourceError": "vipexec.errors",
+    "CompileError": "vipexec.errors",
+    "PolicyError": "vipexec.errors",
+    "record_call": "vipexec.tracer",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vipexec.embed import traced
+    from vipexec.errors import CompileError, PolicyError, ProgramSourceError, VipexecError
+    from vipexec.program import Block, Program
+    from vipexec.run import BlockTrace, Run, RunError
+    from vipexec.sandbox.pool import Sandbox
+    from vipexec.tracer import record_call
+    from vipexec.tree import ProgramTree
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vipexec' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

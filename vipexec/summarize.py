@@ -1,0 +1,269 @@
+"""Type-dispatched value summaries: plain, bounded, JSON-ready data that never aliases the value.
+
+A summary is taken at record time so that a trace holds no live references. The rules:
+
+- exact builtin types dispatch through a table (subclasses defined by a program are *not* treated
+  as their base, because a program's subclass could change iteration or length);
+- third-party types (numpy, torch, PIL) are recognised by qualified name, so nothing is imported;
+- anything unknown is summarised by its type name only: no ``repr``, ``__eq__`` or ``len`` of
+  an object whose class the program may have written.
+
+Every summary is a dict with a ``"type"`` key; other keys depend on the kind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Summary = dict[str, Any]
+Summarizer = Callable[[Any, "Limits"], Summary]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one summary: how long strings get, how many items and how deep."""
+
+    max_str: int = 200
+    max_items: int = 8
+    max_depth: int = 3
+    depth: int = 0
+
+    def deeper(self) -> Limits:
+        return Limits(self.max_str, self.max_items, self.max_depth, self.depth + 1)
+
+
+DEFAULT_LIMITS = Limits()
+
+_BY_TYPE: dict[type, Summarizer] = {}
+_BY_NAME: dict[str, Summarizer] = {}
+
+
+def register(kind: type | str, summarizer: Summarizer) -> None:
+    """Register ``summarizer(value, limits) -> dict`` for a type or a ``module.QualName`` string.
+
+    Types registered by name match subclasses too (checked along the MRO), which is what
+    third-party classes such as ``torch.nn.Parameter`` need; a program cannot reach them.
+    """
+    if isinstance(kind, str):
+        _BY_NAME[kind] = summarizer
+    elif isinstance(kind, type):
+        _BY_TYPE[kind] = summarizer
+    else:
+        raise TypeError(f"register() takes a type or a qualified name, not {type(kind).__name__}")
+
+
+def summarize(value: Any, limits: Limits = DEFAULT_LIMITS) -> Summary:
+    """Summarise ``value`` into plain bounded data (see the module docstring)."""
+    kind = type(value)
+    fn = _BY_TYPE.get(kind)
+    if fn is None:
+        fn = _lookup_by_name(kind)
+    if fn is None:
+        return {"type": type_name(kind)}
+    try:
+        return fn(value, limits)
+    except Exception as exc:  # a summary must never break the traced program
+        return {"type": type_name(kind), "summary_error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def type_name(kind: type) -> str:
+    # Read from the type's own dict: a program-defined metaclass cannot intercept it.
+    name = kind.__dict__.get("__qualname__", None) or type.__getattribute__(kind, "__name__")
+    return name if isinstance(name, str) else "object"
+
+
+def _qualified(kind: type) -> str:
+    module = kind.__dict__.get("__module__", "")
+    return f"{module}.{type_name(kind)}" if isinstance(module, str) else type_name(kind)
+
+
+def _lookup_by_name(kind: type) -> Summarizer | None:
+    if not _BY_NAME:
+        return None
+    for base in type.__getattribute__(kind, "__mro__"):
+        fn = _BY_NAME.get(_qualified(base))
+        if fn is not None:
+            return fn
+    return None
+
+
+# --- scalars ----------------------------------------------------------------------------------
+
+
+def _none(value: None, limits: Limits) -> Summary:
+    return {"type": "NoneType", "value": None}
+
+
+def _bool(value: bool, limits: Limits) -> Summary:
+    return {"type": "bool", "value": value}
+
+
+def _int(value: int, limits: Limits) -> Summary:
+    if -(2**53) <= value <= 2**53:
+        return {"type": "int", "value": value}
+    # str() of a huge int is quadratic and capped by Python; the bit length is enough.
+    return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
+
+
+def _float(value: float, limits: Limits) -> Summary:
+    if math.isfinite(value):
+        return {"type": "float", "value": value}
+    return {"type": "float", "repr": repr(value)}
+
+
+def _complex(value: complex, limits: Limits) -> Summary:
+    return {"type": "complex", "repr": repr(value)[: limits.max_str]}
+
+
+def _str(value: str, limits: Limits) -> Summary:
+    if len(value) <= limits.max_str:
+        return {"type": "str", "value": value}
+    return {"type": "str", "len": len(value), "head": value[: limits.max_str]}
+
+
+def _bytes(value: bytes | bytearray, limits: Limits) -> Summary:
+    return {"type": type(value).__name__, "len": len(value), "head": value[:32].hex()}
+
+
+# --- containers -------------------------------------------------------------------------------
+
+
+def _sequence(value: list | tuple, limits: Limits) -> Summary:
+    out: Summary = {"type": type(value).__name__, "len": len(value)}
+    if limits.depth >= limits.max_depth:
+        return out
+    inner = limits.deeper()
+    out["items"] = [summarize(item, inner) for item in value[: limits.max_items]]
+    return out
+
+
+def _set(value: set | frozenset, limits: Limits) -> Summary:
+    out: Summary = {"type": type(value).__name__, "len": len(value)}
+    if limits.depth >= limits.max_depth:
+        return out
+    head = []
+    for item in value:  # builtin set iteration runs no program code
+        if len(head) >= limits.max_items:
+            break
+        head.append(item)
+    inner = limits.deeper()
+    items = [summarize(item, inner) for item in head]
+    # Hash order of strings changes per process: sort the summaries for stable traces.
+    items.sort(key=lambda s: (s.get("type", ""), repr(s.get("value", ""))))
+    out["items"] = items
+    return out
+
+
+def _dict(value: dict, limits: Limits) -> Summary:
+    out: Summary = {"type": "dict", "len": len(value)}
+    if limits.depth >= limits.max_depth:
+        return out
+    inner = limits.deeper()
+    items = []
+    for key, item in value.items():
+        if len(items) >= limits.max_items:
+            break
+        items.append([summarize(key, inner), summarize(item, inner)])
+    out["items"] = items
+    return out
+
+
+def _range(value: range, limits: Limits) -> Summary:
+    return {
+        "type": "range",
+        "len": len(value),
+        "start": value.start,
+        "stop": value.stop,
+        "step": value.step,
+    }
+
+
+def _callable(value: Any, limits: Limits) -> Summary:
+    name = getattr(value, "__qualname__", None)
+    return {"type": type(value).__name__, "name": name if isinstance(name, str) else "?"}
+
+
+def _type(value: type, limits: Limits) -> Summary:
+    return {"type": "type", "name": type_name(value)}
+
+
+def _module(value: Any, limits: Limits) -> Summary:
+    return {"type": "module", "name": value.__name__}
+
+
+for _kind, _fn in [
+    (type(None), _none),
+    (bool, _bool),
+    (int, _int),
+    (float, _float),
+    (complex, _complex),
+    (str, _str),
+    (bytes, _bytes),
+    (bytearray, _bytes),
+    (list, _sequence),
+    (tuple, _sequence),
+    (set, _set),
+    (frozenset, _set),
+    (dict, _dict),
+    (range, _range),
+    (type, _type),
+    (type(len), _callable),
+    (type(_none), _callable),
+    (type(math), _module),
+]:
+    register(_kind, _fn)
+
+
+# --- third-party arrays and images (matched by name: importing them here would be heavy) -----
+
+
+def _ndarray(value: Any, limits: Limits) -> Summary:
+    return {"type": "ndarray", "shape": list(value.shape), "dtype": str(value.dtype)}
+
+
+def _numpy_scalar(value: Any, limits: Limits) -> Summary:
+    item = value.item()
+    out = summarize(item, limits) if isinstance(item, (bool, int, float)) else {}
+    out["type"] = f"numpy.{type(value).__name__}"
+    return out
+
+
+def _tensor(value: Any, limits: Limits) -> Summary:
+    # shape/dtype/device are metadata: reading them never synchronises a GPU stream.
+    return {
+        "type": "Tensor",
+        "shape": list(value.shape),
+        "dtype": str(value.dtype).removeprefix("torch."),
+        "device": str(value.device),
+    }
+
+
+def _pil_image(value: Any, limits: Limits) -> Summary:
+    return {"type": "PIL.Image", "size": list(value.size), "mode": value.mode}
+
+
+register("numpy.ndarray", _ndarray)
+register("numpy.generic", _numpy_scalar)
+register("torch.Tensor", _tensor)
+register("PIL.Image.Image", _pil_image)
+
+
+def plain_value(summary: Summary) -> Any:
+    """The plain value a summary stands for when it holds one completely, else the summary.
+
+    Scalars and short strings come back as values; a list/tuple whose every item was kept and
+    is itself plain comes back as a list. Anything truncated stays a summary dict.
+    """
+    if "value" in summary:
+        return summary["value"]
+    kind = summary.get("type")
+    if kind in ("list", "tuple") and "items" in summary:
+        items = summary["items"]
+        if len(items) == summary.get("len"):
+            values = [plain_value(item) for item in items]
+            if not any(isinstance(v, dict) for v in values):
+                return values
+    return summary

@@ -1,0 +1,194 @@
+"""The runtime half of tracing: a Recorder the instrumented code calls at every block boundary.
+
+Instrumented code calls ``enter(i)`` before block ``i``, ``raised(i)`` from an ``except`` clause
+when an exception leaves it, and ``exit(i, locals())`` from its ``finally`` clause. At exit the
+recorder summarises the names that block binds (known statically) and drops the locals: no live
+reference outlives the call.
+
+The module layer reports API calls with :func:`record_call`; they are filed under the innermost
+block running at the time, through a context variable so that threads and nested runs stay apart.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vipexec.summarize import DEFAULT_LIMITS, Limits, summarize
+
+_ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
+    "vipexec_active_recorder", default=None
+)
+
+
+@dataclass(frozen=True)
+class TraceLimits:
+    """Bounds that keep a trace small whatever the program does."""
+
+    max_iterations: int = 20
+    """executions of one block recorded in full; later ones are only counted"""
+    max_calls: int = 200
+    """API calls recorded per block; later ones are only counted"""
+    values: Limits = DEFAULT_LIMITS
+    """bounds on each summarised value"""
+
+
+@dataclass
+class BlockState:
+    """What the recorder accumulates for one block during a run."""
+
+    bound_names: tuple[str, ...]
+    executions: int = 0
+    errors: int = 0
+    ns: int = 0
+    variables: dict[str, Any] = field(default_factory=dict)
+    iterations: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    calls_dropped: int = 0
+    error: dict[str, Any] | None = None
+    last_failed: bool = False
+
+
+class Recorder:
+    """Collects per-block state for one run of one program."""
+
+    def __init__(self, bound_names: Sequence[Sequence[str]], limits: TraceLimits | None = None):
+        self.limits = limits or TraceLimits()
+        self.blocks = [BlockState(tuple(names)) for names in bound_names]
+        self._stack: list[tuple[int, int]] = []
+        self.first_error_block: int | None = None
+
+    # --- called by instrumented code (hot path: keep these short) ----------------------------
+
+    def enter(self, index: int) -> None:
+        self._stack.append((index, time.perf_counter_ns()))
+
+    def raised(self, index: int) -> None:
+        state = self.blocks[index]
+        state.last_failed = True
+        if self.first_error_block is None:
+            # The innermost block sees an exception first: that is the block that raised.
+            self.first_error_block = index
+        exc = sys.exc_info()[1]
+        if state.error is None and exc is not None:
+            state.error = {"type": type(exc).__name__, "message": _message(exc)}
+
+    def exit(self, index: int, frame_locals: Mapping[str, Any]) -> None:
+        now = time.perf_counter_ns()
+        started = now
+        stack = self._stack
+        # Pop down to this block even if an inner exit was skipped (e.g. RecursionError).
+        while stack:
+            top, started = stack.pop()
+            if top == index:
+                break
+        state = self.blocks[index]
+        elapsed = now - started
+        state.ns += elapsed
+        state.executions += 1
+        failed = state.last_failed
+        state.last_failed = False
+        if failed:
+            state.errors += 1
+        if state.executions > self.limits.max_iterations and not failed:
+            return
+        try:
+            values = self._summarize_bound(state.bound_names, frame_locals)
+        except RecursionError:
+            values = {}
+        state.variables = values
+        if state.executions <= self.limits.max_iterations:
+            state.iterations.append(
+                {"variables": values, "status": "error" if failed else "ok", "ms": elapsed / 1e6}
+            )
+
+    # --- API calls ------------------------------------------------------------------------------
+
+    def add_call(self, call: dict[str, Any]) -> None:
+        if not self._stack:
+            return
+        state = self.blocks[self._stack[-1][0]]
+        if len(state.calls) < self.limits.max_calls:
+            state.calls.append(call)
+        else:
+            state.calls_dropped += 1
+
+    @property
+    def current_block(self) -> int | None:
+        return self._stack[-1][0] if self._stack else None
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _summarize_bound(
+        self, names: tuple[str, ...], frame_locals: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        limits = self.limits.values
+        out = {}
+        for name in names:
+            if name in frame_locals:
+                out[name] = summarize(frame_locals[name], limits)
+        return out
+
+    def activate(self) -> contextvars.Token:
+        return _ACTIVE.set(self)
+
+    @staticmethod
+    def deactivate(token: contextvars.Token) -> None:
+        _ACTIVE.reset(token)
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a program-defined exception may have a broken __str__
+        text = "<unprintable>"
+    return text[:500]
+
+
+def active_recorder() -> Recorder | None:
+    """The recorder of the run in progress in this context, if any."""
+    return _ACTIVE.get()
+
+
+def record_call(
+    method: str,
+    args: Mapping[str, Any],
+    result: Any,
+    *,
+    ms: float,
+    backend: str | None = None,
+    image: str | None = None,
+    box: Sequence[float] | None = None,
+    cache_hit: bool | None = None,
+    model: str | None = None,
+    error: str | None = None,
+) -> None:
+    """File one API call under the block running now (a no-op outside a traced run).
+
+    ``args`` and ``result`` are summarised here; callers pass live values.
+    """
+    recorder = _ACTIVE.get()
+    if recorder is None or recorder.current_block is None:
+        return
+    limits = recorder.limits.values
+    call: dict[str, Any] = {
+        "method": method,
+        "args": {key: summarize(value, limits) for key, value in args.items()},
+        "result": summarize(result, limits),
+        "ms": round(ms, 4),
+    }
+    for key, value in (
+        ("backend", backend),
+        ("image", image),
+        ("box", list(box) if box is not None else None),
+        ("cache_hit", cache_hit),
+        ("model", model),
+        ("error", error),
+    ):
+        if value is not None:
+            call[key] = value
+    recorder.add_call(call)
