@@ -1,1 +1,1 @@
-"""vipexec.sandbox: the execution policy (RestrictedPython), guards, proxies and worker processes."""
+"""vipexec.sandbox: the execution policy, guards, proxies and worker processes."""

@@ -26,7 +26,22 @@ _EXPORTS = {
     "record_call": "vipexec.tracer",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "Block",
+    "BlockTrace",
+    "CompileError",
+    "PolicyError",
+    "Program",
+    "ProgramSourceError",
+    "ProgramTree",
+    "Run",
+    "RunError",
+    "Sandbox",
+    "VipexecError",
+    "__version__",
+    "record_call",
+    "traced",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from vipexec.embed import traced

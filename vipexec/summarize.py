@@ -14,12 +14,14 @@ Every summary is a dict with a ``"type"`` key; other keys depend on the kind.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 Summary = dict[str, Any]
 Summarizer = Callable[[Any, "Limits"], Summary]
+_Internal = Callable[[Any, "Limits", "dict[int, Summary] | None"], Summary]
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,23 @@ class Limits:
     depth: int = 0
 
     def deeper(self) -> Limits:
-        return Limits(self.max_str, self.max_items, self.max_depth, self.depth + 1)
+        # Made once per Limits object and kept on it: summaries run at every block exit.
+        try:
+            return self.__dict__["_deeper"]
+        except KeyError:
+            found = Limits(self.max_str, self.max_items, self.max_depth, self.depth + 1)
+            object.__setattr__(self, "_deeper", found)
+            return found
 
 
 DEFAULT_LIMITS = Limits()
 
-_BY_TYPE: dict[type, Summarizer] = {}
-_BY_NAME: dict[str, Summarizer] = {}
+_BY_TYPE: dict[type, _Internal] = {}
+_BY_NAME: dict[str, _Internal] = {}
+_RESOLVED: dict[type, _Internal] = {}
+"""the summarizer each type resolved to; cleared when it grows past _RESOLVED_MAX, because a
+long-lived worker sees new program-defined classes in every run"""
+_RESOLVED_MAX = 4096
 
 
 def register(kind: type | str, summarizer: Summarizer) -> None:
@@ -47,6 +59,15 @@ def register(kind: type | str, summarizer: Summarizer) -> None:
     Types registered by name match subclasses too (checked along the MRO), which is what
     third-party classes such as ``torch.nn.Parameter`` need; a program cannot reach them.
     """
+
+    def internal(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
+        return summarizer(value, limits)
+
+    _register(kind, internal)
+
+
+def _register(kind: type | str, summarizer: _Internal) -> None:
+    _RESOLVED.clear()
     if isinstance(kind, str):
         _BY_NAME[kind] = summarizer
     elif isinstance(kind, type):
@@ -55,92 +76,158 @@ def register(kind: type | str, summarizer: Summarizer) -> None:
         raise TypeError(f"register() takes a type or a qualified name, not {type(kind).__name__}")
 
 
-def summarize(value: Any, limits: Limits = DEFAULT_LIMITS) -> Summary:
-    """Summarise ``value`` into plain bounded data (see the module docstring)."""
+def summarize(
+    value: Any, limits: Limits = DEFAULT_LIMITS, memo: dict[int, Summary] | None = None
+) -> Summary:
+    """Summarise ``value`` into plain bounded data (see the module docstring).
+
+    ``memo`` (id -> summary) lets one caller summarise many values that share objects (the
+    variables of one block, say) without redoing shared parts; it is only valid while every
+    value summarised with it stays alive, so ids cannot be reused.
+    """
     kind = type(value)
-    fn = _BY_TYPE.get(kind)
+    # The commonest kinds inline: this runs for every bound name at every block exit.
+    if kind is str:
+        if len(value) <= limits.max_str:
+            return {"type": "str", "value": value}
+        return {"type": "str", "len": len(value), "head": value[: limits.max_str]}
+    if kind is int:
+        if -_INT_LIMIT <= value <= _INT_LIMIT:
+            return {"type": "int", "value": value}
+        return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
+    if kind is float and value - value == 0.0:  # finite
+        return {"type": "float", "value": value}
+    if kind is bool:
+        return {"type": "bool", "value": value}
+    if memo is not None:
+        key = id(value)
+        found = memo.get(key)
+        if found is not None:
+            return found
+    fn = _RESOLVED.get(kind)
     if fn is None:
-        fn = _lookup_by_name(kind)
-    if fn is None:
-        return {"type": type_name(kind)}
+        fn = _resolve(kind)
     try:
-        return fn(value, limits)
+        out = fn(value, limits, memo)
     except Exception as exc:  # a summary must never break the traced program
-        return {"type": type_name(kind), "summary_error": f"{type(exc).__name__}: {exc}"[:200]}
+        out = {"type": type_name(kind), "summary_error": f"{type(exc).__name__}: {exc}"[:200]}
+    if memo is not None:
+        memo[key] = out
+    return out
+
+
+_INT_LIMIT = 2**53
+"""ints beyond this lose precision in JSON readers; str() of huge ones is quadratic"""
+
+
+def _unknown_of(kind: type) -> _Internal:
+    """The summarizer of an unregistered type: its name, plus the box of a patch-like object.
+
+    The box (``left lower right upper``, as on ViperGPT's own ImagePatch) is read from the
+    instance dict: no property or method of the object runs, so a program-defined class cannot
+    run code here.
+    """
+    name = type.__getattribute__(kind, "__qualname__")
+    numbers = (int, float)
+
+    def summarize_unknown(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
+        try:
+            box = _BOX(_INSTANCE_DICT(value))
+        except (AttributeError, KeyError, TypeError):
+            return {"type": name}
+        if (
+            type(box[0]) in numbers
+            and type(box[1]) in numbers
+            and type(box[2]) in numbers
+            and type(box[3]) in numbers
+        ):
+            return {"type": name, "box": list(box)}
+        return {"type": name}
+
+    return summarize_unknown
+
+
+_BOX = operator.itemgetter("left", "lower", "right", "upper")
+_INSTANCE_DICT = operator.attrgetter("__dict__")
 
 
 def type_name(kind: type) -> str:
-    # Read from the type's own dict: a program-defined metaclass cannot intercept it.
-    name = kind.__dict__.get("__qualname__", None) or type.__getattribute__(kind, "__name__")
-    return name if isinstance(name, str) else "object"
+    # type's own descriptor: no hook of the class can intercept it
+    return type.__getattribute__(kind, "__qualname__")
 
 
 def _qualified(kind: type) -> str:
-    module = kind.__dict__.get("__module__", "")
+    module = type.__getattribute__(kind, "__module__")
     return f"{module}.{type_name(kind)}" if isinstance(module, str) else type_name(kind)
 
 
-def _lookup_by_name(kind: type) -> Summarizer | None:
-    if not _BY_NAME:
-        return None
-    for base in type.__getattribute__(kind, "__mro__"):
-        fn = _BY_NAME.get(_qualified(base))
-        if fn is not None:
-            return fn
-    return None
+def _resolve(kind: type) -> _Internal:
+    """Exact registered type, else a name registered along the MRO, else type name only."""
+    found = _BY_TYPE.get(kind)
+    if found is None:
+        for base in type.__getattribute__(kind, "__mro__"):
+            found = _BY_NAME.get(_qualified(base))
+            if found is not None:
+                break
+    if found is None:
+        found = _unknown_of(kind)
+    if len(_RESOLVED) >= _RESOLVED_MAX:
+        _RESOLVED.clear()
+    _RESOLVED[kind] = found
+    return found
 
 
 # --- scalars ----------------------------------------------------------------------------------
 
 
-def _none(value: None, limits: Limits) -> Summary:
+def _none(value: None, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": "NoneType", "value": None}
 
 
-def _bool(value: bool, limits: Limits) -> Summary:
+def _bool(value: bool, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": "bool", "value": value}
 
 
-def _int(value: int, limits: Limits) -> Summary:
-    if -(2**53) <= value <= 2**53:
+def _int(value: int, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
+    if -_INT_LIMIT <= value <= _INT_LIMIT:
         return {"type": "int", "value": value}
     # str() of a huge int is quadratic and capped by Python; the bit length is enough.
     return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
 
 
-def _float(value: float, limits: Limits) -> Summary:
+def _float(value: float, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     if math.isfinite(value):
         return {"type": "float", "value": value}
     return {"type": "float", "repr": repr(value)}
 
 
-def _complex(value: complex, limits: Limits) -> Summary:
+def _complex(value: complex, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": "complex", "repr": repr(value)[: limits.max_str]}
 
 
-def _str(value: str, limits: Limits) -> Summary:
+def _str(value: str, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     if len(value) <= limits.max_str:
         return {"type": "str", "value": value}
     return {"type": "str", "len": len(value), "head": value[: limits.max_str]}
 
 
-def _bytes(value: bytes | bytearray, limits: Limits) -> Summary:
+def _bytes(value: bytes | bytearray, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": type(value).__name__, "len": len(value), "head": value[:32].hex()}
 
 
 # --- containers -------------------------------------------------------------------------------
 
 
-def _sequence(value: list | tuple, limits: Limits) -> Summary:
+def _sequence(value: list | tuple, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     out: Summary = {"type": type(value).__name__, "len": len(value)}
     if limits.depth >= limits.max_depth:
         return out
     inner = limits.deeper()
-    out["items"] = [summarize(item, inner) for item in value[: limits.max_items]]
+    out["items"] = [summarize(item, inner, memo) for item in value[: limits.max_items]]
     return out
 
 
-def _set(value: set | frozenset, limits: Limits) -> Summary:
+def _set(value: set | frozenset, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     out: Summary = {"type": type(value).__name__, "len": len(value)}
     if limits.depth >= limits.max_depth:
         return out
@@ -150,14 +237,14 @@ def _set(value: set | frozenset, limits: Limits) -> Summary:
             break
         head.append(item)
     inner = limits.deeper()
-    items = [summarize(item, inner) for item in head]
+    items = [summarize(item, inner, memo) for item in head]
     # Hash order of strings changes per process: sort the summaries for stable traces.
     items.sort(key=lambda s: (s.get("type", ""), repr(s.get("value", ""))))
     out["items"] = items
     return out
 
 
-def _dict(value: dict, limits: Limits) -> Summary:
+def _dict(value: dict, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     out: Summary = {"type": "dict", "len": len(value)}
     if limits.depth >= limits.max_depth:
         return out
@@ -166,12 +253,12 @@ def _dict(value: dict, limits: Limits) -> Summary:
     for key, item in value.items():
         if len(items) >= limits.max_items:
             break
-        items.append([summarize(key, inner), summarize(item, inner)])
+        items.append([summarize(key, inner, memo), summarize(item, inner, memo)])
     out["items"] = items
     return out
 
 
-def _range(value: range, limits: Limits) -> Summary:
+def _range(value: range, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {
         "type": "range",
         "len": len(value),
@@ -181,16 +268,16 @@ def _range(value: range, limits: Limits) -> Summary:
     }
 
 
-def _callable(value: Any, limits: Limits) -> Summary:
+def _callable(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     name = getattr(value, "__qualname__", None)
     return {"type": type(value).__name__, "name": name if isinstance(name, str) else "?"}
 
 
-def _type(value: type, limits: Limits) -> Summary:
+def _type(value: type, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": "type", "name": type_name(value)}
 
 
-def _module(value: Any, limits: Limits) -> Summary:
+def _module(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": "module", "name": value.__name__}
 
 
@@ -214,24 +301,23 @@ for _kind, _fn in [
     (type(_none), _callable),
     (type(math), _module),
 ]:
-    register(_kind, _fn)
-
+    _register(_kind, _fn)
 
 # --- third-party arrays and images (matched by name: importing them here would be heavy) -----
 
 
-def _ndarray(value: Any, limits: Limits) -> Summary:
+def _ndarray(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": "ndarray", "shape": list(value.shape), "dtype": str(value.dtype)}
 
 
-def _numpy_scalar(value: Any, limits: Limits) -> Summary:
+def _numpy_scalar(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     item = value.item()
     out = summarize(item, limits) if isinstance(item, (bool, int, float)) else {}
     out["type"] = f"numpy.{type(value).__name__}"
     return out
 
 
-def _tensor(value: Any, limits: Limits) -> Summary:
+def _tensor(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     # shape/dtype/device are metadata: reading them never synchronises a GPU stream.
     return {
         "type": "Tensor",
@@ -241,14 +327,14 @@ def _tensor(value: Any, limits: Limits) -> Summary:
     }
 
 
-def _pil_image(value: Any, limits: Limits) -> Summary:
+def _pil_image(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     return {"type": "PIL.Image", "size": list(value.size), "mode": value.mode}
 
 
-register("numpy.ndarray", _ndarray)
-register("numpy.generic", _numpy_scalar)
-register("torch.Tensor", _tensor)
-register("PIL.Image.Image", _pil_image)
+_register("numpy.ndarray", _ndarray)
+_register("numpy.generic", _numpy_scalar)
+_register("torch.Tensor", _tensor)
+_register("PIL.Image.Image", _pil_image)
 
 
 def plain_value(summary: Summary) -> Any:

@@ -15,7 +15,7 @@ import contextvars
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from vipexec.summarize import DEFAULT_LIMITS, Limits, summarize
@@ -37,20 +37,34 @@ class TraceLimits:
     """bounds on each summarised value"""
 
 
-@dataclass
 class BlockState:
-    """What the recorder accumulates for one block during a run."""
+    """What the recorder accumulates for one block during a run (one per block per run, so
+    a plain slotted class: it is built for every block of every run)."""
 
-    bound_names: tuple[str, ...]
-    executions: int = 0
-    errors: int = 0
-    ns: int = 0
-    variables: dict[str, Any] = field(default_factory=dict)
-    iterations: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    calls_dropped: int = 0
-    error: dict[str, Any] | None = None
-    last_failed: bool = False
+    __slots__ = (
+        "bound_names",
+        "calls",
+        "calls_dropped",
+        "error",
+        "errors",
+        "executions",
+        "iterations",
+        "last_failed",
+        "ns",
+        "variables",
+    )
+
+    def __init__(self, bound_names: tuple[str, ...]):
+        self.bound_names = bound_names
+        self.executions = 0
+        self.errors = 0
+        self.ns = 0
+        self.variables: dict[str, Any] = {}
+        self.iterations: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
+        self.calls_dropped = 0
+        self.error: dict[str, Any] | None = None
+        self.last_failed = False
 
 
 class Recorder:
@@ -58,9 +72,11 @@ class Recorder:
 
     def __init__(self, bound_names: Sequence[Sequence[str]], limits: TraceLimits | None = None):
         self.limits = limits or TraceLimits()
-        self.blocks = [BlockState(tuple(names)) for names in bound_names]
+        self.blocks = [BlockState(names) for names in bound_names]
         self._stack: list[tuple[int, int]] = []
         self.first_error_block: int | None = None
+        self.violations: list[tuple[str, int | None]] = []
+        """policy violations as (message, block), kept even if the program caught them"""
 
     # --- called by instrumented code (hot path: keep these short) ----------------------------
 
@@ -117,6 +133,9 @@ class Recorder:
         else:
             state.calls_dropped += 1
 
+    def note_violation(self, message: str) -> None:
+        self.violations.append((message, self.current_block))
+
     @property
     def current_block(self) -> int | None:
         return self._stack[-1][0] if self._stack else None
@@ -127,10 +146,11 @@ class Recorder:
         self, names: tuple[str, ...], frame_locals: Mapping[str, Any]
     ) -> dict[str, Any]:
         limits = self.limits.values
+        memo: dict = {}  # every value is alive in frame_locals, so ids are unique here
         out = {}
         for name in names:
             if name in frame_locals:
-                out[name] = summarize(frame_locals[name], limits)
+                out[name] = summarize(frame_locals[name], limits, memo)
         return out
 
     def activate(self) -> contextvars.Token:

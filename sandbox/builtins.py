@@ -1,0 +1,164 @@
+"""The builtins a sandboxed program sees, and the modules it may import.
+
+RestrictedPython's ``safe_builtins`` lack most of what generated programs use (``list``, ``dict``,
+``sorted``, ``zip``, ``enumerate``, ``min``, ``max``, ``sum``, ``any``, ``all``, ...) because its
+iteration guards would be bypassed by builtins that iterate in C. Our policy has no iteration
+guards (see policy.py), so these are provided as they are. What is withheld: anything that
+reaches files, code, frames or namespaces (``open``, ``eval``, ``exec``, ``compile``,
+``globals``, ``locals``, ``vars``, ``dir``, ``input``, ``breakpoint``, ``help``, ``exit``,
+``memoryview``), ``id`` (addresses), and ``SystemExit``/``KeyboardInterrupt``/``GeneratorExit``.
+Withheld functions are present as stand-ins that raise a :class:`PolicyError` naming the reason.
+"""
+
+from __future__ import annotations
+
+import builtins as _py
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from vipexec.sandbox.guards import (
+    WriteGuard,
+    forbidden,
+    guarded_getattr,
+    guarded_hasattr,
+    guarded_type,
+    refuse,
+)
+
+SAFE_NAMES = (
+    "None False True Ellipsis NotImplemented "
+    "abs all any ascii bin bool bytearray bytes callable chr classmethod complex dict divmod "
+    "enumerate filter float format frozenset hash hex int isinstance issubclass iter len list "
+    "map max min next object oct ord pow property range repr reversed round set slice sorted "
+    "staticmethod str sum super tuple zip"
+).split()
+
+SAFE_EXCEPTIONS = (
+    "ArithmeticError AssertionError AttributeError BaseException BufferError EOFError "
+    "Exception FloatingPointError ImportError IndexError KeyError LookupError MemoryError "
+    "ModuleNotFoundError NameError NotImplementedError OSError OverflowError RecursionError "
+    "ReferenceError RuntimeError StopIteration TimeoutError TypeError UnboundLocalError "
+    "UnicodeError UnicodeDecodeError UnicodeEncodeError ValueError ZeroDivisionError "
+    "Warning UserWarning DeprecationWarning RuntimeWarning"
+).split()
+
+FORBIDDEN = {
+    "open": "no file access",
+    "eval": "no dynamic code",
+    "exec": "no dynamic code",
+    "compile": "no dynamic code",
+    "globals": "no namespace access",
+    "locals": "no namespace access",
+    "vars": "no namespace access",
+    "dir": "no introspection",
+    "id": "no object addresses",
+    "input": "no interactive input",
+    "breakpoint": "no debugger",
+    "help": "no interactive help",
+    "exit": "a program ends by returning",
+    "quit": "a program ends by returning",
+    "memoryview": "no raw memory access",
+}
+
+MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
+    "math": (),  # every public name
+    "cmath": (),
+    "itertools": (),
+    "statistics": (
+        "mean fmean geometric_mean harmonic_mean median median_low median_high median_grouped "
+        "mode multimode pstdev pvariance stdev variance quantiles StatisticsError"
+    ).split(),
+    "collections": "Counter defaultdict OrderedDict deque namedtuple ChainMap".split(),
+    "functools": "reduce partial cmp_to_key lru_cache cache total_ordering".split(),
+    "re": (
+        "compile search match fullmatch findall finditer split sub subn escape error "
+        "IGNORECASE I MULTILINE M DOTALL S ASCII A VERBOSE X"
+    ).split(),
+    "json": "loads dumps JSONDecodeError".split(),
+    "string": (
+        "ascii_letters ascii_lowercase ascii_uppercase digits hexdigits octdigits punctuation "
+        "printable whitespace capwords"
+    ).split(),
+}
+"""Modules a program may import, as read-only views of the listed names (all public names
+where the list is empty). A view holds no module object, so nothing leads on to ``sys``/``os``."""
+
+
+class ModuleView:
+    """A read-only stand-in for an allowed module."""
+
+    __slots__ = ("_name", "_values")
+
+    def __init__(self, name: str, values: dict[str, Any]):
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, attr: str) -> Any:
+        try:
+            return self._values[attr]
+        except KeyError:
+            raise AttributeError(f"module {self._name!r} has no attribute {attr!r}") from None
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        raise refuse(f"cannot assign to module {self._name!r}")
+
+    def __repr__(self) -> str:
+        return f"<module {self._name!r} (sandbox view)>"
+
+
+_VIEWS: dict[str, ModuleView] = {}
+
+
+def module_view(name: str) -> ModuleView:
+    view = _VIEWS.get(name)
+    if view is None:
+        module = importlib.import_module(name)
+        names = MODULE_EXPORTS[name] or [n for n in vars(module) if not n.startswith("_")]
+        values = {n: getattr(module, n) for n in names if hasattr(module, n)}
+        view = _VIEWS[name] = ModuleView(name, values)
+    return view
+
+
+def guarded_import(
+    name: str,
+    globals: Any = None,
+    locals: Any = None,
+    fromlist: Any = (),
+    level: int = 0,
+) -> ModuleView:
+    if level != 0:
+        raise refuse("relative imports are not allowed")
+    if name not in MODULE_EXPORTS:
+        allowed = ", ".join(sorted(MODULE_EXPORTS))
+        raise refuse(f"import of {name!r} is not allowed (available: {allowed})")
+    return module_view(name)
+
+
+def _shared_builtins() -> dict[str, Any]:
+    table: dict[str, Any] = {name: getattr(_py, name) for name in SAFE_NAMES}
+    table.update((name, getattr(_py, name)) for name in SAFE_EXCEPTIONS)
+    table.update((name, forbidden(name, reason)) for name, reason in FORBIDDEN.items())
+    table.update(
+        {
+            "__build_class__": _py.__build_class__,
+            "__import__": guarded_import,
+            "getattr": guarded_getattr,
+            "hasattr": guarded_hasattr,
+            "type": guarded_type,
+        }
+    )
+    return table
+
+
+_SHARED = _shared_builtins()
+"""the entries that hold no per-run state, built once"""
+
+
+def build_builtins(print_function: Callable[..., None], write_guard: WriteGuard) -> dict:
+    """A fresh builtins dict for one run (``print`` and the write guard are per run)."""
+    table = dict(_SHARED)
+    table["print"] = print_function
+    table["setattr"] = write_guard.setattr
+    table["delattr"] = write_guard.delattr
+    return table

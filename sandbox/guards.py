@@ -1,0 +1,136 @@
+"""Runtime guards the policy compiles calls to, and the violation bookkeeping they share.
+
+Every refusal goes through :func:`refuse`, which files the violation with the active run (so a
+program that catches the exception is still reported) and returns the :class:`PolicyError`.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import Any
+
+from vipexec.errors import PolicyError
+from vipexec.sandbox.policy import attribute_name_problem
+from vipexec.tracer import active_recorder
+
+_MISSING = object()
+_FORMATTER_METHODS = frozenset(
+    {
+        "format",
+        "vformat",
+        "get_field",
+        "get_value",
+        "parse",
+        "check_unused_args",
+        "format_field",
+        "convert_field",
+    }
+)
+
+
+def refuse(message: str) -> PolicyError:
+    """Record a policy violation with the active run and return the exception to raise."""
+    recorder = active_recorder()
+    if recorder is not None:
+        recorder.note_violation(message)
+    return PolicyError(message)
+
+
+def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
+    """``getattr`` for programs: RestrictedPython's ``safer_getattr_raise`` rules.
+
+    Used for the type-dependent names the policy keeps guarded and as the ``getattr`` builtin.
+    A missing attribute raises ``AttributeError`` (or returns ``default``), never ``None``.
+    """
+    if type(name) is not str:
+        raise TypeError("attribute name must be a string")
+    problem = attribute_name_problem(name)
+    if problem:
+        raise refuse(problem)
+    if name in ("format", "format_map") and (
+        isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))
+    ):
+        raise refuse(f"str.{name}() is not allowed (format fields can reach internals)")
+    if obj is string and name == "Formatter":
+        raise refuse("string.Formatter is not allowed")
+    if name in _FORMATTER_METHODS and (
+        isinstance(obj, string.Formatter)
+        or (isinstance(obj, type) and issubclass(obj, string.Formatter))
+    ):
+        raise refuse(f"string.Formatter.{name}() is not allowed")
+    if default is _MISSING:
+        return getattr(obj, name)
+    return getattr(obj, name, default)
+
+
+def guarded_hasattr(obj: Any, name: Any) -> bool:
+    try:
+        guarded_getattr(obj, name)
+    except AttributeError:
+        return False
+    return True
+
+
+class WriteGuard:
+    """``_write_``: which objects a program may assign attributes or items on.
+
+    Lists, dicts and sets the program holds, bytearrays, and instances of classes the program
+    itself defined. Everything else (API objects, modules, host data) is read-only.
+    """
+
+    WRITABLE_BUILTINS = frozenset({list, dict, set, bytearray})
+
+    def __init__(self) -> None:
+        self.program_classes: set[type] = set()
+
+    def __call__(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind in self.WRITABLE_BUILTINS or kind in self.program_classes:
+            return obj
+        raise refuse(f"cannot assign to attributes or items of type '{_type_name(kind)}'")
+
+    def make_class(self, name: str, bases: tuple, namespace: dict) -> type:
+        """The ``__metaclass__`` of program classes: remembers them as writable."""
+        cls = type(name, bases, namespace)
+        self.program_classes.add(cls)
+        return cls
+
+    def setattr(self, obj: Any, name: Any, value: Any) -> None:
+        _check_write_name(name)
+        setattr(self(obj), name, value)
+
+    def delattr(self, obj: Any, name: Any) -> None:
+        _check_write_name(name)
+        delattr(self(obj), name)
+
+
+def _check_write_name(name: Any) -> None:
+    if type(name) is not str:
+        raise TypeError("attribute name must be a string")
+    problem = attribute_name_problem(name)
+    if problem:
+        raise refuse(problem)
+
+
+def guarded_type(obj: Any) -> type:
+    """``type(x)`` for programs: one argument only, and never a metaclass (no class factory)."""
+    kind = type(obj)
+    if issubclass(kind, type):
+        raise refuse("type() of a class is not available to programs")
+    return kind
+
+
+def forbidden(name: str, reason: str) -> Callable[..., Any]:
+    """A stand-in builtin that refuses, so a program gets a clear reason instead of NameError."""
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise refuse(f"{name}() is not available to programs ({reason})")
+
+    refused.__name__ = refused.__qualname__ = name
+    return refused
+
+
+def _type_name(kind: type) -> str:
+    # type's own descriptor: no hook of the class can intercept it
+    return type.__getattribute__(kind, "__qualname__")

@@ -1,0 +1,161 @@
+"""The compile-time policy: a RestrictedPython transformer tuned for visual programs.
+
+What it keeps from RestrictedPython: every name and attribute check (nothing starting with ``_``,
+no ``__roles__``, none of the frame/generator/traceback internals of ``INSPECT_ATTRIBUTES``), the
+refusal of ``exec``/``eval`` calls, star imports, ``nonlocal``, ``async``, ``except*``,
+``match``, metaclass keywords and dunder methods other than ``__init__``/comparisons, and the
+write guard on every attribute or item store.
+
+What it changes, and why (see docs/sandbox.md):
+
+- **Static attribute fast path.** ``obj.name`` compiles to a plain attribute load once the name
+  has passed the checks above, because RestrictedPython's own ``safer_getattr`` decides on the
+  name alone for every name except a few whose safety depends on the object's type (``format``
+  and ``format_map`` on strings, ``string.Formatter`` and its methods). Only those keep the
+  runtime guard ``_getattr_``. A test proves the fast path never admits what ``safer_getattr``
+  refuses.
+- **No iteration/unpacking/item-read guards.** ``_getiter_``, ``_getitem_``, ``_apply_`` and the
+  unpack guards exist so that Zope can check security-proxied containers; our programs only ever
+  see plain data and our own allow-listed API objects, so those guards would cost a Python call
+  per loop step or subscript and protect nothing. Builtins such as ``sorted`` and ``zip`` are
+  then safe to provide.
+- **``print`` is a plain builtin** (captured by the run) instead of RestrictedPython's
+  ``printed`` collector, because the least-to-most scripts return their answer by printing it.
+- **Augmented assignment** to names compiles natively, and to attributes and items through the
+  write guard (``counts[k] += 1`` is common in generated code and is as safe as ``counts[k] =``).
+- **Annotated assignments** (``n: int = 0``) are allowed: they bind like plain assignments.
+- **Class definitions** keep their line numbers and get ``metaclass=__metaclass__``, which lets
+  the run know which classes the program defined (their instances are writable).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
+
+TYPE_DEPENDENT_ATTRIBUTES = frozenset(
+    {
+        # str.format / str.format_map reach attributes through "{0.__class__}" fields.
+        "format",
+        "format_map",
+        # string.Formatter does the same through its methods.
+        "Formatter",
+        "vformat",
+        "get_field",
+        "get_value",
+        "parse",
+        "check_unused_args",
+        "format_field",
+        "convert_field",
+    }
+)
+"""Attribute names that keep the runtime guard: safety depends on the object's type."""
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    line: int | None
+    message: str
+
+
+def attribute_name_problem(name: str) -> str | None:
+    """Why ``obj.<name>`` is refused whatever ``obj`` is, or None if the name is acceptable."""
+    # RestrictedPython's transformer lets ``o._`` through but its safer_getattr refuses it:
+    # without the runtime guard, the compile-time check must refuse it.
+    if name.startswith("_"):
+        return f'"{name}" is an invalid attribute name because it starts with "_"'
+    if name.endswith("__roles__"):
+        return f'"{name}" is an invalid attribute name because it ends with "__roles__"'
+    if name in INSPECT_ATTRIBUTES:
+        return f'"{name}" is a restricted name (interpreter internals)'
+    return None
+
+
+class ProgramPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's transformer with the changes listed in the module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[PolicyProblem] = []
+
+    def error(self, node: ast.AST, info: str) -> None:
+        super().error(node, info)
+        self.problems.append(PolicyProblem(getattr(node, "lineno", None), info))
+
+    # --- names ------------------------------------------------------------------------------
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if isinstance(node.ctx, ast.Load) and node.id == "print":
+            return node  # our print builtin; storing to `print` is still refused below
+        self.check_name(node, node.id)
+        return node
+
+    # --- attributes and items -----------------------------------------------------------------
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        problem = attribute_name_problem(node.attr)
+        if problem:
+            self.error(node, problem)
+        node = self.node_contents_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            if node.attr not in TYPE_DEPENDENT_ATTRIBUTES:
+                return node  # the fast path: a plain LOAD_ATTR
+            call = ast.Call(
+                func=ast.Name("_getattr_", ast.Load()),
+                args=[node.value, ast.Constant(node.attr)],
+                keywords=[],
+            )
+            return ast.copy_location(call, node)
+        node.value = ast.copy_location(
+            ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[]),
+            node.value,
+        )
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        node = self.node_contents_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            return node
+        node.value = ast.copy_location(
+            ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[]),
+            node.value,
+        )
+        return node
+
+    # --- calls, loops, assignments ------------------------------------------------------------
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if isinstance(node.func, ast.Name) and node.func.id in ("exec", "eval"):
+            self.error(node, f"{node.func.id}() calls are not allowed")
+        return self.node_contents_visit(node)
+
+    def guard_iter(self, node: ast.For | ast.comprehension) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        target = node.target
+        if isinstance(target, ast.Attribute) and target.attr in TYPE_DEPENDENT_ATTRIBUTES:
+            self.error(node, f'augmented assignment to ".{target.attr}" is not allowed')
+        return self.node_contents_visit(node)
+
+    def visit_With(self, node: ast.With) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    # --- classes ------------------------------------------------------------------------------
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        self.check_name(node, node.name)
+        if node.keywords:
+            self.error(node, "class keyword arguments (metaclass=...) are not allowed")
+        node = self.node_contents_visit(node)
+        node.keywords = [ast.keyword(arg="metaclass", value=ast.Name("__metaclass__", ast.Load()))]
+        ast.fix_missing_locations(node)
+        return node

@@ -1,0 +1,169 @@
+"""Value summaries: one case per kind of value, with the exact summary expected."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vipexec.summarize import Limits, plain_value, register, summarize
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, {"type": "NoneType", "value": None}),
+        (True, {"type": "bool", "value": True}),
+        (42, {"type": "int", "value": 42}),
+        (10**100, {"type": "int", "bits": 333, "negative": False}),
+        (2.5, {"type": "float", "value": 2.5}),
+        (math.inf, {"type": "float", "repr": "inf"}),
+        (math.nan, {"type": "float", "repr": "nan"}),
+        (1j, {"type": "complex", "repr": "1j"}),
+        ("yes", {"type": "str", "value": "yes"}),
+        (b"\x00\x01", {"type": "bytes", "len": 2, "head": "0001"}),
+        (range(0, 10, 2), {"type": "range", "len": 5, "start": 0, "stop": 10, "step": 2}),
+        (
+            (1, "a"),
+            {
+                "type": "tuple",
+                "len": 2,
+                "items": [{"type": "int", "value": 1}, {"type": "str", "value": "a"}],
+            },
+        ),
+        (
+            {"k": [1]},
+            {
+                "type": "dict",
+                "len": 1,
+                "items": [
+                    [
+                        {"type": "str", "value": "k"},
+                        {"type": "list", "len": 1, "items": [{"type": "int", "value": 1}]},
+                    ]
+                ],
+            },
+        ),
+        (len, {"type": "builtin_function_or_method", "name": "len"}),
+        (int, {"type": "type", "name": "int"}),
+        (math, {"type": "module", "name": "math"}),
+    ],
+)
+def test_exact_summaries(value, expected):
+    assert summarize(value) == expected
+
+
+def test_long_strings_keep_a_bounded_head():
+    summary = summarize("x" * 1000, Limits(max_str=10))
+    assert summary == {"type": "str", "len": 1000, "head": "x" * 10}
+
+
+def test_containers_are_bounded_in_length_and_depth():
+    summary = summarize(list(range(100)), Limits(max_items=3))
+    assert summary["len"] == 100
+    assert [item["value"] for item in summary["items"]] == [0, 1, 2]
+    deep = summarize([[[[1]]]], Limits(max_depth=2))
+    assert deep["items"][0]["items"][0] == {"type": "list", "len": 1}
+
+
+def test_sets_are_summarised_in_a_stable_order():
+    assert summarize({"b", "a", "c"}) == summarize({"c", "a", "b"})
+    assert [i["value"] for i in summarize({"b", "a"})["items"]] == ["a", "b"]
+
+
+def test_numpy_arrays_by_shape_and_dtype_only():
+    assert summarize(np.zeros((2, 3), dtype=np.float32)) == {
+        "type": "ndarray",
+        "shape": [2, 3],
+        "dtype": "float32",
+    }
+    assert summarize(np.int64(7)) == {"type": "numpy.int64", "value": 7}
+
+
+def test_torch_tensors_by_shape_dtype_and_device():
+    torch = pytest.importorskip("torch")
+    assert summarize(torch.ones(4, 5, dtype=torch.float16)) == {
+        "type": "Tensor",
+        "shape": [4, 5],
+        "dtype": "float16",
+        "device": "cpu",
+    }
+    assert summarize(torch.nn.Parameter(torch.ones(2)))["type"] == "Tensor"
+
+
+def test_pil_images_by_size_and_mode():
+    assert summarize(Image.new("RGB", (8, 4))) == {
+        "type": "PIL.Image",
+        "size": [8, 4],
+        "mode": "RGB",
+    }
+
+
+def test_unknown_objects_by_type_name_without_running_their_code():
+    class Hostile:
+        def __repr__(self):
+            raise AssertionError("repr must not be called")
+
+        def __eq__(self, other):
+            raise AssertionError("eq must not be called")
+
+        def __len__(self):
+            raise AssertionError("len must not be called")
+
+        __hash__ = object.__hash__
+
+    assert summarize(Hostile())["type"].endswith("Hostile")
+    assert summarize([Hostile()])["items"][0]["type"].endswith("Hostile")
+    assert summarize({Hostile(): 1})["len"] == 1
+
+
+def test_subclasses_of_builtins_are_not_iterated():
+    class Sneaky(list):
+        def __iter__(self):
+            raise AssertionError("must not iterate")
+
+    assert summarize(Sneaky([1, 2])) == {
+        "type": "test_subclasses_of_builtins_are_not_iterated.<locals>.Sneaky"
+    }
+
+
+def test_patch_like_objects_show_their_box():
+    class ImagePatch:
+        def __init__(self):
+            self.left, self.lower, self.right, self.upper = 1, 2, 30, 40
+
+        @property
+        def boom(self):
+            raise AssertionError("properties must not run")
+
+    assert summarize(ImagePatch()) == {
+        "type": "test_patch_like_objects_show_their_box.<locals>.ImagePatch",
+        "box": [1, 2, 30, 40],
+    }
+
+
+def test_registered_summarizers_match_subclasses_by_name():
+    class Base:
+        pass
+
+    class Child(Base):
+        pass
+
+    register(f"{Base.__module__}.{Base.__qualname__}", lambda v, limits: {"type": "Base!"})
+    assert summarize(Child()) == {"type": "Base!"}
+
+
+def test_a_failing_summarizer_never_breaks_the_program():
+    class Weird:
+        pass
+
+    register(Weird, lambda v, limits: 1 / 0)
+    summary = summarize(Weird())
+    assert summary["summary_error"].startswith("ZeroDivisionError")
+
+
+def test_plain_value_round_trip():
+    assert plain_value(summarize([1, "a", None])) == [1, "a", None]
+    assert plain_value(summarize("x")) == "x"
+    truncated = summarize(list(range(50)))
+    assert plain_value(truncated) is truncated

@@ -1,0 +1,121 @@
+"""The one compile pipeline: parse -> policy transform -> block instrumentation -> compile."""
+
+from __future__ import annotations
+
+import ast
+import linecache
+from dataclasses import dataclass
+from types import CodeType
+from typing import TYPE_CHECKING
+
+from vipexec.blocks import bound_names, scan_source, split_blocks
+from vipexec.errors import CompileError, CompileProblem
+from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
+
+if TYPE_CHECKING:
+    from vipexec.program import Program
+
+
+@dataclass(frozen=True)
+class CompiledProgram:
+    """A program's code object plus what the tracer needs to read it."""
+
+    program: Program
+    code: CodeType
+    filename: str
+    sandbox: bool
+    bound_names: tuple[tuple[str, ...], ...]
+
+
+def program_filename(program: Program) -> str:
+    # A name no real file has, so traceback frames of the program are told apart from ours.
+    return f"<vipexec:{program.name}>"
+
+
+def compile_program(
+    program: Program, *, sandbox: bool, as_factory: bool = False
+) -> CompiledProgram:
+    """Compile ``program``; raises :class:`CompileError` listing every problem with its block.
+
+    ``as_factory`` (function form only) compiles just the entry function, undecorated, inside
+    ``def _vx_factory(_vx_rec, _vx_locals, _vx_any_error): ...; return <entry>``, so that the
+    tracer's names are closure cells rather than globals: :func:`vipexec.traced` builds the
+    function with the original module's globals and adds nothing to them.
+    """
+    if program.syntax_error is not None:
+        raise CompileError([program.syntax_error], program.name)
+    filename = program_filename(program)
+    tree = ast.parse(program.source, filename=filename)
+    if sandbox:
+        tree = _apply_policy(tree, program)
+    body = _entry_body(tree, program)
+    spans = split_blocks(body, scan_source(program.source))
+    if len(spans) != len(program.blocks):  # pragma: no cover - a bug, not an input problem
+        raise AssertionError("the policy transform changed the block structure")
+    names = tuple(bound_names(span.statements) for span in spans)
+    instrument_blocks(spans)
+    if as_factory:
+        tree = _factory_module(tree, program)
+    ast.fix_missing_locations(tree)
+    try:
+        code = compile(tree, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        problem = CompileProblem("compile", str(exc), line, program.block_at_line(line))
+        raise CompileError([problem], program.name) from None
+    # Let tracebacks and debuggers show the program's lines.
+    lines = program.source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(program.source), None, lines, filename)
+    return CompiledProgram(program, code, filename, sandbox, names)
+
+
+def _apply_policy(tree: ast.Module, program: Program) -> ast.Module:
+    from vipexec.sandbox.policy import ProgramPolicy
+
+    policy = ProgramPolicy()
+    tree = policy.visit(tree)
+    if policy.problems:
+        problems = [
+            CompileProblem("policy", p.message, p.line, program.block_at_line(p.line))
+            for p in sorted(policy.problems, key=lambda p: p.line or 0)
+        ]
+        raise CompileError(problems, program.name)
+    return tree
+
+
+FACTORY_NAME = "_vx_factory"
+
+
+def _factory_module(tree: ast.Module, program: Program) -> ast.Module:
+    entry = next(
+        node
+        for node in reversed(tree.body)
+        if isinstance(node, ast.FunctionDef) and node.name == program.entry
+    )
+    entry.decorator_list = []
+    hidden = [RECORDER_NAME, LOCALS_NAME, ANY_ERROR_NAME]
+    factory = ast.FunctionDef(
+        name=FACTORY_NAME,
+        args=ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(arg=name) for name in hidden],
+            kwonlyargs=[],
+            kw_defaults=[],
+            defaults=[],
+        ),
+        body=[entry, ast.Return(ast.Name(program.entry, ast.Load()))],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+    )
+    ast.copy_location(factory, entry)
+    return ast.Module(body=[factory], type_ignores=[])
+
+
+def _entry_body(tree: ast.Module, program: Program) -> list[ast.stmt]:
+    if program.entry is None:
+        return tree.body
+    for node in reversed(tree.body):  # the last definition wins, as when the module runs
+        if isinstance(node, ast.FunctionDef) and node.name == program.entry:
+            return node.body
+    raise AssertionError(f"entry {program.entry!r} vanished")  # pragma: no cover

@@ -1,0 +1,290 @@
+"""Running a compiled program in this process and turning what happened into a Run."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import time
+import types
+from collections.abc import Mapping
+from typing import Any
+
+from vipexec.compiler import CompiledProgram
+from vipexec.errors import CompileError, InvalidArgumentError, PolicyError
+from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME
+from vipexec.output import ProgramOutput
+from vipexec.program import Program
+from vipexec.run import BlockTrace, Run, RunError
+from vipexec.summarize import summarize
+from vipexec.tracer import Recorder, TraceLimits
+
+PROGRAM_MODULE_NAME = "__program__"
+_TRUSTED_BUILTINS = dict(vars(builtins))
+
+
+def execute(
+    program: Program,
+    *,
+    namespace: Mapping[str, Any] | None,
+    inputs: Any,
+    sandbox: bool,
+    limits: TraceLimits | None = None,
+    max_output: int = 100_000,
+) -> Run:
+    """Compile (cached) and run ``program``; every outcome, failures included, is a Run."""
+    started = time.perf_counter()
+    input_summary = summarize_inputs(inputs)
+    try:
+        compiled = program.compile(sandbox=sandbox)
+    except CompileError as exc:
+        return compile_failure(program, exc, input_summary, started)
+    recorder = Recorder(compiled.bound_names, limits)
+    output = ProgramOutput(max_output, sandbox=sandbox)
+    env = build_globals(compiled, namespace or {}, recorder, output)
+    args, kwargs = _bind_inputs(program, inputs, env, sandbox)
+    result: Any = None
+    failure: BaseException | None = None
+    token = recorder.activate()
+    try:
+        exec(compiled.code, env)
+        if program.form == "function":
+            result = env[program.entry](*args, **kwargs)
+        else:
+            result = output.result
+    except Exception as exc:  # the program's failure is data; KeyboardInterrupt propagates
+        failure = exc
+    finally:
+        recorder.deactivate(token)
+    if isinstance(failure, TypeError) and failure.__traceback__.tb_next is None:
+        # Raised while binding the arguments, before any line of the program ran: the
+        # caller's inputs do not fit the entry's parameters.
+        raise _bad_inputs(program, failure) from None
+    return finish_run(compiled, recorder, output, result, failure, input_summary, started)
+
+
+def finish_run(
+    compiled: CompiledProgram,
+    recorder: Recorder,
+    output: ProgramOutput | None,
+    result: Any,
+    failure: BaseException | None,
+    input_summary: dict[str, Any],
+    started: float,
+) -> Run:
+    """Turn what a run left behind (result or failure, recorder, output) into a Run."""
+    if compiled.sandbox:
+        from vipexec.sandbox.proxy import unwrap
+
+        result = unwrap(result)
+    error = _run_error(compiled, recorder, failure)
+    if error is not None:
+        result = None
+    return Run(
+        program=compiled.program,
+        result=result,
+        result_summary=summarize(result),
+        error=error,
+        blocks=block_traces(compiled.program, recorder),
+        stdout=output.text if output else "",
+        stdout_dropped=output.dropped_chars if output else 0,
+        inputs=input_summary,
+        ms=(time.perf_counter() - started) * 1e3,
+    )
+
+
+def build_globals(
+    compiled: CompiledProgram,
+    namespace: Mapping[str, Any],
+    recorder: Recorder,
+    output: ProgramOutput,
+) -> dict[str, Any]:
+    """The program's global namespace: the API, the builtins and the tracer's hidden names."""
+    env: dict[str, Any] = {"__name__": PROGRAM_MODULE_NAME}
+    if compiled.sandbox:
+        from vipexec.sandbox.builtins import build_builtins
+        from vipexec.sandbox.guards import WriteGuard, guarded_getattr
+        from vipexec.sandbox.proxy import expose
+
+        write_guard = WriteGuard()
+        env.update({name: expose(value) for name, value in namespace.items()})
+        env["__builtins__"] = build_builtins(output.print, write_guard)
+        env["_getattr_"] = guarded_getattr
+        env["_write_"] = write_guard
+        env["__metaclass__"] = write_guard.make_class
+    else:
+        env.update(namespace)
+        if "__builtins__" not in namespace:
+            trusted = dict(_TRUSTED_BUILTINS)
+            trusted["print"] = output.print
+            env["__builtins__"] = trusted
+    env[RECORDER_NAME] = recorder
+    env[LOCALS_NAME] = locals
+    env[ANY_ERROR_NAME] = BaseException
+    return env
+
+
+def _bind_inputs(
+    program: Program, inputs: Any, env: dict[str, Any], sandbox: bool
+) -> tuple[tuple, dict]:
+    if sandbox:
+        from vipexec.sandbox.proxy import expose
+    else:
+
+        def expose(value: Any) -> Any:
+            return value
+
+    if program.form == "script":
+        if inputs is None:
+            return (), {}
+        if not isinstance(inputs, Mapping):
+            raise InvalidArgumentError(
+                f"{program.name}: a script takes its inputs as a dict of global names, "
+                f"not {type(inputs).__name__}"
+            )
+        env.update({str(name): expose(value) for name, value in inputs.items()})
+        return (), {}
+    if inputs is None:
+        args, kwargs = (), {}
+    elif isinstance(inputs, Mapping):
+        args, kwargs = (), {str(k): expose(v) for k, v in inputs.items()}
+    elif isinstance(inputs, (list, tuple)):
+        args, kwargs = tuple(expose(v) for v in inputs), {}
+    else:
+        args, kwargs = (expose(inputs),), {}
+    return args, kwargs
+
+
+def _bad_inputs(program: Program, exc: TypeError) -> InvalidArgumentError:
+    message = str(exc).replace(f"{program.entry}() ", "")
+    return InvalidArgumentError(
+        f"{program.name}: inputs do not match {program.entry}({', '.join(program.params)}): "
+        f"{message}"
+    )
+
+
+def _run_error(
+    compiled: CompiledProgram, recorder: Recorder, failure: BaseException | None
+) -> RunError | None:
+    if recorder.violations and (failure is None or isinstance(failure, PolicyError)):
+        message, block = recorder.violations[0]
+        line = _program_line(compiled, failure) if failure is not None else None
+        return RunError("policy", "PolicyError", message, block, line)
+    if failure is None:
+        return None
+    line = _program_line(compiled, failure)
+    block = recorder.first_error_block
+    if block is None:
+        block = compiled.program.block_at_line(line)
+    kind = "memory" if isinstance(failure, MemoryError) else "runtime"
+    message = _safe_message(failure)
+    return RunError(kind, type(failure).__name__, message, block, line)
+
+
+def _program_line(compiled: CompiledProgram, exc: BaseException) -> int | None:
+    """The line of the program's innermost frame in the traceback."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == compiled.filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _safe_message(exc: BaseException) -> str:
+    try:
+        return str(exc)[:500]
+    except Exception:
+        return "<unprintable message>"
+
+
+def block_traces(program: Program, recorder: Recorder) -> list[BlockTrace]:
+    traces = []
+    for block, state in zip(program.blocks, recorder.blocks):
+        if state.executions == 0:
+            status = "not_run"
+        elif state.errors:
+            status = "error"
+        else:
+            status = "ok"
+        traces.append(
+            BlockTrace(
+                index=block.index,
+                step=block.step,
+                description=block.description,
+                lines=block.lines,
+                status=status,
+                variables=state.variables,
+                calls=state.calls,
+                ms=state.ns / 1e6,
+                executions=state.executions,
+                iterations=state.iterations if state.executions > 1 else [],
+                calls_dropped=state.calls_dropped,
+                error=state.error,
+            )
+        )
+    return traces
+
+
+def compile_failure(
+    program: Program, exc: CompileError, input_summary: dict[str, Any], started: float
+) -> Run:
+    first = exc.problems[0]
+    error = RunError(
+        kind=first.kind,
+        type="SyntaxError" if first.kind == "compile" else "PolicyError",
+        message=first.message,
+        block=first.block,
+        line=first.line,
+        details=tuple(
+            {"kind": p.kind, "message": p.message, "line": p.line, "block": p.block}
+            for p in exc.problems[1:]
+        ),
+    )
+    blocks = [
+        BlockTrace(b.index, b.step, b.description, b.lines, "not_run") for b in program.blocks
+    ]
+    return Run(
+        program=program,
+        result=None,
+        result_summary=summarize(None),
+        error=error,
+        blocks=blocks,
+        inputs=input_summary,
+        ms=(time.perf_counter() - started) * 1e3,
+    )
+
+
+def summarize_inputs(inputs: Any) -> dict[str, Any]:
+    """Input summaries with content hashes, keyed by name (or position)."""
+    if inputs is None:
+        return {}
+    if isinstance(inputs, Mapping):
+        items = [(str(k), v) for k, v in inputs.items()]
+    elif isinstance(inputs, (list, tuple)):
+        items = [(str(i), v) for i, v in enumerate(inputs)]
+    else:
+        items = [("0", inputs)]
+    return {name: _input_summary(value) for name, value in items}
+
+
+def _input_summary(value: Any) -> dict[str, Any]:
+    summary = summarize(value)
+    digest = _content_hash(value)
+    if digest:
+        summary["sha256"] = digest
+    return summary
+
+
+def _content_hash(value: Any) -> str | None:
+    if isinstance(value, (bytes, bytearray)):
+        return hashlib.sha256(value).hexdigest()
+    if isinstance(value, str):
+        return hashlib.sha256(value.encode()).hexdigest()
+    tobytes = getattr(type(value), "tobytes", None)
+    if isinstance(tobytes, types.FunctionType | types.MethodDescriptorType):
+        try:
+            return hashlib.sha256(value.tobytes()).hexdigest()  # numpy arrays, PIL images
+        except Exception:
+            return None
+    return None

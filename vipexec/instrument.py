@@ -1,0 +1,76 @@
+"""Block instrumentation: the AST pass that wraps every block in the tracer's calls.
+
+Each block ``i`` becomes::
+
+    _vx_rec.enter(i)
+    try:
+        <the block's statements>
+    except _vx_any_error:          # BaseException
+        _vx_rec.raised(i)
+        raise
+    finally:
+        _vx_rec.exit(i, _vx_locals())
+
+It runs after the policy transform, so ``_vx_rec`` and ``_vx_locals`` (names starting with
+``_``, which the policy refuses in program code) cannot be reached by the program. The
+``try`` costs nothing on the normal path in CPython 3.11+; the exit call is one Python call per
+block execution.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from vipexec.blocks import BlockSpan
+
+RECORDER_NAME = "_vx_rec"
+LOCALS_NAME = "_vx_locals"
+ANY_ERROR_NAME = "_vx_any_error"
+"""bound to ``BaseException``: a program may rebind the builtin's name, not this one"""
+
+
+def instrument_blocks(spans: list[BlockSpan]) -> None:
+    """Wrap every span in place; spans must be in line order (as ``split_blocks`` gives)."""
+    # Last first: replacing a span's statements by one ``try`` shifts only later positions of
+    # the same list, and a parent's compound statements keep their (already wrapped) bodies.
+    for index in range(len(spans) - 1, -1, -1):
+        span = spans[index]
+        statements = span.statements
+        wrapped = _wrap(index, statements)
+        span.body[span.start : span.stop] = wrapped
+
+
+def _wrap(index: int, statements: list[ast.stmt]) -> list[ast.stmt]:
+    anchor = statements[0]
+
+    def call(method: str, *args: ast.expr) -> ast.Expr:
+        node = ast.Expr(
+            ast.Call(
+                func=ast.Attribute(ast.Name(RECORDER_NAME, ast.Load()), method, ast.Load()),
+                args=[ast.Constant(index), *args],
+                keywords=[],
+            )
+        )
+        return _located(node, anchor)
+
+    locals_call = ast.Call(func=ast.Name(LOCALS_NAME, ast.Load()), args=[], keywords=[])
+    handler = ast.ExceptHandler(
+        type=ast.Name(ANY_ERROR_NAME, ast.Load()),
+        name=None,
+        body=[call("raised"), _located(ast.Raise(exc=None, cause=None), anchor)],
+    )
+    guarded = ast.Try(
+        body=statements,
+        handlers=[_located(handler, anchor)],
+        orelse=[],
+        finalbody=[call("exit", locals_call)],
+    )
+    return [call("enter"), _located(guarded, anchor)]
+
+
+def _located(node: ast.AST, anchor: ast.stmt) -> ast.AST:
+    ast.copy_location(node, anchor)
+    for child in ast.walk(node):
+        if "lineno" in child._attributes and not hasattr(child, "lineno"):
+            ast.copy_location(child, anchor)
+    return node

@@ -1,0 +1,232 @@
+"""The record of one program run and its versioned JSON form (see docs/trace-format.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vipexec.errors import InvalidArgumentError
+from vipexec.program import Block, Program
+from vipexec.summarize import plain_value
+
+SCHEMA_VERSION = 1
+ERROR_KINDS = ("compile", "policy", "runtime", "timeout", "memory", "crashed")
+BLOCK_STATUSES = ("ok", "error", "not_run")
+
+
+@dataclass(frozen=True)
+class RunError:
+    """Why a run failed: ``kind`` is one of compile, policy, runtime, timeout, memory, crashed."""
+
+    kind: str
+    type: str
+    message: str
+    block: int | None = None
+    line: int | None = None
+    details: tuple[dict[str, Any], ...] = ()
+    """further problems (a program can have several compile errors)"""
+
+    def describe(self) -> str:
+        """One line naming the kind, the block and the line, for a terminal or an LLM."""
+        where = []
+        if self.block is not None:
+            where.append(f"block {self.block}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        location = f" in {', '.join(where)}" if where else ""
+        return f"{self.kind} error{location}: {self.type}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "kind": self.kind,
+            "type": self.type,
+            "message": self.message,
+            "block": self.block,
+            "line": self.line,
+        }
+        if self.details:
+            out["details"] = list(self.details)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunError:
+        return cls(
+            kind=data["kind"],
+            type=data["type"],
+            message=data["message"],
+            block=data.get("block"),
+            line=data.get("line"),
+            details=tuple(data.get("details", ())),
+        )
+
+
+@dataclass(slots=True)
+class BlockTrace:
+    """What one block did in one run."""
+
+    index: int
+    step: int | None
+    description: str
+    lines: tuple[int, int]
+    status: str
+    variables: dict[str, Any] = field(default_factory=dict)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    ms: float = 0.0
+    executions: int = 0
+    iterations: list[dict[str, Any]] = field(default_factory=list)
+    """per-execution records (variables, status, ms) for blocks that ran more than once"""
+    calls_dropped: int = 0
+    error: dict[str, Any] | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+    """filled by labelers: dimension -> {"value": True | False | None, "evidence": ...}"""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index,
+            "step": self.step,
+            "description": self.description,
+            "lines": list(self.lines),
+            "status": self.status,
+            "variables": self.variables,
+            "calls": self.calls,
+            "ms": round(self.ms, 4),
+            "executions": self.executions,
+        }
+        if self.executions > 1:
+            out["iterations"] = self.iterations
+        if self.calls_dropped:
+            out["calls_dropped"] = self.calls_dropped
+        if self.error is not None:
+            out["error"] = self.error
+        if self.labels:
+            out["labels"] = self.labels
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BlockTrace:
+        return cls(
+            index=data["index"],
+            step=data.get("step"),
+            description=data.get("description", ""),
+            lines=tuple(data["lines"]),
+            status=data["status"],
+            variables=data.get("variables", {}),
+            calls=data.get("calls", []),
+            ms=data.get("ms", 0.0),
+            executions=data.get("executions", 0),
+            iterations=data.get("iterations", []),
+            calls_dropped=data.get("calls_dropped", 0),
+            error=data.get("error"),
+            labels=data.get("labels", {}),
+        )
+
+
+@dataclass
+class Run:
+    """One run of a program: result, error and the per-block trace.
+
+    ``result`` is the live value when the run happened in this process; after
+    :meth:`from_json` it is rebuilt from the summary (plain values come back as values).
+    """
+
+    program: Program
+    result: Any
+    result_summary: dict[str, Any]
+    error: RunError | None
+    blocks: list[BlockTrace]
+    stdout: str = ""
+    stdout_dropped: int = 0
+    inputs: dict[str, Any] = field(default_factory=dict)
+    ms: float = 0.0
+    backend: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def block(self, index: int) -> BlockTrace:
+        return self.blocks[index]
+
+    # --- JSON ---------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        program = self.program
+        return {
+            "schema": SCHEMA_VERSION,
+            "program": {
+                "name": program.name,
+                "form": program.form,
+                "entry": program.entry,
+                "params": list(program.params),
+                "sha256": program.sha256,
+                "source": program.source,
+                "blocks": [block.to_dict() for block in program.blocks],
+            },
+            "inputs": self.inputs,
+            "backend": self.backend,
+            "result": self.result_summary,
+            "error": self.error.to_dict() if self.error else None,
+            "stdout": self.stdout,
+            "stdout_dropped": self.stdout_dropped,
+            "ms": round(self.ms, 4),
+            "blocks": [block.to_dict() for block in self.blocks],
+            "meta": self.meta,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        schema = data.get("schema")
+        if schema != SCHEMA_VERSION:
+            raise InvalidArgumentError(
+                f"trace schema {schema!r} is not supported (this vipexec reads {SCHEMA_VERSION})"
+            )
+        source = data["program"]
+        program = Program.from_source(
+            source["source"], name=source["name"], entry=source.get("entry")
+        )
+        stored_blocks = tuple(Block.from_dict(b) for b in source.get("blocks", ()))
+        if stored_blocks and stored_blocks != program.blocks:
+            # Keep the blocks the trace was recorded with (an older splitter may differ).
+            program.blocks = stored_blocks
+        summary = data.get("result") or {"type": "NoneType", "value": None}
+        error = data.get("error")
+        return cls(
+            program=program,
+            result=plain_value(summary),
+            result_summary=summary,
+            error=RunError.from_dict(error) if error else None,
+            blocks=[BlockTrace.from_dict(b) for b in data.get("blocks", ())],
+            stdout=data.get("stdout", ""),
+            stdout_dropped=data.get("stdout_dropped", 0),
+            inputs=data.get("inputs", {}),
+            ms=data.get("ms", 0.0),
+            backend=data.get("backend"),
+            meta=data.get("meta", {}),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Run:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidArgumentError(f"not a trace: invalid JSON ({exc})") from None
+        if not isinstance(data, dict) or "program" not in data:
+            raise InvalidArgumentError("not a trace: no 'program' object")
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Run:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    def __repr__(self) -> str:
+        state = "ok" if self.ok else self.error.kind
+        return f"Run({self.program.name!r}, {state}, result={self.result_summary})"

@@ -1,0 +1,174 @@
+"""Program trees: programs that share leading blocks share nodes.
+
+SVIP samples several continuations per step, so the programs for one query form a tree whose
+root-to-node paths are programs. A node is one block; its id is a hash of its parent's id and
+the block's source segment, so the same prefix always lands on the same nodes. Node data:
+
+- ``block``: the block (index, step, description, lines, source, ...);
+- ``segment``: the exact source text of the block's segment (see :meth:`Program.segments`);
+- ``trace``: the block's trace from the first run added through this node (or None);
+- ``labels``: a dict the labelers fill; ``cot``: the step's natural-language form (or None);
+- ``ends``: ids of the programs that end at this node, with their run outcome.
+
+Joining the segments along the path from the root to an end node gives that program's source
+back exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vipexec.errors import InvalidArgumentError
+from vipexec.program import Program
+from vipexec.run import Run
+
+ROOT = "root"
+TREE_SCHEMA = 1
+
+
+class ProgramTree:
+    """A tree of programs over a :class:`networkx.DiGraph` (``tree.graph``)."""
+
+    def __init__(self, **attributes: Any):
+        import networkx as nx
+
+        self.graph = nx.DiGraph(**attributes)
+        self.graph.add_node(ROOT, kind="root")
+
+    # --- building -----------------------------------------------------------------------------
+
+    def add(self, item: Program | Run, *, program_id: str | None = None) -> str:
+        """Add a program (or a run of one); returns the id of the node where it ends."""
+        if isinstance(item, Run):
+            program, run = item.program, item
+        elif isinstance(item, Program):
+            program, run = item, None
+        else:
+            raise InvalidArgumentError(
+                f"ProgramTree.add takes a Program or a Run, not {type(item).__name__}"
+            )
+        program_id = program_id or program.sha256[:16]
+        segments = program.segments()
+        blocks = list(program.blocks) or [None]
+        parent = ROOT
+        for position, (block, segment) in enumerate(zip(blocks, segments)):
+            node = _node_id(parent, segment)
+            if node not in self.graph:
+                self.graph.add_node(
+                    node,
+                    kind="block",
+                    depth=position + 1,
+                    block=block.to_dict() if block else None,
+                    segment=segment,
+                    trace=None,
+                    labels={},
+                    cot=None,
+                    ends=[],
+                )
+                self.graph.add_edge(parent, node)
+            data = self.graph.nodes[node]
+            if run is not None and data["trace"] is None and position < len(run.blocks):
+                data["trace"] = run.blocks[position].to_dict()
+            parent = node
+        end = self.graph.nodes[parent]
+        record: dict[str, Any] = {"program": program_id, "name": program.name}
+        if run is not None:
+            record["result"] = run.result_summary
+            record["error"] = run.error.to_dict() if run.error else None
+        end["ends"] = [e for e in end["ends"] if e["program"] != program_id] + [record]
+        return parent
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def end_nodes(self) -> list[str]:
+        """Nodes where at least one program ends, in insertion order."""
+        return [n for n, data in self.graph.nodes(data=True) if data.get("ends")]
+
+    def leaves(self) -> list[str]:
+        return [n for n in self.graph.nodes if n != ROOT and self.graph.out_degree(n) == 0]
+
+    def path(self, node: str) -> list[str]:
+        """Block nodes from the root's child down to ``node``."""
+        if node not in self.graph:
+            raise InvalidArgumentError(f"no node {node!r} in this tree")
+        path = []
+        while node != ROOT:
+            path.append(node)
+            node = next(iter(self.graph.predecessors(node)))
+        return path[::-1]
+
+    def source(self, node: str) -> str:
+        """The source of the program ending at ``node``: its path's segments joined."""
+        return "".join(self.graph.nodes[n]["segment"] for n in self.path(node))
+
+    def program(self, node: str) -> Program:
+        ends = self.graph.nodes[node].get("ends") or [{}]
+        return Program.from_source(self.source(node), name=ends[0].get("name"))
+
+    def programs(self) -> Iterator[Program]:
+        for node in self.end_nodes():
+            yield self.program(node)
+
+    def nodes(self, *, kind: str = "block") -> Iterator[tuple[str, dict[str, Any]]]:
+        for node, data in self.graph.nodes(data=True):
+            if data.get("kind") == kind:
+                yield node, data
+
+    def __len__(self) -> int:
+        """The number of programs in the tree."""
+        return sum(len(data.get("ends", ())) for _, data in self.graph.nodes(data=True))
+
+    # --- JSON (node-link) ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": TREE_SCHEMA,
+            "directed": True,
+            "multigraph": False,
+            "graph": dict(self.graph.graph),
+            "nodes": [{"id": n, **data} for n, data in self.graph.nodes(data=True)],
+            "edges": [{"source": u, "target": v} for u, v in self.graph.edges],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProgramTree:
+        if data.get("schema") != TREE_SCHEMA:
+            raise InvalidArgumentError(
+                f"program tree schema {data.get('schema')!r} is not supported "
+                f"(this vipexec reads {TREE_SCHEMA})"
+            )
+        tree = cls(**data.get("graph", {}))
+        for node in data["nodes"]:
+            attributes = {k: v for k, v in node.items() if k != "id"}
+            tree.graph.add_node(node["id"], **attributes)
+        for edge in data["edges"]:
+            tree.graph.add_edge(edge["source"], edge["target"])
+        return tree
+
+    @classmethod
+    def from_json(cls, text: str) -> ProgramTree:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidArgumentError(f"not a program tree: invalid JSON ({exc})") from None
+        if not isinstance(data, dict) or "nodes" not in data:
+            raise InvalidArgumentError("not a program tree: no 'nodes' list")
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ProgramTree:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def _node_id(parent: str, segment: str) -> str:
+    return hashlib.sha256(f"{parent}\0{segment}".encode()).hexdigest()[:16]
