@@ -1,0 +1,292 @@
+"""The backend contract (one method per API operation) and the backend registry.
+
+A backend answers API calls from pixels. Each method receives the *whole* image (an
+``H x W x 3`` uint8 array) plus the patch's box, so a backend may use context outside the patch.
+
+Boxes are ``(left, lower, right, upper)`` integer pixels of the original image with the origin at
+the **bottom-left** (ViperGPT's convention, ``lower < upper``), half-open like array slices: the
+patch covers columns ``left .. right-1`` and array rows ``H-upper .. H-lower-1``
+(see :func:`crop_pixels`).
+
+A backend that cannot do an operation raises :class:`ModuleUnavailable`. Backends are created by
+name through :func:`create_backend`; built-in names resolve lazily, so nothing heavy is imported
+until a backend is actually created.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from vipexec.modules.errors import BackendError, ModuleUnavailable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "IMAGE_METHODS",
+    "METHODS",
+    "Backend",
+    "Box",
+    "available_backends",
+    "box_area",
+    "clamp_box",
+    "create_backend",
+    "crop_pixels",
+    "full_box",
+    "intersect_boxes",
+    "normalize_result",
+    "register_backend",
+]
+
+Box = tuple[int, int, int, int]
+"""``(left, lower, right, upper)``: pixels, origin bottom-left, half-open."""
+
+IMAGE_METHODS = frozenset(
+    {"find", "exists", "verify_property", "best_text_match", "simple_query", "compute_depth"}
+)
+"""Operations on one patch: the dispatcher passes ``(pixels, box)`` of one image."""
+
+METHODS = IMAGE_METHODS | {"best_image_match", "llm_query", "select_answer"}
+"""Every operation of the contract."""
+
+
+# --- boxes ------------------------------------------------------------------------------------
+
+
+def full_box(width: int, height: int) -> Box:
+    """The box of a whole ``width x height`` image."""
+    return (0, 0, int(width), int(height))
+
+
+def crop_pixels(image: np.ndarray, box: Sequence[int]) -> np.ndarray:
+    """The pixels of ``box`` (bottom-left origin) in ``image``: rows ``H-upper .. H-lower``."""
+    left, lower, right, upper = (int(v) for v in box)
+    height = image.shape[0]
+    return image[max(height - upper, 0) : max(height - lower, 0), max(left, 0) : max(right, 0)]
+
+
+def box_area(box: Sequence[int]) -> int:
+    left, lower, right, upper = box
+    return max(0, right - left) * max(0, upper - lower)
+
+
+def intersect_boxes(a: Sequence[int], b: Sequence[int]) -> Box:
+    """The intersection of two boxes (possibly empty: check :func:`box_area`)."""
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+
+
+def clamp_box(box: Sequence[int], bounds: Sequence[int]) -> Box | None:
+    """``box`` clamped to ``bounds``; ``None`` when nothing of it is left."""
+    out = intersect_boxes(box, bounds)
+    return out if box_area(out) > 0 else None
+
+
+# --- the contract -----------------------------------------------------------------------------
+
+
+class Backend:
+    """Base class: one method per API operation; override what the backend can do.
+
+    Options shared by every backend:
+
+    - ``exists_vqa``: ``exists()`` double-checks each detection with a VQA question
+      (``"Is this a <name>?"``) the way ViperGPT's implementation does; default ``False``, the
+      prompt's ``len(find(name)) > 0``.
+    """
+
+    name: ClassVar[str] = "backend"
+    """registry name, the first part of :attr:`backend_id`"""
+    version: ClassVar[int] = 1
+    """bumped when answers change for the same inputs (invalidates caches)"""
+
+    def __init__(self, *, exists_vqa: bool = False) -> None:
+        if not isinstance(exists_vqa, bool):
+            raise BackendError(f"{self.name}: exists_vqa must be a bool, got {exists_vqa!r}")
+        self.exists_vqa = exists_vqa
+        self._options: dict[str, Any] = {"exists_vqa": exists_vqa}
+
+    def _add_options(self, **options: Any) -> None:
+        """Record the options a subclass was built with (they go into :attr:`backend_id`)."""
+        self._options.update(options)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self._options)
+
+    @property
+    def backend_id(self) -> str:
+        """Stable id of this backend and its options, for cache keys: ``name@version(k=v,...)``."""
+        opts = ",".join(f"{key}={self._options[key]!r}" for key in sorted(self._options))
+        return f"{self.name}@{self.version}({opts})"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.backend_id}>"
+
+    def _unavailable(self, method: str, reason: str = "not implemented") -> ModuleUnavailable:
+        return ModuleUnavailable(method, self.name, reason)
+
+    # --- operations on one patch ----------------------------------------------------------------
+
+    def find(self, image: np.ndarray, box: Box, object_name: str) -> list[Box]:
+        """Boxes (original image coordinates) of the ``object_name`` objects in the patch."""
+        raise self._unavailable("find")
+
+    def exists(self, image: np.ndarray, box: Box, object_name: str) -> bool:
+        """Whether the patch holds an ``object_name``: ``find`` non-empty (see ``exists_vqa``)."""
+        boxes = self.find(image, box, object_name)
+        if not self.exists_vqa:
+            return len(boxes) > 0
+        question = f"Is this a {object_name}?"
+        return any("yes" in self.simple_query(image, found, question).lower() for found in boxes)
+
+    def verify_property(
+        self, image: np.ndarray, box: Box, object_name: str, attribute: str
+    ) -> bool:
+        """Whether the ``object_name`` in the patch has ``attribute``."""
+        raise self._unavailable("verify_property")
+
+    def best_text_match(
+        self, image: np.ndarray, box: Box, options: list[str], prefix: str | None
+    ) -> str:
+        """The option (returned as given, without the prefix) that best describes the patch."""
+        raise self._unavailable("best_text_match")
+
+    def simple_query(self, image: np.ndarray, box: Box, question: str) -> str:
+        """A short answer to a perception question about the patch."""
+        raise self._unavailable("simple_query")
+
+    def compute_depth(self, image: np.ndarray, box: Box) -> float:
+        """Median depth of the patch; larger is farther."""
+        raise self._unavailable("compute_depth")
+
+    # --- operations on several patches or on text -----------------------------------------------
+
+    def best_image_match(self, crops: list[tuple[np.ndarray, Box]], content: list[str]) -> int:
+        """Index of the crop that best matches the texts in ``content``."""
+        raise self._unavailable("best_image_match")
+
+    def llm_query(self, question: str, long_answer: bool) -> str:
+        """A text-only answer to ``question``."""
+        raise self._unavailable("llm_query")
+
+    def select_answer(self, info: dict[str, Any], question: str, options: list[str]) -> str:
+        """The option best supported by ``info`` (facts a video program gathered)."""
+        raise self._unavailable("select_answer")
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def normalize_result(method: str, result: Any, args: dict[str, Any], backend: str) -> Any:
+    """Check a backend's result against the contract and convert it to plain Python data."""
+
+    def broken(what: str) -> BackendError:
+        return BackendError(f"backend {backend!r} broke the contract: {method}() {what}")
+
+    if method == "find":
+        if not isinstance(result, (list, tuple)):
+            raise broken(f"returned {type(result).__name__}, expected a list of boxes")
+        boxes = []
+        for item in result:
+            values = list(item) if hasattr(item, "__iter__") and not isinstance(item, str) else []
+            if len(values) != 4:
+                raise broken(f"returned a box that is not 4 numbers: {item!r}")
+            if not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in values):
+                raise broken(f"returned a box with non-finite or non-numeric values: {item!r}")
+            boxes.append(tuple(int(v) for v in values))
+        return boxes
+    if method in ("exists", "verify_property"):
+        numpy_scalar = type(result).__module__ == "numpy"
+        if not isinstance(result, (bool, numbers.Integral)) and not numpy_scalar:
+            raise broken(f"returned {type(result).__name__}, expected a bool")
+        return bool(result)
+    if method == "compute_depth":
+        if not isinstance(result, numbers.Real):
+            raise broken(f"returned {type(result).__name__}, expected a float")
+        return float(result)
+    if method == "best_image_match":
+        count = len(args["crops"])
+        if not isinstance(result, numbers.Integral) or not 0 <= int(result) < count:
+            raise broken(f"returned {result!r}, expected an index below {count}")
+        return int(result)
+    if not isinstance(result, str):
+        raise broken(f"returned {type(result).__name__}, expected a str")
+    result = str(result)
+    if method in ("best_text_match", "select_answer") and result not in args["options"]:
+        raise broken(f"returned {result!r}, which is not one of the options")
+    return result
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+Factory = Callable[..., Backend]
+
+_REGISTRY: dict[str, Factory | str] = {
+    "synthetic": "vipexec.modules.synthetic.backend:SyntheticBackend",
+    "synthetic-noisy": "vipexec.modules.synthetic.backend:NoisySyntheticBackend",
+}
+
+
+def register_backend(name: str, factory: Factory | str, *, replace: bool = False) -> None:
+    """Register ``factory(**options) -> Backend`` under ``name``.
+
+    ``factory`` may be a ``"module:attribute"`` string, imported on first use (keeps heavy
+    backends out of start-up).
+    """
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise BackendError(f"backend name must be a non-empty string without spaces: {name!r}")
+    if not (callable(factory) or (isinstance(factory, str) and ":" in factory)):
+        raise BackendError(f"backend {name!r}: factory must be callable or 'module:attribute'")
+    if name in _REGISTRY and not replace:
+        raise BackendError(f"backend {name!r} is already registered (pass replace=True)")
+    _REGISTRY[name] = factory
+
+
+def available_backends() -> list[str]:
+    """Registered backend names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def _resolve(name: str) -> Factory:
+    factory = _REGISTRY[name]
+    if isinstance(factory, str):
+        module, _, attribute = factory.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise BackendError(f"backend {name!r} cannot be loaded ({exc})") from exc
+        _REGISTRY[name] = factory
+    return factory
+
+
+def create_backend(name: str, **options: Any) -> Backend:
+    """A new backend by registered name; unknown names and options raise :class:`BackendError`."""
+    if name not in _REGISTRY:
+        known = ", ".join(available_backends()) or "none"
+        raise BackendError(f"unknown backend {name!r}; available backends: {known}")
+    factory = _resolve(name)
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**options)
+        except TypeError as exc:
+            accepted = [
+                p.name
+                for p in signature.parameters.values()
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            raise BackendError(
+                f"backend {name!r}: bad options ({exc}); accepted: {', '.join(accepted) or 'none'}"
+            ) from None
+    backend = factory(**options)
+    if not isinstance(backend, Backend):
+        raise BackendError(f"backend {name!r}: factory returned {type(backend).__name__}")
+    return backend
