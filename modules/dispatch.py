@@ -3,12 +3,22 @@
 ``call(method, image, box, args)`` takes and returns plain data only (str, int, float, bool,
 None, and lists/tuples/dicts of those): an image id, never pixels. That keeps the door able to
 cross a process boundary (sandbox worker -> model host) unchanged.
+
+Two halves, so the door can be split across processes:
+
+- a **call server** (:class:`CallServer`) answers a call and says how: result, latency,
+  backend, cache hit, model. :class:`LocalDispatcher` is one; a model host with batching and
+  caching is another. Servers record nothing: they may run in a process with no trace.
+- a **dispatcher** is what API objects hold: it gets the answer (from a server in this process,
+  or across a pipe) and files the call in the running block's trace with
+  :func:`vipexec.tracer.record_call`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, Backend, normalize_result
@@ -16,7 +26,14 @@ from vipexec.modules.errors import BackendError
 from vipexec.modules.images import ImageStore
 from vipexec.tracer import record_call
 
-__all__ = ["Dispatcher", "LocalDispatcher", "check_plain"]
+__all__ = [
+    "CallServer",
+    "Dispatcher",
+    "LocalDispatcher",
+    "ServedCall",
+    "check_plain",
+    "record_served",
+]
 
 
 @runtime_checkable
@@ -26,6 +43,62 @@ class Dispatcher(Protocol):
     def call(
         self, method: str, image: str | None, box: tuple[int, ...] | None, args: dict[str, Any]
     ) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServedCall:
+    """A call's answer plus what the trace wants to know about it (all plain data)."""
+
+    result: Any
+    ms: float
+    backend: str
+    cache_hit: bool | None = None
+    model: str | None = None
+    error: str | None = None
+    """``"Type: message"`` when the call failed (``result`` is then None)"""
+    error_type: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "ms": self.ms,
+            "backend": self.backend,
+            "cache_hit": self.cache_hit,
+            "model": self.model,
+            "error": self.error,
+            "error_type": self.error_type,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServedCall:
+        return cls(**data)
+
+
+@runtime_checkable
+class CallServer(Protocol):
+    """Answers API calls without tracing them; thread-safe in the sandbox pool's parent."""
+
+    def serve(
+        self, method: str, image: str | None, box: Sequence[int] | None, args: dict[str, Any]
+    ) -> ServedCall: ...
+
+
+def record_served(
+    method: str, image: str | None, box: Sequence[int] | None, args: dict, served: ServedCall
+) -> None:
+    """File a served call in the running block's trace."""
+    record_call(
+        method,
+        args,
+        served.result,
+        ms=served.ms,
+        backend=served.backend,
+        image=image,
+        box=box,
+        cache_hit=served.cache_hit,
+        model=served.model,
+        error=served.error,
+    )
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -70,6 +143,41 @@ class LocalDispatcher:
     def backend_id(self) -> str:
         return self._backend.backend_id
 
+    def serve(
+        self,
+        method: str,
+        image: str | None,
+        box: Sequence[int] | None,
+        args: dict[str, Any],
+    ) -> ServedCall:
+        """Answer one call; a failing call comes back with ``error`` set, never raised."""
+        backend_id = self._backend.backend_id
+        start = time.perf_counter()
+        try:
+            result = self.answer(method, image, box, args)
+        except Exception as exc:
+            ms = (time.perf_counter() - start) * 1000.0
+            message = f"{type(exc).__name__}: {exc}"
+            return ServedCall(None, ms, backend_id, error=message, error_type=type(exc).__name__)
+        return ServedCall(result, (time.perf_counter() - start) * 1000.0, backend_id)
+
+    def answer(
+        self,
+        method: str,
+        image: str | None,
+        box: Sequence[int] | None,
+        args: dict[str, Any],
+    ) -> Any:
+        """The checked, normalized result of one call (exceptions propagate)."""
+        if method not in METHODS:
+            raise BackendError(
+                f"unknown API method {method!r}; known: {', '.join(sorted(METHODS))}"
+            )
+        check_plain(args, f"{method}() arguments")
+        box = tuple(int(v) for v in box) if box is not None else None
+        result = self._invoke(method, image, box, args)
+        return normalize_result(method, result, args, self._backend.backend_id)
+
     def call(
         self,
         method: str,
@@ -77,26 +185,21 @@ class LocalDispatcher:
         box: Sequence[int] | None,
         args: dict[str, Any],
     ) -> Any:
-        if method not in METHODS:
-            raise BackendError(
-                f"unknown API method {method!r}; known: {', '.join(sorted(METHODS))}"
-            )
-        check_plain(args, f"{method}() arguments")
-        backend_id = self._backend.backend_id
         box = tuple(int(v) for v in box) if box is not None else None
         start = time.perf_counter()
         try:
-            result = self._invoke(method, image, box, args)
-            result = normalize_result(method, result, args, backend_id)
+            result = self.answer(method, image, box, args)
         except Exception as exc:
             ms = (time.perf_counter() - start) * 1000.0
             record_call(
-                method, args, None, ms=ms, backend=backend_id, image=image, box=box,
-                error=f"{type(exc).__name__}: {exc}",
+                method, args, None, ms=ms, backend=self._backend.backend_id, image=image,
+                box=box, error=f"{type(exc).__name__}: {exc}",
             )  # fmt: skip
             raise
         ms = (time.perf_counter() - start) * 1000.0
-        record_call(method, args, result, ms=ms, backend=backend_id, image=image, box=box)
+        record_call(
+            method, args, result, ms=ms, backend=self._backend.backend_id, image=image, box=box
+        )
         return result
 
     def _invoke(
@@ -111,3 +214,48 @@ class LocalDispatcher:
             crops = [(self._store.pixels(i), tuple(int(v) for v in b)) for i, b in args["crops"]]
             return fn(crops, list(args["content"]))
         return fn(**args)
+
+
+_REBUILDABLE: dict[str, type[Exception]] = {
+    "ValueError": ValueError,
+    "TypeError": TypeError,
+    "KeyError": KeyError,
+    "IndexError": IndexError,
+    "ZeroDivisionError": ZeroDivisionError,
+    "BackendError": BackendError,
+}
+
+
+class APICallError(Exception):
+    """An API call failed in the backend for a reason the program cannot fix by itself."""
+
+
+def served_error(served: ServedCall) -> Exception:
+    """The exception a program sees for a failed call (rebuilt by name: no pickles cross)."""
+    message = served.error or "the API call failed"
+    kind = served.error_type or ""
+    if kind == "ModuleUnavailable":
+        return APICallError(message)
+    exception_class = _REBUILDABLE.get(kind, APICallError)
+    text = message.split(": ", 1)[1] if message.startswith(f"{kind}: ") else message
+    return exception_class(text)
+
+
+class ServerDispatcher:
+    """A dispatcher over a :class:`CallServer` in this process: serve, record, return."""
+
+    def __init__(self, server: CallServer) -> None:
+        self._server = server
+
+    def call(
+        self,
+        method: str,
+        image: str | None,
+        box: Sequence[int] | None,
+        args: dict[str, Any],
+    ) -> Any:
+        served = self._server.serve(method, image, box, args)
+        record_served(method, image, box, args, served)
+        if served.error is not None:
+            raise served_error(served)
+        return served.result
