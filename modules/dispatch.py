@@ -19,12 +19,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, Backend, normalize_result
 from vipexec.modules.errors import BackendError
-from vipexec.modules.images import ImageStore
 from vipexec.tracer import record_call
+
+if TYPE_CHECKING:
+    from vipexec.modules.images import ImageStore
 
 __all__ = [
     "CallServer",
@@ -132,6 +134,8 @@ class LocalDispatcher:
     """
 
     def __init__(self, backend: Backend, store: ImageStore) -> None:
+        from vipexec.modules.images import ImageStore  # numpy: not for sandbox workers
+
         if not isinstance(backend, Backend):
             raise TypeError(f"LocalDispatcher needs a Backend, got {type(backend).__name__}")
         if not isinstance(store, ImageStore):

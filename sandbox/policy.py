@@ -95,10 +95,10 @@ class ProgramPolicy(RestrictingNodeTransformer):
     # --- attributes and items -----------------------------------------------------------------
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        node = self.node_contents_visit(node)  # inner names first: problems in reading order
         problem = attribute_name_problem(node.attr)
         if problem:
             self.error(node, problem)
-        node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
             if node.attr not in TYPE_DEPENDENT_ATTRIBUTES:
                 return node  # the fast path: a plain LOAD_ATTR

@@ -53,3 +53,21 @@ class PolicyError(Exception):
     remembers every violation: a run that attempted one is reported with kind ``policy`` even if
     the program caught the exception.
     """
+
+
+class RunInterrupted(BaseException):
+    """Raised inside a running program to stop it from outside (deadline, CPU limit).
+
+    A ``BaseException`` so that a program's ``except Exception`` does not swallow it; the run
+    is reported with error kind ``kind``.
+    """
+
+    kind = "timeout"
+
+
+class DeadlineExceeded(RunInterrupted):
+    """The wall-clock deadline of a run passed."""
+
+
+class CPUTimeExceeded(RunInterrupted):
+    """The CPU-time limit of a run ran out."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vipexec.compiler import CompiledProgram
-from vipexec.errors import CompileError, InvalidArgumentError, PolicyError
+from vipexec.errors import CompileError, InvalidArgumentError, PolicyError, RunInterrupted
 from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME
 from vipexec.output import ProgramOutput
 from vipexec.program import Program
@@ -30,15 +30,19 @@ def execute(
     sandbox: bool,
     limits: TraceLimits | None = None,
     max_output: int = 100_000,
+    recorder_class: type[Recorder] = Recorder,
 ) -> Run:
-    """Compile (cached) and run ``program``; every outcome, failures included, is a Run."""
+    """Compile (cached) and run ``program``; every outcome, failures included, is a Run.
+
+    ``recorder_class`` lets a sandbox worker publish block positions as they happen.
+    """
     started = time.perf_counter()
     input_summary = summarize_inputs(inputs)
     try:
         compiled = program.compile(sandbox=sandbox)
     except CompileError as exc:
         return compile_failure(program, exc, input_summary, started)
-    recorder = Recorder(compiled.bound_names, limits)
+    recorder = recorder_class(compiled.bound_names, limits)
     output = ProgramOutput(max_output, sandbox=sandbox)
     env = build_globals(compiled, namespace or {}, recorder, output)
     args, kwargs = _bind_inputs(program, inputs, env, sandbox)
@@ -51,7 +55,7 @@ def execute(
             result = env[program.entry](*args, **kwargs)
         else:
             result = output.result
-    except Exception as exc:  # the program's failure is data; KeyboardInterrupt propagates
+    except (Exception, RunInterrupted) as exc:  # failures are data; KeyboardInterrupt is not
         failure = exc
     finally:
         recorder.deactivate(token)
@@ -175,9 +179,17 @@ def _run_error(
     block = recorder.first_error_block
     if block is None:
         block = compiled.program.block_at_line(line)
-    kind = "memory" if isinstance(failure, MemoryError) else "runtime"
-    message = _safe_message(failure)
+    if isinstance(failure, RunInterrupted):
+        kind = failure.kind
+    elif isinstance(failure, MemoryError):
+        kind = "memory"
+    else:
+        kind = "runtime"
+    message = _safe_message(failure) or _DEFAULT_MESSAGES.get(kind, "")
     return RunError(kind, type(failure).__name__, message, block, line)
+
+
+_DEFAULT_MESSAGES = {"memory": "the program ran out of memory"}
 
 
 def _program_line(compiled: CompiledProgram, exc: BaseException) -> int | None:

@@ -183,20 +183,23 @@ class Run:
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Run:
+    def from_dict(cls, data: dict[str, Any], *, program: Program | None = None) -> Run:
+        """Rebuild a Run; pass ``program`` when it is at hand (a trace of it need not hold
+        the source again, and nothing is re-parsed)."""
         schema = data.get("schema")
         if schema != SCHEMA_VERSION:
             raise InvalidArgumentError(
                 f"trace schema {schema!r} is not supported (this vipexec reads {SCHEMA_VERSION})"
             )
-        source = data["program"]
-        program = Program.from_source(
-            source["source"], name=source["name"], entry=source.get("entry")
-        )
-        stored_blocks = tuple(Block.from_dict(b) for b in source.get("blocks", ()))
-        if stored_blocks and stored_blocks != program.blocks:
-            # Keep the blocks the trace was recorded with (an older splitter may differ).
-            program.blocks = stored_blocks
+        if program is None:
+            source = data["program"]
+            program = Program.from_source(
+                source["source"], name=source["name"], entry=source.get("entry")
+            )
+            stored_blocks = tuple(Block.from_dict(b) for b in source.get("blocks", ()))
+            if stored_blocks and stored_blocks != program.blocks:
+                # Keep the blocks the trace was recorded with (an older splitter may differ).
+                program.blocks = stored_blocks
         summary = data.get("result") or {"type": "NoneType", "value": None}
         error = data.get("error")
         return cls(

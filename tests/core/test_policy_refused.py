@@ -9,8 +9,9 @@ import pytest
 REFUSED = [
     # (source, line, message fragment)
     ("x = 1\ny = x.__class__\n", 2, '"__class__" is an invalid attribute name'),
-    ("x = (1).__class__.__bases__\n", 1, '"__bases__" is an invalid attribute name'),
-    ("x = ().__class__.__subclasses__()\n", 1, '"__subclasses__" is an invalid attribute'),
+    ("x = (1).__class__.__bases__\n", 1, '"__class__" is an invalid attribute name'),
+    ("x = ().__class__.__subclasses__()\n", 1, '"__class__" is an invalid attribute'),
+    ("x = object.__subclasses__()\n", 1, '"__subclasses__" is an invalid attribute'),
     ("m = __import__('os')\n", 1, '"__import__" is an invalid variable name'),
     ("_getattr_ = lambda o, n: o\n", 1, '"_getattr_" is an invalid variable name'),
     ("def f(_write_=None):\n    return 1\n", 1, '"_write_" is an invalid variable name'),

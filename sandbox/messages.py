@@ -1,0 +1,109 @@
+"""What crosses the pipe between the pool and a worker: JSON messages, never pickles.
+
+A worker runs hostile code, so nothing it sends may be able to run code in the parent: messages
+are JSON (decoding JSON runs no code), bounded in size, and checked for shape. Program inputs
+cross as plain data, with image and video references tagged so they can be rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+from multiprocessing.connection import Connection
+from typing import Any
+
+from vipexec.errors import InvalidArgumentError
+from vipexec.modules.refs import ImageRef, VideoRef
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""a trace is bounded far below this; anything larger is a misbehaving worker"""
+
+
+class ProtocolError(Exception):
+    """A worker sent something that is not a well-formed message."""
+
+
+def send(conn: Connection, message: dict[str, Any]) -> None:
+    conn.send_bytes(json.dumps(message, separators=(",", ":")).encode())
+
+
+def receive(conn: Connection) -> dict[str, Any]:
+    """One message; EOFError/OSError when the other side is gone, ProtocolError if garbled."""
+    data = conn.recv_bytes(MAX_MESSAGE_BYTES)
+    try:
+        message = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"undecodable message ({type(exc).__name__})") from None
+    if not isinstance(message, dict) or not isinstance(message.get("op"), str):
+        raise ProtocolError("message without an 'op'")
+    return message
+
+
+# --- program inputs ------------------------------------------------------------------------
+
+
+def encode_value(value: Any, where: str = "input") -> Any:
+    """Plain data as it is (tuples become lists); image/video references as tagged dicts."""
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value
+    if kind is ImageRef:
+        return {"$image": [value.id, value.width, value.height]}
+    if kind is VideoRef:
+        return {
+            "$video": [value.id, value.num_frames, value.width, value.height, list(value.frame_ids)]
+        }
+    if kind in (list, tuple):
+        return [encode_value(item, where) for item in value]
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or key.startswith("$"):
+                raise InvalidArgumentError(f"{where}: dict keys must be plain strings, got {key!r}")
+            out[key] = encode_value(item, where)
+        return out
+    raise InvalidArgumentError(
+        f"{where}: a {kind.__name__} cannot be sent to a sandbox worker; pass images as paths, "
+        "arrays or ImageRefs and other inputs as plain data"
+    )
+
+
+def decode_value(value: Any) -> Any:
+    if type(value) is list:
+        return [decode_value(item) for item in value]
+    if type(value) is dict:
+        if "$image" in value:
+            image_id, width, height = value["$image"]
+            return ImageRef(str(image_id), int(width), int(height))
+        if "$video" in value:
+            video_id, frames, width, height, frame_ids = value["$video"]
+            return VideoRef(str(video_id), int(frames), int(width), int(height), tuple(frame_ids))
+        return {key: decode_value(item) for key, item in value.items()}
+    return value
+
+
+def plain_or_none(value: Any, depth: int = 0) -> tuple[bool, Any]:
+    """``(True, value)`` when ``value`` is plain JSON data (bounded), else ``(False, None)``."""
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        if kind is int and abs(value) > 2**63:
+            return False, None
+        return True, value
+    if depth > 20:
+        return False, None
+    if kind in (list, tuple):
+        items = []
+        for item in value[:10_000]:
+            ok, plain = plain_or_none(item, depth + 1)
+            if not ok:
+                return False, None
+            items.append(plain)
+        return (len(value) <= 10_000), items
+    if kind is dict:
+        out = {}
+        for key, item in list(value.items())[:10_000]:
+            ok, plain = plain_or_none(item, depth + 1)
+            if not ok or type(key) is not str:
+                return False, None
+            out[key] = plain
+        return (len(value) <= 10_000), out
+    return False, None

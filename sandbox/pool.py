@@ -1,0 +1,507 @@
+"""``vipexec.Sandbox``: a pool of long-lived worker processes that run programs safely.
+
+    with vipexec.Sandbox(workers=2, timeout=10, backend="synthetic") as sandbox:
+        image = sandbox.images.load("scene.png")
+        run = sandbox.run("count.py", inputs={"image": image})
+        runs = sandbox.map(programs, inputs=[{"image": image}] * len(programs))
+
+Workers start from a ``forkserver`` (a clean interpreter, never a fork of a process that may
+have initialised CUDA) and are reused: a warm run costs a message each way. The parent serves
+the workers' API calls (one thread per busy worker, so a model host sees concurrent requests
+it can batch), enforces the wall-clock deadline from outside, and replaces a worker that
+crashed or had to be killed. A failure costs one program, never the pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import mmap
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from vipexec.errors import InvalidArgumentError, VipexecError
+from vipexec.execute import summarize_inputs
+from vipexec.program import Program
+from vipexec.run import BlockTrace, Run, RunError
+from vipexec.sandbox import messages
+from vipexec.sandbox.worker import MAX_TRACKED_BLOCKS
+from vipexec.summarize import summarize
+
+GRACE_SECONDS = 0.5
+"""how long a program has to stop after the deadline signal before its worker is killed"""
+START_TIMEOUT = 60.0
+
+
+class SandboxError(VipexecError):
+    """The pool itself failed (a worker could not start, the pool is closed)."""
+
+
+class _Worker:
+    """The parent's handle on one worker process.
+
+    Workers are started as ``python -m vipexec.sandbox.worker`` with a socket and a shared
+    memory fd passed down: a fresh interpreter (never a fork of a process that may hold CUDA
+    state or threads) that does not re-import the caller's ``__main__`` module.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        parent_end, child_end = socket.socketpair()
+        self.shared_fd = os.memfd_create("vipexec-blocks")
+        size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
+        os.ftruncate(self.shared_fd, size)
+        self._map = mmap.mmap(self.shared_fd, size)
+        self.shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(self._map)
+        command = [
+            sys.executable,
+            "-m",
+            "vipexec.sandbox.worker",
+            str(child_end.fileno()),
+            str(self.shared_fd),
+            json.dumps(config),
+        ]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.process = subprocess.Popen(
+            command,
+            pass_fds=(child_end.fileno(), self.shared_fd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches the parent only
+        )
+        child_end.close()
+        self.conn = Connection(parent_end.detach())
+        self.killed = False
+        self.pid = self.process.pid
+        self.seccomp_off: str | None = None
+
+    def wait_ready(self) -> None:
+        if not self.conn.poll(START_TIMEOUT):
+            self.kill()
+            raise SandboxError(f"a sandbox worker did not start within {START_TIMEOUT:.0f} s")
+        try:
+            hello = messages.receive(self.conn)
+        except (EOFError, OSError, messages.ProtocolError):
+            self.kill()
+            detail = self.process.stderr.read().decode(errors="replace").strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {self.process.returncode}"
+            raise SandboxError(f"a sandbox worker failed to start: {reason}") from None
+        self.seccomp_off = hello.get("seccomp")
+        self.process.stderr.close()  # nothing more is read from it
+
+    @property
+    def alive(self) -> bool:
+        return not self.killed and self.process.poll() is None
+
+    def interrupt(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGUSR1)
+
+    def kill(self) -> None:
+        self.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        self._release()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            messages.send(self.conn, {"op": "stop"})
+        try:
+            self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return
+        self._release()
+
+    def _release(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        with contextlib.suppress(Exception):
+            if self.process.stderr:
+                self.process.stderr.close()
+
+    def exit_code(self) -> int | None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(2)
+        return self.process.returncode
+
+    def position(self) -> tuple[int | None, list[int]]:
+        """The block running now (or None) and how often each block was entered."""
+        values = list(self.shared)
+        return (values[0] - 1 if values[0] else None), values[1:]
+
+
+class Sandbox:
+    """A pool of sandbox workers; see the module docstring.
+
+    ``timeout`` (seconds of wall time per program), ``memory`` (MB of address space a program
+    may add to a worker) and ``cpu`` (seconds of CPU time per program, default: the timeout)
+    bound every run. API calls are answered by ``server`` (a
+    :class:`vipexec.modules.dispatch.CallServer`, such as a model host), or by the named
+    ``backend`` over ``store`` (an :class:`vipexec.modules.images.ImageStore`).
+    """
+
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        timeout: float = 10.0,
+        memory: int = 1024,
+        cpu: float | None = None,
+        backend: str = "synthetic",
+        backend_options: dict[str, Any] | None = None,
+        server: Any = None,
+        store: Any = None,
+        max_output: int = 100_000,
+        trace_limits: dict[str, Any] | None = None,
+        value_limits: dict[str, Any] | None = None,
+        seccomp: bool = True,
+    ) -> None:
+        _check_positive("workers", workers, integer=True)
+        _check_positive("timeout", timeout)
+        _check_positive("memory", memory, integer=True)
+        if cpu is not None:
+            _check_positive("cpu", cpu)
+        from vipexec.modules.images import ImageStore
+
+        self.images = store if store is not None else ImageStore()
+        if server is None:
+            from vipexec.modules.backend import create_backend
+            from vipexec.modules.dispatch import LocalDispatcher
+
+            server = LocalDispatcher(
+                create_backend(backend, **(backend_options or {})), self.images
+            )
+        self.server = server
+        self.timeout = float(timeout)
+        self.cpu = float(cpu) if cpu is not None else float(timeout)
+        self.max_output = int(max_output)
+        self._config = {
+            "memory_mb": int(memory),
+            "seccomp": seccomp,
+            "trace_limits": dict(trace_limits or {}),
+            "value_limits": dict(value_limits or {}),
+        }
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self._add_workers(workers)
+        except BaseException:
+            self.close()
+            raise
+        self.size = workers
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def _add_workers(self, count: int) -> None:
+        started = [_Worker(self._config) for _ in range(count)]  # they boot in parallel
+        with self._lock:
+            self._all.extend(started)
+        for worker in started:
+            worker.wait_ready()
+            self._idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Retire a dead or killed worker and start another in the background (the Run of
+        the failed program is reported without waiting for the new worker to boot)."""
+        worker.kill()
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+            if self._closed:
+                return
+        threading.Thread(target=self._respawn, name="vipexec-respawn", daemon=True).start()
+
+    def _respawn(self) -> None:
+        try:
+            self._add_workers(1)
+        except SandboxError:
+            # Keep the pool usable at its remaining size; an empty pool fails loudly in run().
+            with self._lock:
+                self.size = max(len(self._all), 0)
+
+    @property
+    def seccomp(self) -> str | None:
+        """None when every worker runs under the seccomp filter, else the reason it is off."""
+        with self._lock:
+            reasons = {w.seccomp_off for w in self._all if w.seccomp_off}
+        return "; ".join(sorted(reasons)) or None
+
+    @property
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.pid for w in self._all]
+
+    def close(self) -> None:
+        """Stop every worker (no process is left behind); the pool cannot be used after."""
+        with self._lock:
+            self._closed = True
+            workers, self._all = self._all, []
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(
+        self,
+        program: Program | str | os.PathLike[str],
+        inputs: Any = None,
+        *,
+        timeout: float | None = None,
+    ) -> Run:
+        """Run one program in a worker and return its Run (failures are Runs too).
+
+        ``program`` is a Program, a path to a program file, or source text. ``inputs`` are
+        the entry's arguments (a dict by name, or a list in order; a script's globals as a
+        dict); images may be given as ``Path``s, numpy arrays or PIL images (added to
+        ``self.images``) or as ImageRefs.
+        """
+        if self._closed:
+            raise SandboxError("this Sandbox is closed")
+        if self.size == 0:
+            raise SandboxError("no sandbox worker could be (re)started")
+        program = as_program(program)
+        timeout = self.timeout if timeout is None else float(timeout)
+        _check_positive("timeout", timeout)
+        inputs = self._prepare_inputs(inputs)
+        worker = self._idle.get()
+        try:
+            return self._converse(worker, program, inputs, timeout)
+        finally:
+            if worker.alive:
+                self._idle.put(worker)
+            else:
+                self._replace(worker)
+
+    def map(
+        self,
+        programs: Iterable[Program | str | os.PathLike[str]],
+        inputs: Any = None,
+        *,
+        timeout: float | None = None,
+    ) -> list[Run]:
+        """Run many programs concurrently on the pool's workers; Runs come back in order.
+
+        ``inputs`` is one inputs value for every program, or a list with one per program.
+        """
+        programs = list(programs)
+        if isinstance(inputs, list) and len(inputs) == len(programs) and programs:
+            per_program = inputs
+        else:
+            per_program = [inputs] * len(programs)
+        with ThreadPoolExecutor(max_workers=self.size) as executor:
+            futures = [
+                executor.submit(self.run, program, value, timeout=timeout)
+                for program, value in zip(programs, per_program)
+            ]
+            return [future.result() for future in futures]
+
+    def _prepare_inputs(self, inputs: Any) -> Any:
+        if inputs is None:
+            return None
+        if isinstance(inputs, dict):
+            return {str(key): self._prepare_value(value) for key, value in inputs.items()}
+        if isinstance(inputs, (list, tuple)):
+            return [self._prepare_value(value) for value in inputs]
+        return [self._prepare_value(inputs)]
+
+    def _prepare_value(self, value: Any) -> Any:
+        if isinstance(value, Path):
+            return self.images.load(value)
+        kind = type(value)
+        if kind.__module__ == "numpy" or kind.__module__.startswith("PIL"):
+            return self.images.add(value)
+        if kind in (list, tuple):
+            return [self._prepare_value(item) for item in value]
+        return value
+
+    def _converse(self, worker: _Worker, program: Program, inputs: Any, timeout: float) -> Run:
+        started = time.perf_counter()
+        deadline = started + timeout
+        job = {
+            "op": "run",
+            "job": 1,
+            "name": program.name,
+            "entry": program.entry,
+            "source": program.source,
+            "inputs": messages.encode_value(inputs),
+            "cpu_seconds": self.cpu,
+            "max_output": self.max_output,
+        }
+        input_summary = summarize_inputs(inputs)
+        try:
+            messages.send(worker.conn, job)
+        except (OSError, ValueError) as exc:
+            worker.kill()
+            return _failed_run(program, worker, "crashed", f"the worker was gone ({exc})",
+                               input_summary, started)  # fmt: skip
+        interrupted = False
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                if interrupted:
+                    worker.kill()
+                    return _failed_run(program, worker, "timeout",
+                                       f"the program ran past its {timeout:g} s deadline and "
+                                       "did not stop; the worker was killed",
+                                       input_summary, started)  # fmt: skip
+                worker.interrupt()
+                interrupted = True
+                deadline = time.perf_counter() + GRACE_SECONDS
+                continue
+            try:
+                if not worker.conn.poll(remaining):
+                    continue
+                message = messages.receive(worker.conn)
+            except (EOFError, OSError, messages.ProtocolError) as exc:
+                return self._dead_worker_run(program, worker, exc, input_summary, started)
+            op = message["op"]
+            if op == "call":
+                self._serve(worker, message)
+            elif op == "done":
+                return self._finished_run(program, message, input_summary, worker)
+            elif op == "invalid":
+                raise InvalidArgumentError(str(message.get("message")))
+            else:
+                worker.kill()
+                return _failed_run(program, worker, "crashed", f"unexpected message {op!r}",
+                                   input_summary, started)  # fmt: skip
+
+    def _serve(self, worker: _Worker, message: dict[str, Any]) -> None:
+        from vipexec.modules.dispatch import ServedCall
+
+        try:
+            served = self.server.serve(
+                str(message["method"]), message.get("image"), message.get("box"),
+                dict(message.get("args") or {}),
+            )  # fmt: skip
+        except Exception as exc:  # a server bug must not take the pool down
+            served = ServedCall(None, 0.0, "?", error=f"{type(exc).__name__}: {exc}",
+                                error_type=type(exc).__name__)  # fmt: skip
+        messages.send(worker.conn, {"op": "reply", "call": message.get("call"),
+                                    "served": served.to_dict()})  # fmt: skip
+
+    def _finished_run(
+        self, program: Program, message: dict[str, Any], input_summary: dict, worker: _Worker
+    ) -> Run:
+        try:
+            run = Run.from_dict(message["run"], program=program)
+        except (KeyError, TypeError, ValueError) as exc:
+            worker.kill()
+            return _failed_run(program, worker, "crashed", f"malformed trace from worker ({exc})",
+                               input_summary, time.perf_counter())  # fmt: skip
+        run.result = message.get("result") if message.get("plain") else run.result_summary
+        run.inputs = input_summary
+        run.backend = getattr(self.server, "backend_id", None)
+        run.meta["worker"] = worker.pid
+        return run
+
+    def _dead_worker_run(
+        self, program: Program, worker: _Worker, exc: Exception, input_summary: dict, started: float
+    ) -> Run:
+        code = worker.exit_code()
+        killed_by_us = worker.killed
+        worker.kill()
+        if code is not None and code < 0:
+            name = (
+                signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
+            )
+            if -code == signal.SIGKILL and not killed_by_us:
+                return _failed_run(program, worker, "memory",
+                                   "the worker was killed (SIGKILL), most likely by the "
+                                   "out-of-memory killer", input_summary, started)  # fmt: skip
+            if -code == signal.SIGXCPU:
+                return _failed_run(program, worker, "timeout", "the CPU-time limit ran out",
+                                   input_summary, started)  # fmt: skip
+            message = f"the worker died from signal {name}"
+        else:
+            message = f"the worker exited unexpectedly (exit code {code}; {exc})"
+        return _failed_run(program, worker, "crashed", message, input_summary, started)
+
+
+def _failed_run(
+    program: Program, worker: _Worker, kind: str, message: str, input_summary: dict, started: float
+) -> Run:
+    """A Run for a program whose worker is gone: the shared block counters tell where it was."""
+    current, counts = worker.position()
+    chain = set()
+    index = current
+    while index is not None:
+        chain.add(index)
+        index = program.blocks[index].parent if index < len(program.blocks) else None
+    blocks = []
+    for block in program.blocks:
+        executions = counts[block.index] if block.index < len(counts) else 0
+        status = "error" if block.index in chain else ("ok" if executions else "not_run")
+        blocks.append(
+            BlockTrace(
+                block.index,
+                block.step,
+                block.description,
+                block.lines,
+                status,
+                executions=executions,
+            )
+        )
+    line = program.blocks[current].lines[0] if current is not None else None
+    error = RunError(kind, {"timeout": "Timeout", "memory": "MemoryError"}.get(kind, "WorkerCrash"),
+                     message, current, line)  # fmt: skip
+    return Run(
+        program=program,
+        result=None,
+        result_summary=summarize(None),
+        error=error,
+        blocks=blocks,
+        inputs=input_summary,
+        ms=(time.perf_counter() - started) * 1e3,
+        meta={"worker": worker.pid, "trace": "partial: the worker was lost"},
+    )
+
+
+def as_program(program: Program | str | os.PathLike[str]) -> Program:
+    """A Program from a Program, a path to a file, or source text."""
+    if isinstance(program, Program):
+        return program
+    if isinstance(program, os.PathLike):
+        return Program.from_file(program)
+    if isinstance(program, str):
+        if "\n" not in program and program.endswith(".py"):
+            return Program.from_file(program)
+        return Program.from_source(program)
+    raise InvalidArgumentError(
+        f"a program is a Program, a path or source text, not {type(program).__name__}"
+    )
+
+
+def _check_positive(name: str, value: Any, *, integer: bool = False) -> None:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+        expected = "a positive integer" if integer else "a positive number"
+        raise InvalidArgumentError(f"{name} must be {expected}, not {value!r}")

@@ -1,0 +1,239 @@
+"""The sandbox worker process: runs programs one at a time, for as long as the pool lives.
+
+Set-up, once: no core dumps, no file writes (``RLIMIT_FSIZE`` 0), few open files, an address
+space limit, an empty working directory, standard streams on /dev/null, and the seccomp filter
+(:mod:`vipexec.sandbox.seccomp`). Then, per job: build a fresh namespace, run the program in
+this process under the policy (``Program.run(sandbox=True)``), send the trace back as JSON.
+
+API calls cross the pipe to the parent, which serves them (:class:`RemoteDispatcher`); the
+worker never sees pixels or models. Block positions are published in shared memory as they
+happen, so that a worker killed mid-block still leaves a trace of where it was.
+
+The parent stops a program that overruns by sending SIGUSR1 (raised as
+:class:`DeadlineExceeded` inside the program, so the trace is complete) and, if the program
+does not stop within a grace period (a long C call, a bare ``except:``), kills the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import mmap
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from collections import OrderedDict
+from multiprocessing.connection import Connection
+from typing import Any
+
+from vipexec.errors import CPUTimeExceeded, DeadlineExceeded, InvalidArgumentError
+from vipexec.execute import execute
+from vipexec.modules.api import build_api
+from vipexec.modules.dispatch import ServedCall, record_served, served_error
+from vipexec.program import Program
+from vipexec.sandbox import builtins as _builtins  # noqa: F401  (loaded before the first run)
+from vipexec.sandbox import messages
+from vipexec.sandbox import policy as _policy  # noqa: F401  (RestrictedPython, once)
+from vipexec.sandbox import proxy as _proxy  # noqa: F401
+from vipexec.summarize import Limits
+from vipexec.tracer import Recorder, TraceLimits
+
+MAX_TRACKED_BLOCKS = 4096
+"""blocks whose execution counts are published; slot 0 holds the current block + 1"""
+_INTERRUPTS = {signal.SIGUSR1, signal.SIGXCPU}
+
+
+class PublishingRecorder(Recorder):
+    """A recorder that mirrors the current block and execution counts into shared memory."""
+
+    shared: Any = None  # set by the worker before each run
+    running = False
+
+    def enter(self, index: int) -> None:
+        shared = self.shared
+        shared[0] = index + 1
+        if index < MAX_TRACKED_BLOCKS:
+            shared[index + 1] += 1
+        self._stack.append((index, time.perf_counter_ns()))
+
+    def exit(self, index: int, frame_locals: Any) -> None:
+        super().exit(index, frame_locals)
+        stack = self._stack
+        self.shared[0] = stack[-1][0] + 1 if stack else 0
+
+    def activate(self) -> Any:
+        token = super().activate()
+        PublishingRecorder.running = True
+        return token
+
+    @staticmethod
+    def deactivate(token: Any) -> None:
+        PublishingRecorder.running = False
+        Recorder.deactivate(token)
+
+
+class RemoteDispatcher:
+    """The worker's half of the API door: ask the parent, record the answer, return it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._next = 0
+
+    def call(self, method: str, image: str | None, box: Any, args: dict[str, Any]) -> Any:
+        self._next += 1
+        request = {
+            "op": "call",
+            "call": self._next,
+            "method": method,
+            "image": image,
+            "box": list(box) if box is not None else None,
+            "args": args,
+        }
+        # A deadline signal must not split a message in two: hold it until the reply is in.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        try:
+            messages.send(self._conn, request)
+            reply = messages.receive(self._conn)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if reply.get("op") != "reply" or reply.get("call") != self._next:
+            raise RuntimeError("the sandbox lost track of an API call")
+        served = ServedCall.from_dict(reply["served"])
+        record_served(method, image, box, args, served)
+        if served.error is not None:
+            raise served_error(served)
+        return served.result
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    if not PublishingRecorder.running:
+        return  # between programs: nothing to stop
+    if signum == signal.SIGXCPU:
+        raise CPUTimeExceeded("the CPU-time limit ran out")
+    raise DeadlineExceeded("the wall-clock deadline passed")
+
+
+def _set_up(config: dict[str, Any]) -> str | None:
+    """Limits and isolation for the life of the worker; returns why seccomp is off, if it is."""
+    sys.dont_write_bytecode = True
+    for sig in _INTERRUPTS:
+        signal.signal(sig, _interrupt)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a refused write fails, not the worker
+    os.chdir(tempfile.mkdtemp(prefix="vipexec-worker-"))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    if config.get("memory_mb"):
+        budget = int(config["memory_mb"]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (_address_space() + budget,) * 2)
+    if config.get("seccomp", True):
+        from vipexec.sandbox.seccomp import install
+
+        return install()
+    return "disabled by configuration"
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm") as stat:
+        return int(stat.read().split()[0]) * resource.getpagesize()
+
+
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Worker:
+    """The job loop of one worker process."""
+
+    def __init__(self, conn: Connection, shared: Any, config: dict[str, Any]) -> None:
+        self.conn = conn
+        self.shared = shared
+        self.config = config
+        self.programs: OrderedDict[tuple, Program] = OrderedDict()
+        values = Limits(**config.get("value_limits", {}))
+        self.limits = TraceLimits(values=values, **config.get("trace_limits", {}))
+        PublishingRecorder.shared = shared
+
+    def serve_forever(self) -> None:
+        while True:
+            try:
+                message = messages.receive(self.conn)
+            except (EOFError, OSError):
+                return  # the pool is gone
+            op = message["op"]
+            if op == "stop":
+                return
+            if op == "run":
+                self.run_job(message)
+
+    def program(self, message: dict[str, Any]) -> Program:
+        key = (message["name"], message.get("entry"), message["source"])
+        program = self.programs.get(key)
+        if program is None:
+            program = Program.from_source(
+                message["source"], name=message["name"], entry=message.get("entry")
+            )
+            self.programs[key] = program
+            if len(self.programs) > 256:
+                self.programs.popitem(last=False)
+        else:
+            self.programs.move_to_end(key)
+        return program
+
+    def run_job(self, message: dict[str, Any]) -> None:
+        ctypes.memset(ctypes.addressof(self.shared), 0, ctypes.sizeof(self.shared))
+        cpu = message.get("cpu_seconds")
+        if cpu:
+            soft = int(_cpu_used() + cpu) + 1
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        try:
+            program = self.program(message)
+            inputs = messages.decode_value(message.get("inputs"))
+            namespace = build_api(RemoteDispatcher(self.conn))
+            run = execute(
+                program,
+                namespace=namespace,
+                inputs=inputs,
+                sandbox=True,
+                limits=self.limits,
+                max_output=int(message.get("max_output", 100_000)),
+                recorder_class=PublishingRecorder,
+            )
+        except InvalidArgumentError as exc:
+            messages.send(self.conn, {"op": "invalid", "job": message["job"], "message": str(exc)})
+            return
+        data = run.to_dict()
+        data.pop("program")  # the parent has it
+        plain, value = messages.plain_or_none(run.result)
+        messages.send(
+            self.conn,
+            {"op": "done", "job": message["job"], "run": data, "plain": plain, "result": value},
+        )
+
+
+def main(argv: list[str]) -> None:
+    """``python -m vipexec.sandbox.worker CONN_FD SHARED_FD CONFIG_JSON`` (started by the pool)."""
+    conn_fd, shared_fd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
+    conn = Connection(conn_fd)
+    size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
+    shared_map = mmap.mmap(shared_fd, size)
+    os.close(shared_fd)
+    shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(shared_map)
+    seccomp_off = _set_up(config)
+    messages.send(conn, {"op": "ready", "pid": os.getpid(), "seccomp": seccomp_off})
+    Worker(conn, shared, config).serve_forever()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

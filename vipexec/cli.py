@@ -1,0 +1,272 @@
+"""The ``vipexec`` command line.
+
+Exit codes: 0 the program ran (or the command succeeded); 1 the program failed (compile,
+policy, runtime, timeout, memory, crashed) or tests failed; 2 bad invocation or unreadable input.
+Every failure is one line on stderr, never a traceback. Start-up stays light: heavy libraries
+(torch, the model backends) are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vipexec.errors import VipexecError
+
+app = typer.Typer(
+    name="vipexec",
+    help="Sandboxed visual-program execution with per-step tracing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Usage(Exception):
+    """A bad invocation or unreadable input: exit code 2."""
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"vipexec: {message}", err=True)
+    return typer.Exit(code)
+
+
+# --- vipexec run ----------------------------------------------------------------------------
+
+
+@app.command("run")
+def run_command(
+    program: Annotated[Path, typer.Argument(help="Program file (function or script form).")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Input files: images (PNG, JPEG, ...) or videos (GIF, frame folder)."),
+    ] = None,
+    backend: Annotated[str, typer.Option(help="Backend answering API calls.")] = "synthetic",
+    config: Annotated[
+        Path | None, typer.Option(help="Model profile (YAML/TOML) instead of --backend.")
+    ] = None,
+    arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Other inputs as NAME=VALUE (VALUE is JSON if it parses).", metavar="NAME=VALUE"
+        ),
+    ] = None,
+    entry: Annotated[str | None, typer.Option(help="Entry function name.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole run as JSON.")] = False,
+    trace: Annotated[Path | None, typer.Option(help="Write the trace JSON to this file.")] = None,
+    timeout: Annotated[float, typer.Option(help="Wall-clock seconds allowed.")] = 10.0,
+    memory: Annotated[int, typer.Option(help="Memory (MB) the program may use.")] = 1024,
+) -> None:
+    """Run PROGRAM on INPUTs in the sandbox and print the answer and the per-block trace."""
+    from vipexec.program import Program
+
+    try:
+        source = Program.from_file(program, entry=entry)
+        named = _parse_args(arg or [])
+        server = _server_from_config(config) if config else None
+    except (VipexecError, Usage) as exc:
+        raise fail(str(exc)) from None
+    from vipexec.sandbox.pool import Sandbox
+
+    try:
+        sandbox = Sandbox(
+            workers=1, timeout=timeout, memory=memory, backend=backend, server=server,
+            store=getattr(server, "store", None),
+        )  # fmt: skip
+    except (VipexecError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    with sandbox:
+        try:
+            bound = _bind_inputs(source, [Path(p) for p in inputs or []], named, sandbox.images)
+            run = sandbox.run(source, bound)
+        except (VipexecError, Usage) as exc:
+            raise fail(str(exc)) from None
+    if trace is not None:
+        try:
+            run.save(trace)
+        except OSError as exc:
+            raise fail(f"{trace}: cannot write the trace: {exc.strerror or exc}") from None
+    if as_json:
+        typer.echo(run.to_json())
+    else:
+        _print_run(run)
+    if run.error is not None:
+        raise fail(f"{program}: {run.error.describe()}", code=1)
+
+
+def _parse_args(pairs: list[str]) -> dict[str, Any]:
+    named = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise Usage(f"--arg {pair!r}: expected NAME=VALUE")
+        try:
+            named[name] = json.loads(text)
+        except ValueError:
+            named[name] = text
+    return named
+
+
+def _bind_inputs(program: Any, paths: list[Path], named: dict[str, Any], store: Any) -> Any:
+    """Map INPUT files and --arg values onto the program's parameters (or script globals)."""
+    for path in paths:
+        if not path.exists():
+            raise Usage(f"{path}: no such file or directory")
+    if program.form == "script":
+        values = dict(named)
+        if paths:
+            refs = [_load(path, store, video=None) for path in paths]
+            values.setdefault("image", refs[0])
+            values.setdefault("images", refs)
+        return values
+    params = [p for p in program.params if not p.startswith("*")]
+    free = [p for p in params if p not in named]
+    values = dict(named)
+    if len(free) == 1 and len(paths) > 1:
+        values[free[0]] = [_load(path, store, video=_is_video_name(free[0])) for path in paths]
+    else:
+        if len(paths) > len(free):
+            raise Usage(
+                f"{program.name} takes {len(free)} input(s) ({', '.join(free) or 'none'}), "
+                f"got {len(paths)} files"
+            )
+        for name, path in zip(free, paths):
+            values[name] = _load(path, store, video=_is_video_name(name))
+    missing = [p for p in params if p not in values and p not in program.optional_params]
+    if missing:
+        raise Usage(
+            f"{program.name}: no input for parameter {missing[0]!r} "
+            f"(give a file, or --arg {missing[0]}=VALUE)"
+        )
+    return values
+
+
+def _is_video_name(name: str) -> bool:
+    return "video" in name.lower()
+
+
+def _load(path: Path, store: Any, *, video: bool | None) -> Any:
+    if video is None:  # scripts: decide by the file
+        video = path.is_dir() or _is_animated(path)
+    return store.load_video(path) if video else store.load(path)
+
+
+def _is_animated(path: Path) -> bool:
+    if path.suffix.lower() not in (".gif", ".apng", ".webp"):
+        return False
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return getattr(image, "n_frames", 1) > 1
+    except OSError:
+        return False
+
+
+def _server_from_config(config: Path) -> Any:
+    try:
+        from vipexec.modules.models.cli import server_from_config
+    except ImportError as exc:
+        raise Usage(
+            f"model profiles need the models extra (pip install vipexec[models]): {exc}"
+        ) from None
+    return server_from_config(config)
+
+
+def _print_run(run: Any) -> None:
+    from vipexec.summarize import plain_value
+
+    if run.ok:
+        typer.echo(f"answer: {_short(run.result_summary, plain_value)}")
+    typer.echo("blocks:")
+    for block in run.blocks:
+        step = f"step {block.step}" if block.step is not None else "      "
+        names = ", ".join(
+            f"{name}={_short(value, plain_value)}" for name, value in block.variables.items()
+        )
+        count = len(block.calls)
+        calls = f" [{count} call{'s' if count != 1 else ''}]" if count else ""
+        typer.echo(
+            f"  {block.index:>2} {step:8s} {block.status:7s} {block.ms:8.2f} ms  "
+            f"{block.description[:40]}{calls}{'  ' if names else ''}{names}"[:200]
+        )
+    if run.stdout:
+        lines = run.stdout.rstrip("\n").splitlines()
+        typer.echo(f"stdout ({len(lines)} lines): {lines[-1][:100]}")
+
+
+def _short(summary: dict[str, Any], plain_value: Any) -> str:
+    value = plain_value(summary)
+    if not isinstance(value, dict):
+        return repr(value) if isinstance(value, str) else str(value)
+    kind = summary.get("type", "?")
+    if "box" in summary:
+        return f"{kind}{summary['box']}"
+    if "len" in summary:
+        return f"{kind}[{summary['len']}]"
+    return kind
+
+
+# --- vipexec scene --------------------------------------------------------------------------
+
+
+@app.command("scene")
+def scene_command(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write scenes into.")],
+    count: Annotated[int, typer.Option(help="Number of scenes.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    clips: Annotated[int, typer.Option(help="Number of moving-shape clips (GIF).")] = 0,
+    max_objects: Annotated[int | None, typer.Option(help="Most objects per scene.")] = None,
+) -> None:
+    """Generate synthetic scenes: PNG images plus exact ground truth (JSON)."""
+    from vipexec.modules.synthetic.export import write_scenes
+
+    overrides = {"max_objects": max_objects} if max_objects is not None else {}
+    try:
+        written = write_scenes(out_dir, count, seed=seed, clips=clips, **overrides)
+    except (ValueError, TypeError, VipexecError) as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{out_dir}: {exc.strerror or exc}") from None
+    for path in written:
+        typer.echo(str(path))
+
+
+# --- commands provided by the subpackages ---------------------------------------------------
+
+
+@app.command(
+    "reward",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def reward_command(ctx: typer.Context) -> None:
+    """Reward model: fit | validate | test | predict | select | export (see --help)."""
+    try:
+        from vipexec.reward.cli import main as reward_main
+    except ImportError as exc:
+        raise fail(
+            f"the reward model needs the reward extra (pip install vipexec[reward]): {exc}"
+        ) from None
+    raise typer.Exit(reward_main(list(ctx.args)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except KeyboardInterrupt:
+        typer.echo("vipexec: interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
