@@ -59,6 +59,9 @@ def run_command(
     entry: Annotated[str | None, typer.Option(help="Entry function name.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole run as JSON.")] = False,
     trace: Annotated[Path | None, typer.Option(help="Write the trace JSON to this file.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML report to this file.")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds allowed.")] = 10.0,
     memory: Annotated[int, typer.Option(help="Memory (MB) the program may use.")] = 1024,
 ) -> None:
@@ -86,6 +89,13 @@ def run_command(
             run = sandbox.run(source, bound)
         except (VipexecError, Usage) as exc:
             raise fail(str(exc)) from None
+        if html is not None:
+            from vipexec.report import render_html
+
+            try:
+                html.write_text(render_html(run, store=sandbox.images), encoding="utf-8")
+            except OSError as exc:
+                raise fail(f"{html}: cannot write the report: {exc.strerror or exc}") from None
     if trace is not None:
         try:
             run.save(trace)
