@@ -13,9 +13,10 @@ Every summary is a dict with a ``"type"`` key; other keys depend on the kind.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,17 +124,25 @@ _INT_LIMIT = 2**53
 def _unknown_of(kind: type) -> _Internal:
     """The summarizer of an unregistered type: its name, plus the box of a patch-like object.
 
-    The box (``left lower right upper``, as on ViperGPT's own ImagePatch) is read from the
-    instance dict: no property or method of the object runs, so a program-defined class cannot
-    run code here.
+    The box (``left lower right upper`` instance attributes, as on ViperGPT's own ImagePatch) is
+    read only when no class in the MRO defines those names, so the reads are plain instance
+    data: no property or method of the object runs. (Reading ``__dict__`` instead would make
+    CPython materialise the instance dict, which is slow and slows later attribute access.)
     """
     name = type.__getattribute__(kind, "__qualname__")
+    mro = type.__getattribute__(kind, "__mro__")
+    if any(field in base.__dict__ for base in mro for field in _BOX_FIELDS):
+
+        def summarize_unknown(value: Any, limits: Limits, memo: Any) -> Summary:
+            return {"type": name}
+
+        return summarize_unknown
     numbers = (int, float)
 
-    def summarize_unknown(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
+    def summarize_patch_like(value: Any, limits: Limits, memo: Any) -> Summary:
         try:
-            box = _BOX(_INSTANCE_DICT(value))
-        except (AttributeError, KeyError, TypeError):
+            box = _BOX(value)
+        except AttributeError:
             return {"type": name}
         if (
             type(box[0]) in numbers
@@ -144,11 +153,11 @@ def _unknown_of(kind: type) -> _Internal:
             return {"type": name, "box": list(box)}
         return {"type": name}
 
-    return summarize_unknown
+    return summarize_patch_like
 
 
-_BOX = operator.itemgetter("left", "lower", "right", "upper")
-_INSTANCE_DICT = operator.attrgetter("__dict__")
+_BOX_FIELDS = ("left", "lower", "right", "upper")
+_BOX = operator.attrgetter(*_BOX_FIELDS)
 
 
 def type_name(kind: type) -> str:
@@ -223,7 +232,31 @@ def _sequence(value: list | tuple, limits: Limits, memo: dict[int, Summary] | No
     if limits.depth >= limits.max_depth:
         return out
     inner = limits.deeper()
-    out["items"] = [summarize(item, inner, memo) for item in value[: limits.max_items]]
+    out["items"] = summarize_many(value[: limits.max_items], inner, memo)
+    return out
+
+
+def summarize_many(
+    values: Iterable[Any], limits: Limits, memo: dict[int, Summary] | None = None
+) -> list[Summary]:
+    """``[summarize(v, limits, memo) for v in values]``, with plain scalars done inline.
+
+    Block exits and container heads summarise mostly small ints, floats and short strings;
+    building their summaries here saves a function call each.
+    """
+    out = []
+    append = out.append
+    max_str = limits.max_str
+    for value in values:
+        kind = type(value)
+        if kind is int and -_INT_LIMIT <= value <= _INT_LIMIT:
+            append({"type": "int", "value": value})
+        elif kind is str and len(value) <= max_str:
+            append({"type": "str", "value": value})
+        elif kind is float and value - value == 0.0:
+            append({"type": "float", "value": value})
+        else:
+            append(summarize(value, limits, memo))
     return out
 
 
@@ -249,12 +282,10 @@ def _dict(value: dict, limits: Limits, memo: dict[int, Summary] | None) -> Summa
     if limits.depth >= limits.max_depth:
         return out
     inner = limits.deeper()
-    items = []
-    for key, item in value.items():
-        if len(items) >= limits.max_items:
-            break
-        items.append([summarize(key, inner, memo), summarize(item, inner, memo)])
-    out["items"] = items
+    head = list(itertools.islice(value.items(), limits.max_items))
+    keys = summarize_many([key for key, _ in head], inner, memo)
+    values = summarize_many([item for _, item in head], inner, memo)
+    out["items"] = [list(pair) for pair in zip(keys, values)]
     return out
 
 

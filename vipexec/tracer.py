@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vipexec.summarize import DEFAULT_LIMITS, Limits, summarize
+from vipexec.summarize import DEFAULT_LIMITS, Limits, summarize, summarize_many
 
 _ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
     "vipexec_active_recorder", default=None
@@ -145,13 +145,10 @@ class Recorder:
     def _summarize_bound(
         self, names: tuple[str, ...], frame_locals: Mapping[str, Any]
     ) -> dict[str, Any]:
-        limits = self.limits.values
-        memo: dict = {}  # every value is alive in frame_locals, so ids are unique here
-        out = {}
-        for name in names:
-            if name in frame_locals:
-                out[name] = summarize(frame_locals[name], limits, memo)
-        return out
+        present = [name for name in names if name in frame_locals]
+        values = [frame_locals[name] for name in present]
+        # every value is alive in frame_locals while we run, so ids are unique in the memo
+        return dict(zip(present, summarize_many(values, self.limits.values, {})))
 
     def activate(self) -> contextvars.Token:
         return _ACTIVE.set(self)

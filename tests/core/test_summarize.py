@@ -167,3 +167,33 @@ def test_plain_value_round_trip():
     assert plain_value(summarize("x")) == "x"
     truncated = summarize(list(range(50)))
     assert plain_value(truncated) is truncated
+
+
+def test_box_names_defined_by_the_class_are_never_read():
+    class Sneaky:
+        def __init__(self):
+            self.lower, self.right, self.upper = 1, 2, 3
+
+        @property
+        def left(self):
+            raise AssertionError("a property of the program must not run")
+
+    assert summarize(Sneaky()) == {
+        "type": "test_box_names_defined_by_the_class_are_never_read.<locals>.Sneaky"
+    }
+
+
+def test_summaries_do_not_materialise_instance_dicts():
+    # CPython keeps instance attributes inline until something asks for __dict__; making the
+    # dict is slow and slows every later attribute access on the object.
+    import gc
+
+    class Patch:
+        def __init__(self):
+            self.left, self.lower, self.right, self.upper = 0, 0, 5, 5
+
+    patch = Patch()
+    assert summarize(patch)["box"] == [0, 0, 5, 5]
+    assert not any(isinstance(ref, dict) for ref in gc.get_referents(patch))
+    patch.__dict__  # noqa: B018  (the check itself can fail: materialising shows up)
+    assert any(isinstance(ref, dict) for ref in gc.get_referents(patch))
