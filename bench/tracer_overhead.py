@@ -29,6 +29,7 @@ from RestrictedPython.Guards import (
 
 from vipexec import Program
 from vipexec.testing import FakeScene, fake_namespace
+from vipexec.tracer import TraceLimits
 
 PROGRAM = """\
 def execute_command(image, query):
@@ -142,6 +143,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=200, help="calls per timing sample")
     parser.add_argument("--repeat", type=int, default=7, help="timing samples per variant")
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        nargs="*",
+        default=[8, 16, 48],
+        help="also time plain vs sandbox=True at these object counts (per kind)",
+    )
     args = parser.parse_args()
 
     scene = build_scene()
@@ -181,6 +189,47 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"{name:32s} {seconds * 1e6:10.1f} {seconds / base:8.2f}")
     print("target: Program.run(sandbox=True) <= 1.30x plain exec")
+
+    # Where the cost goes: a run's fixed cost (namespace, recorder, Run) on a trivial program,
+    # and the instrumented program without the per-exit value summaries.
+    trivial = Program.from_source("def execute_command(image, query):\n    return 1\n")
+    silent = TraceLimits(max_iterations=0)  # past the bound: exits are counted, not summarised
+    parts = time_interleaved(
+        {
+            "fixed": lambda: trivial.run(namespace=namespace, inputs=inputs, sandbox=True),
+            "no summaries": lambda: program.run(
+                namespace=namespace, inputs=inputs, sandbox=True, limits=silent
+            ),
+        },
+        number=args.number,
+        repeat=args.repeat,
+    )
+    full = results["Program.run(sandbox=True)"]
+    instrumented = parts["no summaries"] - base - parts["fixed"]
+    print(
+        f"breakdown of sandbox=True: fixed cost of a run {parts['fixed'] * 1e6:.1f} us; "
+        f"policy + block instrumentation {instrumented * 1e6:.1f} us; "
+        f"value summaries at block exits {(full - parts['no summaries']) * 1e6:.1f} us"
+    )
+    if args.sweep:
+        print("sweep (cars = people = N):")
+        print(f"  {'N':>4s} {'plain us':>10s} {'sandbox=True us':>16s} {'x plain':>8s}")
+        for count in args.sweep:
+            sized = {"image": build_scene(count, count), "query": inputs["query"]}
+            times = time_interleaved(
+                {
+                    "plain": lambda sized=sized: plain(**sized),
+                    "sandbox": lambda sized=sized: program.run(
+                        namespace=namespace, inputs=sized, sandbox=True
+                    ),
+                },
+                number=max(5, args.number * 576 // (count * count)),
+                repeat=args.repeat,
+            )
+            print(
+                f"  {count:4d} {times['plain'] * 1e6:10.1f} {times['sandbox'] * 1e6:16.1f} "
+                f"{times['sandbox'] / times['plain']:8.2f}"
+            )
 
 
 if __name__ == "__main__":
