@@ -229,6 +229,7 @@ Factory = Callable[..., Backend]
 _REGISTRY: dict[str, Factory | str] = {
     "synthetic": "vipexec.modules.synthetic.backend:SyntheticBackend",
     "synthetic-noisy": "vipexec.modules.synthetic.backend:NoisySyntheticBackend",
+    "profile": "vipexec.modules.models.backend:ProfileBackend",
 }
 
 

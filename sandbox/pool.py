@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -57,7 +58,7 @@ class _Worker:
     state or threads) that does not re-import the caller's ``__main__`` module.
     """
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], workdir: str) -> None:
         parent_end, child_end = socket.socketpair()
         self.shared_fd = os.memfd_create("vipexec-blocks")
         size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
@@ -80,6 +81,7 @@ class _Worker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
+            cwd=workdir,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the parent only
         )
         child_end.close()
@@ -197,6 +199,9 @@ class Sandbox:
             "trace_limits": dict(trace_limits or {}),
             "value_limits": dict(value_limits or {}),
         }
+        # One empty working directory for the pool's workers, removed on close (the workers
+        # themselves cannot create or delete files).
+        self._workdir = tempfile.TemporaryDirectory(prefix="vipexec-sandbox-")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -211,7 +216,7 @@ class Sandbox:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def _add_workers(self, count: int) -> None:
-        started = [_Worker(self._config) for _ in range(count)]  # they boot in parallel
+        started = [_Worker(self._config, self._workdir.name) for _ in range(count)]
         with self._lock:
             self._all.extend(started)
         for worker in started:
@@ -256,6 +261,8 @@ class Sandbox:
             workers, self._all = self._all, []
         for worker in workers:
             worker.stop()
+        with contextlib.suppress(Exception):
+            self._workdir.cleanup()
 
     def __enter__(self) -> Sandbox:
         return self

@@ -1,7 +1,7 @@
 """The sandbox worker process: runs programs one at a time, for as long as the pool lives.
 
 Set-up, once: no core dumps, no file writes (``RLIMIT_FSIZE`` 0), few open files, an address
-space limit, an empty working directory, standard streams on /dev/null, and the seccomp filter
+space limit, standard streams on /dev/null, and the seccomp filter
 (:mod:`vipexec.sandbox.seccomp`). Then, per job: build a fresh namespace, run the program in
 this process under the policy (``Program.run(sandbox=True)``), send the trace back as JSON.
 
@@ -24,7 +24,6 @@ import os
 import resource
 import signal
 import sys
-import tempfile
 import time
 from collections import OrderedDict
 from multiprocessing.connection import Connection
@@ -124,7 +123,6 @@ def _set_up(config: dict[str, Any]) -> str | None:
         signal.signal(sig, _interrupt)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a refused write fails, not the worker
-    os.chdir(tempfile.mkdtemp(prefix="vipexec-worker-"))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

@@ -48,8 +48,12 @@ def run_command(
     ] = None,
     backend: Annotated[str, typer.Option(help="Backend answering API calls.")] = "synthetic",
     config: Annotated[
-        Path | None, typer.Option(help="Model profile (YAML/TOML) instead of --backend.")
+        Path | None, typer.Option(help="Models config (YAML/TOML) instead of --backend.")
     ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Profile of the models config to use.")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="Device for the models (cpu, cuda:0).")] = None,
     arg: Annotated[
         list[str] | None,
         typer.Option(
@@ -71,7 +75,9 @@ def run_command(
     try:
         source = Program.from_file(program, entry=entry)
         named = _parse_args(arg or [])
-        server = _server_from_config(config) if config else None
+        if (profile or device) and config is None:
+            raise Usage("--profile and --device need --config (a models config file)")
+        server = _server_from_config(config, profile, device) if config else None
     except (VipexecError, Usage) as exc:
         raise fail(str(exc)) from None
     from vipexec.sandbox.pool import Sandbox
@@ -178,14 +184,14 @@ def _is_animated(path: Path) -> bool:
         return False
 
 
-def _server_from_config(config: Path) -> Any:
+def _server_from_config(config: Path, profile: str | None, device: str | None) -> Any:
     try:
         from vipexec.modules.models.cli import server_from_config
     except ImportError as exc:
         raise Usage(
             f"model profiles need the models extra (pip install vipexec[models]): {exc}"
         ) from None
-    return server_from_config(config)
+    return server_from_config(config, profile, **({"device": device} if device else {}))
 
 
 def _print_run(run: Any) -> None:
@@ -248,6 +254,119 @@ def scene_command(
 
 
 # --- commands provided by the subpackages ---------------------------------------------------
+
+
+@app.command("models")
+def models_cli(
+    config: Annotated[Path | None, typer.Option(help="Models config (YAML/TOML).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Profile to show.")] = None,
+    load: Annotated[bool, typer.Option(help="Load every model to prove it works here.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List which model answers each API method, and whether it can be loaded here."""
+    try:
+        from vipexec.modules.models.cli import models_command
+    except ImportError as exc:
+        raise fail(f"models need the models extra (pip install vipexec[models]): {exc}") from None
+    raise typer.Exit(models_command(config, profile, load=load, as_json=as_json))
+
+
+@app.command("label")
+def label_cli(
+    path: Annotated[
+        Path, typer.Argument(help="A trace JSON (vipexec run --trace) or a tree JSON.")
+    ],
+    labelers: Annotated[
+        str, typer.Option(help="Comma-separated labelers to run.")
+    ] = "relevance,logic,attribute",
+    output: Annotated[Path | None, typer.Option(help="Write here instead of in place.")] = None,
+    query: Annotated[str | None, typer.Option(help="The question the program answers.")] = None,
+    image: Annotated[
+        list[Path] | None, typer.Option(help="The run's image file(s), for re-asking calls.")
+    ] = None,
+    checker: Annotated[str, typer.Option(help="Backend that cross-checks module calls.")] = (
+        "synthetic"
+    ),
+    checker_option: Annotated[
+        list[str] | None, typer.Option(help="Checker option KEY=VALUE.", metavar="KEY=VALUE")
+    ] = None,
+    suite: Annotated[
+        Path | None, typer.Option(help="A PropTest suite for the logic label.")
+    ] = None,
+) -> None:
+    """Label every block of a trace or tree on relevance, logic and attribute, in place."""
+    from vipexec.labelers.cli import label_command
+
+    raise typer.Exit(
+        label_command(path, labelers, output=output, query=query, images=image or (),
+                      checker=checker, checker_options=checker_option, suite=suite)
+    )  # fmt: skip
+
+
+@app.command("test")
+def test_cli(
+    program: Annotated[Path, typer.Argument(help="The program under test.")],
+    suite: Annotated[Path, typer.Argument(help="PropTest suite (execute_test functions).")],
+    inputs: Annotated[list[Path] | None, typer.Argument(help="Images to run the tests on.")] = None,
+    backend: Annotated[str, typer.Option(help="Backend answering API calls.")] = "synthetic",
+    lint: Annotated[bool, typer.Option(help="Lint the suite for vacuous tests first.")] = True,
+    isolate: Annotated[
+        bool, typer.Option(help="Run in a sandbox worker (with a deadline).")
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="Seconds allowed per test.")] = 10.0,
+) -> None:
+    """Run a property-test suite against a program; exit 0 only when every test passes."""
+    from vipexec.labelers.cli import test_command
+
+    raise typer.Exit(
+        test_command(program, suite, inputs or (), backend=backend, lint=lint, isolate=isolate,
+                     timeout=timeout)
+    )  # fmt: skip
+
+
+@app.command("lint-suite")
+def lint_cli(suite: Annotated[Path, typer.Argument(help="PropTest suite file.")]) -> None:
+    """Flag vacuous assertions in a suite (always-true asserts, self-comparisons, ...)."""
+    from vipexec.labelers.cli import lint_command
+
+    raise typer.Exit(lint_command(suite))
+
+
+@app.command("label-quality")
+def quality_cli(
+    scenes: Annotated[int, typer.Option(help="Synthetic scenes to generate programs on.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    faults: Annotated[int, typer.Option(help="Injected faults per correct program.")] = 2,
+    checker: Annotated[str, typer.Option(help="Backend that cross-checks calls.")] = "synthetic",
+    checker_option: Annotated[
+        list[str] | None, typer.Option(help="Checker option KEY=VALUE.", metavar="KEY=VALUE")
+    ] = None,
+) -> None:
+    """Measure the labels against ground truth on generated programs (with injected faults)."""
+    from vipexec.labelers.cli import quality_command
+
+    raise typer.Exit(
+        quality_command(scenes=scenes, seed=seed, faults=faults, checker=checker,
+                        checker_options=checker_option)
+    )  # fmt: skip
+
+
+@app.command("dataset")
+def dataset_cli(
+    output: Annotated[Path, typer.Argument(help="Output file (.jsonl or .parquet).")],
+    scenes: Annotated[int, typer.Option(help="Synthetic scenes to generate programs on.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    faults: Annotated[int, typer.Option(help="Injected faults per correct program.")] = 2,
+    format: Annotated[
+        str | None, typer.Option(help="jsonl or parquet (default: by suffix).")
+    ] = None,
+) -> None:
+    """Build a step-level reward dataset (SVIP format) from labelled synthetic programs."""
+    from vipexec.labelers.cli import dataset_command
+
+    raise typer.Exit(
+        dataset_command(output, scenes=scenes, seed=seed, faults=faults, format=format)
+    )
 
 
 @app.command(

@@ -123,14 +123,19 @@ def row_from_run(
     }
 
 
-def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=None) -> Path:
-    """Write rows as JSONL or Parquet (by ``format`` or the file suffix)."""
-    path = Path(path)
+def dataset_format(path: Path, format: str | None = None) -> str:
     kind = format or FORMATS.get(path.suffix)
     if kind not in ("jsonl", "parquet"):
         raise InvalidArgumentError(
             f"{path}: the dataset format is jsonl or parquet (by suffix or format=), not {kind!r}"
         )
+    return kind
+
+
+def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=None) -> Path:
+    """Write rows as JSONL or Parquet (by ``format`` or the file suffix)."""
+    path = Path(path)
+    kind = dataset_format(path, format)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = list(rows)
     if kind == "jsonl":
@@ -224,6 +229,7 @@ def build_synthetic_dataset(
     from vipexec.labelers.quality import QualityConfig, iter_labelled
 
     output = Path(output)
+    dataset_format(output, format)
     folder = output.parent / "images"
     folder.mkdir(parents=True, exist_ok=True)
     config = QualityConfig(

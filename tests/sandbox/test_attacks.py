@@ -6,6 +6,7 @@ outlived it, the host's objects are unchanged, and the next program on the pool 
 """
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +110,7 @@ def test_attack_is_contained(pool, tmp_path, children, name, source, kind, messa
     assert message in run.error.message, run.error
     assert elapsed <= TIMEOUT + 1.0, f"{name}: reported after {elapsed:.2f} s"
     assert list(tmp_path.iterdir()) == []
+    assert list(Path(pool._workdir.name).iterdir()) == []  # the workers' working directory
     assert host_inputs == {"image": pool.scene}
     # the pool recovers: the next program runs, and only pool workers are left as children
     follow_up = pool.run("print(6 * 7)\n")

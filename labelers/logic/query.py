@@ -1,0 +1,247 @@
+"""What a query asks, as a small expression tree over object phrases.
+
+The logic checks need the operation a query states ("and", "more ... than", "at least 2",
+"left of") to test the blocks that implement it. :func:`parse_query` recognises common VQA
+question forms; anything else parses to an ``open`` spec with no tree, and the checks that need
+one are skipped (they never guess).
+
+Node kinds and the type of their value:
+
+==========  ======================================  =======
+kind        meaning                                 type
+==========  ======================================  =======
+objects     the objects a phrase describes          list
+the         the (one) object a phrase describes     patch
+count       ``len(objects)``                        int
+const       a number in the query                   int
+exists      ``len(objects) > 0``                    bool
+not         negation                                bool
+and / or    conjunction / disjunction               bool
+compare     ``a op b`` (``> < >= <= ==``)           bool
+relation    ``left / right / above / below``        bool
+yesno       ``"yes" if child else "no"``            answer
+==========  ======================================  =======
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY, Vocabulary
+
+__all__ = ["Node", "QuerySpec", "parse_query"]
+
+TYPES = {
+    "objects": "list",
+    "the": "patch",
+    "count": "int",
+    "const": "int",
+    "exists": "bool",
+    "not": "bool",
+    "and": "bool",
+    "or": "bool",
+    "compare": "bool",
+    "relation": "bool",
+    "yesno": "answer",
+}
+BINARY = frozenset({"and", "or", "compare", "relation"})
+
+
+@dataclass(frozen=True)
+class Node:
+    kind: str
+    children: tuple[Node, ...] = ()
+    phrase: frozenset[str] = frozenset()
+    text: str = ""
+    op: str = ""
+    value: int | None = None
+
+    @property
+    def type(self) -> str:
+        return TYPES[self.kind]
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def describe(self) -> str:
+        if self.kind in ("objects", "the"):
+            return f"{self.kind}({self.text})"
+        if self.kind == "const":
+            return str(self.value)
+        inner = ", ".join(child.describe() for child in self.children)
+        op = f"{self.op}, " if self.op else ""
+        return f"{self.kind}({op}{inner})"
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """``answer``: yesno, count, options or open; ``tree``: the expression (or None)."""
+
+    text: str
+    answer: str
+    tree: Node | None = None
+    options: tuple[str, ...] = ()
+    parents: dict[int, Node] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        parents: dict[int, Node] = {}
+        if self.tree is not None:
+            for node in self.tree.walk():
+                for child in node.children:
+                    parents[id(child)] = node
+        object.__setattr__(self, "parents", parents)
+
+    def parent(self, node: Node) -> Node | None:
+        return self.parents.get(id(node))
+
+    def ancestors_or_self(self, node: Node) -> list[Node]:
+        out = [node]
+        while (parent := self.parent(out[-1])) is not None:
+            out.append(parent)
+        return out
+
+    def leaves(self) -> list[Node]:
+        if self.tree is None:
+            return []
+        return [n for n in self.tree.walk() if n.kind in ("objects", "the")]
+
+
+_NUMBERS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10,
+}  # fmt: skip
+_NUM = r"(\d+|" + "|".join(_NUMBERS) + r")"
+_ART = r"(?:(?:a|an|any|some|the)\s+)?"
+_TAIL = r"(?:\s+(?:in|on)\s+(?:the\s+)?(?:image|picture|photo|scene))?"
+_YES_NO_START = re.compile(r"^(?:is|are|was|were|does|do|did|can|could|has|have|will)\b")
+
+
+def _form(pattern: str) -> re.Pattern[str]:
+    """A whole-query pattern; ``{A}`` is an optional article, ``{N}`` a number, ``{T}`` an
+    optional "in the image" tail."""
+    text = pattern.replace("{A}", _ART).replace("{N}", _NUM).replace("{T}", _TAIL)
+    return re.compile(f"^{text}$")
+
+
+_THERE = r"(?:are|is) there"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("count", _form(r"how many\s+(?P<x>.+?)(?:\s+(?:are|is)\s+there)?{T}")),
+    ("count", _form(r"count the\s+(?P<x>.+?){T}")),
+    ("more", _form(_THERE + r" more\s+(?P<x>.+?)\s+than\s+{A}(?P<y>.+?){T}")),
+    ("fewer", _form(_THERE + r" (?:fewer|less)\s+(?P<x>.+?)\s+than\s+{A}(?P<y>.+?){T}")),
+    (
+        "same",
+        _form(
+            _THERE + r" (?:as many|the same number of)\s+(?P<x>.+?)\s+(?:as|and)\s+"
+            r"{A}(?P<y>.+?){T}"
+        ),
+    ),
+    (
+        "threshold",
+        _form(
+            _THERE + r" (?P<q>at least|at most|more than|fewer than|less than|exactly)\s+"
+            r"{N}\s+(?P<x>.+?){T}"
+        ),
+    ),
+    ("none", _form(_THERE + r" no\s+(?P<x>.+?){T}")),
+    ("either", _form(_THERE + r" (?:either\s+)?{A}(?P<x>.+?)\s+or\s+{A}(?P<y>.+?){T}")),
+    ("both", _form(_THERE + r" (?:both\s+)?{A}(?P<x>.+?)\s+and\s+{A}(?P<y>.+?){T}")),
+    ("exists", _form(_THERE + r"\s+{A}(?P<x>.+?){T}")),
+    (
+        "relation",
+        _form(
+            r"(?:is|are) (?:the\s+)?(?P<x>.+?)\s+(?:(?:to|on) the\s+)?"
+            r"(?P<rel>left|right|above|below)(?:\s+of)?\s+(?:the\s+)?(?P<y>.+?)"
+        ),
+    ),
+]
+_RELATIONS = {"left": "left", "right": "right", "above": "above", "below": "below"}
+_THRESHOLDS = {
+    "at least": ">=",
+    "at most": "<=",
+    "more than": ">",
+    "fewer than": "<",
+    "less than": "<",
+    "exactly": "==",
+}
+
+
+def normalize(text: str) -> str:
+    text = text.strip().lower()
+    text = re.sub(r"[?.!]+$", "", text).strip()
+    return re.sub(r"\s+", " ", text)
+
+
+def parse_query(text: str | None, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> QuerySpec:
+    """The spec of ``text`` (see the module docstring); unknown forms give ``open``."""
+    if not text:
+        return QuerySpec("", "open")
+    query = normalize(text)
+    options = _options(query, vocabulary)
+    if options is not None:
+        return QuerySpec(text, "options", None, options)
+    for form, pattern in _PATTERNS:
+        match = pattern.match(query)
+        if match:
+            tree = _build(form, match, vocabulary)
+            if tree is not None:
+                answer = "count" if tree.kind == "count" else "yesno"
+                return QuerySpec(text, answer, tree)
+    answer = "yesno" if _YES_NO_START.match(query) else "open"
+    return QuerySpec(text, answer)
+
+
+def _objects(text: str, vocabulary: Vocabulary, kind: str = "objects") -> Node:
+    text = text.strip()
+    return Node(kind, phrase=vocabulary.content_words(text), text=text)
+
+
+def _build(form: str, match: re.Match[str], vocabulary: Vocabulary) -> Node | None:
+    def objects(name: str) -> Node:
+        return _objects(match.group(name), vocabulary)
+
+    if form == "count":
+        return Node("count", (objects("x"),))
+    if form in ("more", "fewer", "same"):
+        op = {"more": ">", "fewer": "<", "same": "=="}[form]
+        pair = (Node("count", (objects("x"),)), Node("count", (objects("y"),)))
+        return Node("yesno", (Node("compare", pair, op=op),))
+    if form == "threshold":
+        number = match.group(2)
+        value = int(number) if number.isdigit() else _NUMBERS[number]
+        pair = (Node("count", (objects("x"),)), Node("const", value=value))
+        return Node("yesno", (Node("compare", pair, op=_THRESHOLDS[match.group("q")]),))
+    if form == "none":
+        return Node("yesno", (Node("not", (Node("exists", (objects("x"),)),)),))
+    if form in ("either", "both"):
+        kind = "or" if form == "either" else "and"
+        pair = (Node("exists", (objects("x"),)), Node("exists", (objects("y"),)))
+        return Node("yesno", (Node(kind, pair),))
+    if form == "exists":
+        return Node("yesno", (Node("exists", (objects("x"),)),))
+    if form == "relation":
+        a = _objects(match.group("x"), vocabulary, "the")
+        b = _objects(match.group("y"), vocabulary, "the")
+        if not a.phrase or not b.phrase:
+            return None
+        return Node("yesno", (Node("relation", (a, b), op=_RELATIONS[match.group("rel")]),))
+    return None  # pragma: no cover - every form is handled above
+
+
+def _options(query: str, vocabulary: Vocabulary) -> tuple[str, ...] | None:
+    """``("red", "blue")`` for "is the circle red or blue"; None for "is there a or b"."""
+    if re.match(r"^(?:are|is) there\b", query):
+        return None
+    match = re.search(r"(?:^|\s)([a-z]+)\s+or\s+([a-z]+)$", query)
+    if not match:
+        return None
+    a, b = match.group(1), match.group(2)
+    found_a, found_b = vocabulary.attribute(a), vocabulary.attribute(b)
+    if found_a and found_b and found_a[0] == found_b[0]:
+        return (a, b)
+    if _YES_NO_START.match(query) is None and query.startswith(("which", "what")):
+        return (a, b)
+    return None

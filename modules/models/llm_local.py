@@ -1,0 +1,115 @@
+"""A local transformers text-generation model for ``llm_query`` and ``select_answer``.
+
+``checkpoint``: a ``save_pretrained`` folder or a cached repo id of a causal LM
+(``Qwen/Qwen2.5-1.5B-Instruct``, ``meta-llama/Llama-3.2-3B-Instruct``, ...). Messages are
+rendered with the tokenizer's chat template when it has one (else as plain "System/User/
+Assistant" text); one invocation generates the whole batch, greedy, left-padded, in at most two
+``generate`` calls (long and short answers have different token limits). Only the new tokens
+are the answer; ``select_answer`` reads the option out of it (:func:`prompts.parse_choice`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from vipexec.modules.models import offline
+from vipexec.modules.models.base import (
+    ModelModule,
+    Option,
+    Request,
+    Resolver,
+    quiet_transformers,
+    torch_dtype,
+)
+from vipexec.modules.models.checkpoints import Located, locate_hf
+from vipexec.modules.models.prompts import llm_messages, parse_choice, select_messages
+
+__all__ = ["LocalLLMModule"]
+
+
+class LocalLLMModule(ModelModule):
+    kind: ClassVar[str] = "llm_local"
+    methods: ClassVar[frozenset[str]] = frozenset({"llm_query", "select_answer"})
+    packages: ClassVar[tuple[str, ...]] = ("torch", "transformers")
+    default_memory_gb: ClassVar[float] = 4.0
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "max_new_tokens": Option(256, int, "llm_query(long_answer=True) limit", minimum=1),
+        "short_max_new_tokens": Option(16, int, "short answers and select_answer", minimum=1),
+    }
+
+    def __init__(self, spec: Any, context: Any) -> None:
+        super().__init__(spec, context)
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    def _locate(self, method: str) -> Located:
+        return locate_hf(self.spec, self.context, method)
+
+    def _load(self, located: Located, device: str, dtype: str, resolve: Resolver) -> None:
+        offline.configure(offline=self.context.offline)
+        transformers = quiet_transformers()
+        local = self.context.offline
+        tokenizer = transformers.AutoTokenizer.from_pretrained(
+            located.target, local_files_only=local
+        )
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            located.target, dtype=torch_dtype(dtype), local_files_only=local
+        )
+        self._model = model.to(device).eval()
+        self._tokenizer = tokenizer
+
+    def _render(self, messages: list[dict[str, str]]) -> str:
+        if getattr(self._tokenizer, "chat_template", None):
+            return self._tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+        return "\n".join([*lines, "Assistant:"])
+
+    def _run(self, requests: list[Request]) -> list[Any]:
+        groups: dict[int, list[int]] = {}
+        prompts: list[str] = []
+        for i, request in enumerate(requests):
+            args = request.args
+            if request.method == "llm_query":
+                messages = llm_messages(args["question"], bool(args["long_answer"]))
+                key = "max_new_tokens" if args["long_answer"] else "short_max_new_tokens"
+            else:
+                messages = select_messages(args["info"], args["question"], list(args["options"]))
+                key = "short_max_new_tokens"
+            prompts.append(self._render(messages))
+            groups.setdefault(self.options[key], []).append(i)
+        replies: list[str] = [""] * len(requests)
+        for limit, members in groups.items():
+            for i, text in zip(members, self._generate([prompts[i] for i in members], limit)):
+                replies[i] = text
+        results: list[Any] = []
+        for request, reply in zip(requests, replies):
+            if request.method == "select_answer":
+                results.append(parse_choice(reply, list(request.args["options"])))
+            else:
+                results.append(reply)
+        return results
+
+    def _generate(self, prompts: list[str], limit: int) -> list[str]:
+        import torch
+
+        inputs = self._tokenizer(
+            prompts, return_tensors="pt", padding=True, add_special_tokens=False
+        )
+        batch = {
+            k: v.to(self.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")
+        }
+        with torch.inference_mode():
+            output = self._model.generate(
+                **batch,
+                max_new_tokens=limit,
+                do_sample=False,
+                pad_token_id=self._tokenizer.pad_token_id,
+            )
+        new = output[:, batch["input_ids"].shape[1] :]
+        texts = self._tokenizer.batch_decode(new, skip_special_tokens=True)
+        return [" ".join(text.split()) for text in texts]

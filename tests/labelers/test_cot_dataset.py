@@ -1,0 +1,167 @@
+"""CoT steps from traces, and the step dataset (validated by the reward model's contract)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from vipexec.cot import block_step, describe_value, run_steps
+from vipexec.dataset import and_label, block_ids, row_from_run, split_for, write_rows
+from vipexec.labelers import label_run
+from vipexec.labelers.base import LabelContext
+
+SOURCE = """def execute_command(image):
+    # Step 1: find the circles
+    image_patch = ImagePatch(image)
+    circle_patches = image_patch.find("circle")
+    # Step 2: keep the red ones
+    red_circles = []
+    for patch in circle_patches:
+        # Step 3: check the colour of each circle
+        if patch.verify_property("circle", "red"):
+            red_circles.append(patch)
+    # Step 4: count them
+    count = len(red_circles)
+    return count
+"""
+QUERY = "How many red circles are there?"
+
+
+def test_steps_are_deterministic_and_use_trace_values(run_on):
+    run = run_on(SOURCE, QUERY)
+    steps = run_steps(run)
+    assert steps == run_steps(run)
+    assert len(steps) == len(run.blocks) == 4
+    assert steps[0].startswith("In this step, we find the circles. We use find to locate circle:")
+    assert "circle_patches = a list of 4 patches" in steps[0]
+    assert steps[2].startswith("In this step, we check the colour of each circle. It runs 4 times")
+    assert "We use verify_property to check whether the circle is red" in steps[2]
+    assert steps[3].endswith("We get count = 1. The answer is 1.")
+
+
+def test_failing_and_skipped_steps(run_on):
+    broken = run_on(SOURCE.replace("len(red_circles)", "len(red_circle)"), QUERY)
+    steps = run_steps(broken)
+    assert steps[3].endswith("This step fails with NameError: name 'red_circle' is not defined.")
+    block = broken.program.blocks[2]
+    assert block_step(block, {**broken.blocks[2].to_dict(), "status": "not_run"}).endswith(
+        "This step is not executed."
+    )
+
+
+def test_many_calls_are_aggregated(kit):
+    calls = [
+        {
+            "method": "verify_property",
+            "args": {"attribute": {"type": "str", "value": "red"}},
+            "result": {"type": "bool", "value": i % 3 == 0},
+        }
+        for i in range(9)
+    ]
+    run = kit.hand_run(SOURCE, ["ok", "ok", "ok", "ok"], calls={2: calls})
+    assert "We use verify_property 9 times (red): yes 3 times, no 6 times." in run_steps(run)[2]
+
+
+@pytest.mark.parametrize(
+    ("summary", "text"),
+    [
+        ({"type": "int", "value": 3}, "3"),
+        ({"type": "str", "value": "yes"}, '"yes"'),
+        ({"type": "list", "len": 0, "items": []}, "an empty list"),
+        ({"type": "ImagePatch", "image": "x", "box": [1, 2, 3, 4]}, "a patch at [1, 2, 3, 4]"),
+        ({"type": "float", "repr": "nan"}, "nan"),
+        ({"type": "Widget"}, "a Widget"),
+    ],
+)
+def test_describe_value(summary, text):
+    assert describe_value(summary) == text
+
+
+def test_and_label_and_splits():
+    assert and_label([True, True, True]) is True
+    assert and_label([True, None, False]) is False
+    assert and_label([True, None, True]) is None
+    splits = {split_for(f"q{i}") for i in range(200)}
+    assert splits == {"train", "val", "test"}
+    assert split_for("q7") == split_for("q7")
+
+
+def test_rows_pass_the_reward_contract(run_on, world, tmp_path):
+    from vipexec.reward.contract import validate_row
+
+    store, *_ = world
+    good = run_on(SOURCE, QUERY)
+    bad = run_on(SOURCE.replace("len(red_circles)", "len(red_circles) + 1"), QUERY)
+    rows = []
+    for name, run in (("good", good), ("bad", bad)):
+        label_run(run, context=LabelContext(store=store))
+        rows.append(
+            row_from_run(
+                run,
+                prompt=QUERY,
+                query_id="q1",
+                program_id=name,
+                images=["scene.png"],
+                source="test",
+            )
+        )
+    for index, row in enumerate(rows):
+        validate_row(row, index=index)
+        assert len(row["completions"]) == len(row["labels"]) == len(row["meta"]["block_ids"])
+    assert rows[0]["labels"] == [True, True, True, True]
+    assert rows[1]["logic"] == [True, True, True, False]
+    assert rows[1]["labels"][3] is False
+    # shared prefix, shared block ids; same query, same split
+    assert rows[0]["meta"]["block_ids"][:3] == rows[1]["meta"]["block_ids"][:3]
+    assert rows[0]["meta"]["block_ids"][3] != rows[1]["meta"]["block_ids"][3]
+    assert rows[0]["meta"]["split"] == rows[1]["meta"]["split"]
+    path = write_rows(rows, tmp_path / "steps.jsonl")
+    assert [json.loads(line) for line in path.read_text().splitlines()] == rows
+
+
+def test_missing_labels_are_null_not_guessed(run_on):
+    run = run_on(SOURCE, QUERY)
+    label_run(run, "relevance")
+    row = row_from_run(run, prompt=QUERY, query_id="q")
+    assert row["relevance"] == [True, True, True, True]
+    assert row["logic"] == [None] * 4 and row["attribute"] == [None] * 4
+    assert row["labels"] == [None] * 4
+
+
+def test_block_ids_follow_the_program_tree(run_on):
+    from vipexec import ProgramTree
+
+    run = run_on(SOURCE, QUERY)
+    tree = ProgramTree()
+    end = tree.add(run)
+    assert len(block_ids(run, "q")) == len(tree.path(end))
+
+
+def test_dataset_command_builds_a_loadable_dataset(tmp_path):
+    from vipexec.labelers.cli import dataset_command
+    from vipexec.reward.contract import validate_row
+
+    out = io.StringIO()
+    target = tmp_path / "data" / "steps.jsonl"
+    assert dataset_command(target, scenes=1, seed=3, out=out) == 0
+    assert out.getvalue().startswith("wrote ")
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert rows
+    for index, row in enumerate(rows):
+        validate_row(row, index=index)
+        assert (target.parent / row["images"][0]).is_file()
+    assert (
+        len(
+            {
+                r["meta"]["split"]
+                for r in rows
+                if r["meta"]["query_id"] == rows[0]["meta"]["query_id"]
+            }
+        )
+        == 1
+    )
+    err = io.StringIO()
+    assert dataset_command(tmp_path / "steps.csv", scenes=1, out=io.StringIO(), err=err) == 2
+    assert "jsonl or parquet" in err.getvalue()

@@ -1,0 +1,207 @@
+"""Fixtures of the model-layer tests: tiny random models built once per session, a store with an
+image and a video, an OpenAI-compatible test server on 127.0.0.1, and program runners.
+
+Tiny models are built from configs (ultralytics YAMLs, a registered open_clip config,
+transformers config objects), saved in their libraries' standard formats under a session temp
+folder, and loaded back through the same code path a real checkpoint takes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# ultralytics reads YOLO_CONFIG_DIR at import: keep its settings out of the user's home
+_SESSION_TMP = Path(tempfile.gettempdir()) / "vipexec-model-tests"
+os.environ.setdefault("VIPEXEC_CACHE_DIR", str(_SESSION_TMP / "cache"))
+os.environ.setdefault("YOLO_CONFIG_DIR", str(_SESSION_TMP / "ultralytics"))
+os.environ.setdefault("YOLO_VERBOSE", "False")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Every tiny model, built once: ``{"folder": Path, "paths": {...}, "config": Path}``."""
+    from vipexec.modules.models import tiny
+
+    folder = tmp_path_factory.mktemp("tiny-models")
+    paths = {
+        "yolo": tiny.build_yolo(folder),
+        "yolo_world": tiny.build_yolo(folder, "yolov8n-worldv2.yaml"),
+        "open_clip": tiny.build_open_clip(folder),
+        "hf_clip": tiny.build_hf_clip(folder / "hf_clip"),
+        "owl": tiny.build_owl(folder / "owl"),
+        "blip": tiny.build_blip_vqa(folder / "blip"),
+        "llava": tiny.build_llava(folder / "llava"),
+        "llm": tiny.build_causal_lm(folder / "llm"),
+        "dpt": tiny.build_dpt(folder / "dpt"),
+        "depth_anything": tiny.build_depth_anything(folder / "depth_anything"),
+    }
+    config = tiny.write_tiny_config(folder, paths)
+    return {"folder": folder, "paths": paths, "config": config}
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_models):
+    from vipexec.modules.models import load_config
+
+    return load_config(tiny_models["config"])
+
+
+@pytest.fixture
+def store():
+    from vipexec.modules.images import ImageStore
+
+    return ImageStore()
+
+
+@pytest.fixture
+def image(store):
+    rng = np.random.default_rng(0)
+    return store.add(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
+
+
+@pytest.fixture
+def video(store):
+    rng = np.random.default_rng(1)
+    return store.add_video([rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(3)])
+
+
+# --- an OpenAI-compatible test server ---------------------------------------------------------
+
+
+class FakeOpenAI:
+    """A tiny OpenAI-compatible chat server on 127.0.0.1 (GET /v1/models, POST
+    /v1/chat/completions). Records every request; ``fail_next`` answers 503 that many times;
+    ``delay_s`` holds each answer; ``reply`` maps a request payload to the assistant text."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self.fail_next = 0
+        self.delay_s = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.reply = self.default_reply
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _json(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path.rstrip("/") == "/v1/models":
+                    self._json(200, {"object": "list", "data": [{"id": "tiny-served"}]})
+                else:
+                    self._json(404, {"error": "no such path"})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                with server._lock:
+                    server.requests.append(payload)
+                    server.headers.append(dict(self.headers))
+                    if server.fail_next > 0:
+                        server.fail_next -= 1
+                        failing = True
+                    else:
+                        failing = False
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    if server.delay_s:
+                        time.sleep(server.delay_s)
+                    if failing:
+                        self._json(503, {"error": "busy"})
+                    elif self.path.rstrip("/") != "/v1/chat/completions":
+                        self._json(404, {"error": "no such path"})
+                    else:
+                        text = server.reply(payload)
+                        self._json(
+                            200, {"choices": [{"message": {"role": "assistant", "content": text}}]}
+                        )
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.timeout = 0.05
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def default_reply(payload: dict) -> str:
+        user = payload["messages"][-1]["content"]
+        if "Options:" in user:
+            listed = [line.split(". ", 1)[1] for line in user.split("\n") if line[:1].isdigit()]
+            return f"I think it is {listed[-1]}."
+        return f"echo: {user}"
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + 300  # stops by itself even if never closed
+        handled = 0
+        while not self._stop.is_set() and time.monotonic() < deadline and handled < 10_000:
+            self.httpd.handle_request()
+            handled += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def openai_server():
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+# --- running programs -------------------------------------------------------------------------
+
+SANDBOX_AVAILABLE = importlib.util.find_spec("vipexec.sandbox.pool") is not None
+
+
+@pytest.fixture(params=["inprocess", "sandbox"])
+def run_program(request):
+    """``run_program(source, server, store, inputs) -> Run``: in process through
+    ``ServerDispatcher``, or through ``vipexec.Sandbox`` once it exists."""
+    from vipexec import Program
+
+    if request.param == "sandbox" and not SANDBOX_AVAILABLE:
+        pytest.skip("vipexec.Sandbox is not available yet")
+
+    def run(source, server, store, inputs):
+        program = Program.from_source(source, name="program.py")
+        if request.param == "inprocess":
+            from vipexec.modules.api import build_api
+            from vipexec.modules.dispatch import ServerDispatcher
+
+            return program.run(namespace=build_api(ServerDispatcher(server)), inputs=inputs)
+        import vipexec
+
+        with vipexec.Sandbox(workers=2, timeout=60, server=server, store=store) as sandbox:
+            return sandbox.run(program, inputs=inputs)
+
+    run.mode = request.param
+    return run
