@@ -20,6 +20,8 @@ HEAVY = ("torch", "transformers", "ultralytics", "open_clip", "lightning", "nump
 )
 def test_no_heavy_imports(statement):
     code = f"import sys\n{statement}\nprint([m for m in {HEAVY!r} if m in sys.modules])\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -97,7 +97,9 @@ ATTACKS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "source", "kind", "message"), ATTACKS, ids=[a[0] for a in ATTACKS])
+@pytest.mark.parametrize(
+    ("name", "source", "kind", "message"), ATTACKS, ids=[a[0] for a in ATTACKS]
+)
 def test_attack_is_contained(pool, tmp_path, children, name, source, kind, message):
     host_inputs = {"image": pool.scene}
     workers_before = set(pool.worker_pids)

@@ -97,7 +97,9 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_map_runs_concurrently_and_keeps_order(pool):
-    programs = [f"import math\nx = 0\nfor i in range(20000):\n    x += i\nprint({k})\n" for k in range(8)]
+    programs = [
+        f"import math\nx = 0\nfor i in range(20000):\n    x += i\nprint({k})\n" for k in range(8)
+    ]
     runs = pool.map(programs)
     assert [r.result for r in runs] == list(range(8))
     assert len({r.meta["worker"] for r in runs}) == 2
