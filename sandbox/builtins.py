@@ -155,6 +155,11 @@ _SHARED = _shared_builtins()
 """the entries that hold no per-run state, built once"""
 
 
+PER_RUN_NAMES = frozenset({"print", "setattr", "delattr"})
+BUILTIN_NAMES = frozenset(_SHARED) | PER_RUN_NAMES
+"""every name a program finds in the sandbox builtins"""
+
+
 def build_builtins(print_function: Callable[..., None], write_guard: WriteGuard) -> dict:
     """A fresh builtins dict for one run (``print`` and the write guard are per run)."""
     table = dict(_SHARED)

@@ -30,7 +30,9 @@ files or processes runs in a :class:`vipexec.Sandbox` worker, whose API objects 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +80,7 @@ def mark_safe_api(*classes: type) -> None:
             raise TypeError(f"mark_safe_api() takes classes, not {type(cls).__name__}")
         _SAFE_API.add(cls)
     _INSTANCE_KINDS.clear()
+    _DEFINITIONS.clear()
 
 
 def _is_safe_api(cls: type) -> bool:
@@ -89,6 +92,8 @@ def expose(value: Any) -> Any:
     kind = type(value)
     if kind in PLAIN or kind in _SAFE_KINDS:
         return value
+    if kind in _DEFINITION_KINDS:
+        return _expose_definition(value)
     if kind is list:
         return [expose(item) for item in value]
     if kind in _INSTANCE_KINDS:  # seen before: an ordinary object to wrap
@@ -101,16 +106,10 @@ def expose(value: Any) -> Any:
         return {expose(k): expose(v) for k, v in value.items()}
     if kind in (set, frozenset):
         return kind(expose(item) for item in value)
-    if isinstance(value, type):
-        if issubclass(value, Proxy) or _is_safe_api(value):
-            return value
-        if issubclass(value, BaseException):
-            return value  # programs must be able to catch the API's exceptions
-        return proxy_class(value)
+    if isinstance(value, type) or inspect.isroutine(value):
+        return _expose_definition(value)
     if isinstance(value, BaseException):
         return value
-    if inspect.isroutine(value):
-        return _proxy_function(value)
     if _is_safe_api(kind):
         _SAFE_KINDS.add(kind)
         return value
@@ -119,6 +118,31 @@ def expose(value: Any) -> Any:
     return _wrap_instance(value)
 
 
+def _expose_definition(value: Any) -> Any:
+    """A class or function as a program sees it; decided once per object (a caller's
+    namespace of API classes and helpers is exposed again for every run)."""
+    try:
+        return _DEFINITIONS[value]
+    except (KeyError, TypeError):  # TypeError: unhashable
+        pass
+    if isinstance(value, type):
+        if issubclass(value, Proxy) or _is_safe_api(value) or issubclass(value, BaseException):
+            exposed = value  # exceptions as they are: programs must be able to catch them
+        else:
+            exposed = proxy_class(value)
+    else:
+        exposed = _proxy_function(value)
+    if len(_DEFINITIONS) >= 1024:
+        _DEFINITIONS.clear()
+    with contextlib.suppress(TypeError):
+        _DEFINITIONS[value] = exposed
+    return exposed
+
+
+_DEFINITIONS: dict[Any, Any] = {}
+_DEFINITION_KINDS = frozenset(
+    {type, types.FunctionType, types.BuiltinFunctionType, types.MethodType}
+)
 _INSTANCE_KINDS: set[type] = set()
 """types already known to be wrapped as plain instances (skips the checks above)"""
 _SAFE_KINDS: set[type] = set()

@@ -54,6 +54,11 @@ def compile_program(
         raise AssertionError("the policy transform changed the block structure")
     names = tuple(bound_names(span.statements) for span in spans)
     instrument_blocks(spans)
+    if sandbox and program.entry is not None and not as_factory:
+        from vipexec.hoist import hoist_builtins
+        from vipexec.sandbox.builtins import BUILTIN_NAMES
+
+        hoist_builtins(tree, _entry_def(tree, program), BUILTIN_NAMES)
     if as_factory:
         tree = _factory_module(tree, program)
     ast.fix_missing_locations(tree)
@@ -87,11 +92,7 @@ FACTORY_NAME = "_vx_factory"
 
 
 def _factory_module(tree: ast.Module, program: Program) -> ast.Module:
-    entry = next(
-        node
-        for node in reversed(tree.body)
-        if isinstance(node, ast.FunctionDef) and node.name == program.entry
-    )
+    entry = _entry_def(tree, program)
     entry.decorator_list = []
     hidden = [RECORDER_NAME, LOCALS_NAME, ANY_ERROR_NAME]
     factory = ast.FunctionDef(
@@ -113,9 +114,11 @@ def _factory_module(tree: ast.Module, program: Program) -> ast.Module:
 
 
 def _entry_body(tree: ast.Module, program: Program) -> list[ast.stmt]:
-    if program.entry is None:
-        return tree.body
+    return tree.body if program.entry is None else _entry_def(tree, program).body
+
+
+def _entry_def(tree: ast.Module, program: Program) -> ast.FunctionDef:
     for node in reversed(tree.body):  # the last definition wins, as when the module runs
         if isinstance(node, ast.FunctionDef) and node.name == program.entry:
-            return node.body
+            return node
     raise AssertionError(f"entry {program.entry!r} vanished")  # pragma: no cover

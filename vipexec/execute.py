@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import time
 import types
@@ -105,10 +106,7 @@ def build_globals(
     """The program's global namespace: the API, the builtins and the tracer's hidden names."""
     env: dict[str, Any] = {"__name__": PROGRAM_MODULE_NAME}
     if compiled.sandbox:
-        from vipexec.sandbox.builtins import build_builtins
-        from vipexec.sandbox.guards import WriteGuard, guarded_getattr
-        from vipexec.sandbox.proxy import expose
-
+        build_builtins, WriteGuard, guarded_getattr, expose = _sandbox_parts()
         write_guard = WriteGuard()
         env.update({name: expose(value) for name, value in namespace.items()})
         env["__builtins__"] = build_builtins(output.print, write_guard)
@@ -127,15 +125,24 @@ def build_globals(
     return env
 
 
+@functools.cache
+def _sandbox_parts() -> tuple[Any, Any, Any, Any]:
+    # Imported on first use: trusted runs never load the sandbox package.
+    from vipexec.sandbox.builtins import build_builtins
+    from vipexec.sandbox.guards import WriteGuard, guarded_getattr
+    from vipexec.sandbox.proxy import expose
+
+    return build_builtins, WriteGuard, guarded_getattr, expose
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def _bind_inputs(
     program: Program, inputs: Any, env: dict[str, Any], sandbox: bool
 ) -> tuple[tuple, dict]:
-    if sandbox:
-        from vipexec.sandbox.proxy import expose
-    else:
-
-        def expose(value: Any) -> Any:
-            return value
+    expose = _sandbox_parts()[3] if sandbox else _as_is
 
     if program.form == "script":
         if inputs is None:
