@@ -39,7 +39,6 @@ from vipexec.program import Program
 from vipexec.run import BlockTrace, Run, RunError
 from vipexec.sandbox import messages
 from vipexec.sandbox.worker import MAX_TRACKED_BLOCKS
-from vipexec.summarize import summarize
 
 GRACE_SECONDS = 0.5
 """how long a program has to stop after the deadline signal before its worker is killed"""
@@ -480,12 +479,10 @@ def _failed_run(
     line = program.blocks[current].lines[0] if current is not None else None
     error = RunError(kind, {"timeout": "Timeout", "memory": "MemoryError"}.get(kind, "WorkerCrash"),
                      message, current, line)  # fmt: skip
-    return Run(
-        program=program,
-        result=None,
-        result_summary=summarize(None),
-        error=error,
-        blocks=blocks,
+    return Run.failed(
+        program,
+        error,
+        blocks,
         inputs=input_summary,
         ms=(time.perf_counter() - started) * 1e3,
         meta={"worker": worker.pid, "trace": "partial: the worker was lost"},

@@ -260,17 +260,8 @@ def compile_failure(
             for p in exc.problems[1:]
         ),
     )
-    blocks = [
-        BlockTrace(b.index, b.step, b.description, b.lines, "not_run") for b in program.blocks
-    ]
-    return Run(
-        program=program,
-        result=None,
-        result_summary=summarize(None),
-        error=error,
-        blocks=blocks,
-        inputs=input_summary,
-        ms=(time.perf_counter() - started) * 1e3,
+    return Run.failed(
+        program, error, inputs=input_summary, ms=(time.perf_counter() - started) * 1e3
     )
 
 

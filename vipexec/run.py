@@ -218,18 +218,65 @@ class Run:
 
     @classmethod
     def from_json(cls, text: str) -> Run:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidArgumentError(f"not a trace: invalid JSON ({exc})") from None
-        if not isinstance(data, dict) or "program" not in data:
-            raise InvalidArgumentError("not a trace: no 'program' object")
-        return cls.from_dict(data)
+        return cls.from_dict(json_object(text, "a trace", "program"))
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(read_text(path))
+
+    @classmethod
+    def failed(
+        cls,
+        program: Program,
+        error: RunError,
+        blocks: list[BlockTrace] | None = None,
+        *,
+        inputs: dict[str, Any] | None = None,
+        ms: float = 0.0,
+        meta: dict[str, Any] | None = None,
+    ) -> Run:
+        """A Run that produced no result; blocks default to all ``not_run``."""
+        if blocks is None:
+            blocks = [
+                BlockTrace(b.index, b.step, b.description, b.lines, "not_run")
+                for b in program.blocks
+            ]
+        return cls(
+            program=program,
+            result=None,
+            result_summary={"type": "NoneType", "value": None},
+            error=error,
+            blocks=blocks,
+            inputs=inputs or {},
+            ms=ms,
+            meta=meta or {},
+        )
 
     def __repr__(self) -> str:
         state = "ok" if self.ok else self.error.kind
         return f"Run({self.program.name!r}, {state}, result={self.result_summary})"
+
+
+def json_object(text: str, what: str, required_key: str) -> dict[str, Any]:
+    """Parse ``text`` as a JSON object holding ``required_key``, or say plainly why not."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"not {what}: invalid JSON ({exc})") from None
+    if not isinstance(data, dict) or required_key not in data:
+        raise InvalidArgumentError(f"not {what}: no {required_key!r} entry")
+    return data
+
+
+def read_text(path: str | Path) -> str:
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidArgumentError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidArgumentError(f"{path}: is a directory") from None
+    except UnicodeDecodeError:
+        raise InvalidArgumentError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidArgumentError(f"{path}: cannot be read: {exc.strerror or exc}") from None

@@ -24,7 +24,7 @@ from typing import Any
 
 from vipexec.errors import InvalidArgumentError
 from vipexec.program import Program
-from vipexec.run import Run
+from vipexec.run import Run, json_object, read_text
 
 ROOT = "root"
 TREE_SCHEMA = 1
@@ -157,17 +157,11 @@ class ProgramTree:
 
     @classmethod
     def from_json(cls, text: str) -> ProgramTree:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidArgumentError(f"not a program tree: invalid JSON ({exc})") from None
-        if not isinstance(data, dict) or "nodes" not in data:
-            raise InvalidArgumentError("not a program tree: no 'nodes' list")
-        return cls.from_dict(data)
+        return cls.from_dict(json_object(text, "a program tree", "nodes"))
 
     @classmethod
     def load(cls, path: str | Path) -> ProgramTree:
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(read_text(path))
 
 
 def _node_id(parent: str, segment: str) -> str:

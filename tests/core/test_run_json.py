@@ -93,10 +93,20 @@ def test_round_trip_of_a_compile_failure(tmp_path):
     ("text", "message"),
     [
         ("{not json", "invalid JSON"),
-        ("[1, 2]", "no 'program' object"),
+        ("[1, 2]", "no 'program' entry"),
         ('{"schema": 99, "program": {}}', "trace schema 99 is not supported"),
     ],
 )
 def test_unreadable_traces(text, message):
     with pytest.raises(InvalidArgumentError, match=message):
         Run.from_json(text)
+
+
+def test_unreadable_trace_files(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="no such file"):
+        Run.load(tmp_path / "missing.json")
+    with pytest.raises(InvalidArgumentError, match="is a directory"):
+        Run.load(tmp_path)
+    (tmp_path / "latin.json").write_bytes(b'{"a": "\xe9"}')
+    with pytest.raises(InvalidArgumentError, match="not UTF-8 text"):
+        Run.load(tmp_path / "latin.json")
