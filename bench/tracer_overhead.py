@@ -121,6 +121,18 @@ def restricted_python_runner(source: str, namespace: dict):
     return env["execute_command"]
 
 
+def pysnooper_variant(source: str, namespace: dict):
+    """The program traced line by line by PySnooper (its output discarded), if installed."""
+    try:
+        import pysnooper
+    except ImportError:
+        print("(PySnooper not installed: pip install vipexec[bench] to compare with it)")
+        return None
+    env = dict(namespace)
+    exec(compile(source, "<snooped>", "exec"), env)
+    return pysnooper.snoop(output=lambda text: None, depth=1)(env["execute_command"])
+
+
 def time_interleaved(variants: dict, *, number: int, repeat: int) -> dict[str, float]:
     """Seconds per call for each variant: the best of ``repeat`` rounds.
 
@@ -180,6 +192,12 @@ def main() -> None:
     }
     results = time_interleaved(variants, number=args.number, repeat=args.repeat)
     base = results["plain exec"]
+    snooped = pysnooper_variant(PROGRAM, namespace)
+    if snooped is not None:
+        # A per-line tracer is ~1000x slower: a few calls are enough to time it.
+        results["PySnooper (per-line tracer)"] = time_interleaved(
+            {"snoop": lambda: snooped(**inputs)}, number=2, repeat=3
+        )["snoop"]
     print(
         f"program: {len(PROGRAM.splitlines())} lines, {len(scene.objects)} objects, "
         f"{len(program.blocks)} blocks; best of {args.repeat} interleaved rounds"
