@@ -15,14 +15,13 @@ until a backend is actually created.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from vipexec.modules.errors import BackendError, ModuleUnavailable
+from vipexec.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -226,11 +225,15 @@ def normalize_result(method: str, result: Any, args: dict[str, Any], backend: st
 
 Factory = Callable[..., Backend]
 
-_REGISTRY: dict[str, Factory | str] = {
-    "synthetic": "vipexec.modules.synthetic.backend:SyntheticBackend",
-    "synthetic-noisy": "vipexec.modules.synthetic.backend:NoisySyntheticBackend",
-    "profile": "vipexec.modules.models.backend:ProfileBackend",
-}
+_BACKENDS = Registry(
+    "backend",
+    BackendError,
+    {
+        "synthetic": "vipexec.modules.synthetic.backend:SyntheticBackend",
+        "synthetic-noisy": "vipexec.modules.synthetic.backend:NoisySyntheticBackend",
+        "profile": "vipexec.modules.models.backend:ProfileBackend",
+    },
+)
 
 
 def register_backend(name: str, factory: Factory | str, *, replace: bool = False) -> None:
@@ -239,55 +242,17 @@ def register_backend(name: str, factory: Factory | str, *, replace: bool = False
     ``factory`` may be a ``"module:attribute"`` string, imported on first use (keeps heavy
     backends out of start-up).
     """
-    if not isinstance(name, str) or not name or name != name.strip():
-        raise BackendError(f"backend name must be a non-empty string without spaces: {name!r}")
-    if not (callable(factory) or (isinstance(factory, str) and ":" in factory)):
-        raise BackendError(f"backend {name!r}: factory must be callable or 'module:attribute'")
-    if name in _REGISTRY and not replace:
-        raise BackendError(f"backend {name!r} is already registered (pass replace=True)")
-    _REGISTRY[name] = factory
+    _BACKENDS.register(name, factory, replace=replace)
 
 
 def available_backends() -> list[str]:
     """Registered backend names, sorted."""
-    return sorted(_REGISTRY)
-
-
-def _resolve(name: str) -> Factory:
-    factory = _REGISTRY[name]
-    if isinstance(factory, str):
-        module, _, attribute = factory.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError) as exc:
-            raise BackendError(f"backend {name!r} cannot be loaded ({exc})") from exc
-        _REGISTRY[name] = factory
-    return factory
+    return _BACKENDS.names()
 
 
 def create_backend(name: str, **options: Any) -> Backend:
     """A new backend by registered name; unknown names and options raise :class:`BackendError`."""
-    if name not in _REGISTRY:
-        known = ", ".join(available_backends()) or "none"
-        raise BackendError(f"unknown backend {name!r}; available backends: {known}")
-    factory = _resolve(name)
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        signature = None
-    if signature is not None:
-        try:
-            signature.bind(**options)
-        except TypeError as exc:
-            accepted = [
-                p.name
-                for p in signature.parameters.values()
-                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-            ]
-            raise BackendError(
-                f"backend {name!r}: bad options ({exc}); accepted: {', '.join(accepted) or 'none'}"
-            ) from None
-    backend = factory(**options)
+    backend = _BACKENDS.create(name, **options)
     if not isinstance(backend, Backend):
         raise BackendError(f"backend {name!r}: factory returned {type(backend).__name__}")
     return backend

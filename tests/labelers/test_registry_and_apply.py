@@ -19,6 +19,7 @@ from vipexec.labelers import (
     register_labeler,
 )
 from vipexec.labelers import registry as registry_module
+from vipexec.registry import Registry
 
 SOURCE = """def execute_command(image):
     # Step 1: find
@@ -44,10 +45,15 @@ class EveryOther:
         return [Label((b.index % 2 == 0) != self.flip, "parity") for b in run.blocks]
 
 
+def fresh_registry(group=None):
+    return Registry(
+        "labeler", LabelerError, registry_module.BUILTIN_LABELERS, entry_point_group=group
+    )
+
+
 @pytest.fixture
 def clean_registry(monkeypatch):
-    monkeypatch.setattr(registry_module, "_REGISTRY", dict(registry_module._BUILTIN))
-    monkeypatch.setattr(registry_module, "_entry_points_loaded", True)
+    monkeypatch.setattr(registry_module, "_LABELERS", fresh_registry())
 
 
 def test_builtins_are_available():
@@ -79,8 +85,9 @@ def test_entry_points_are_loaded_lazily(monkeypatch):
         name = "plugin-labeler"
         value = "tests_plugin_module:Factory"
 
-    monkeypatch.setattr(registry_module, "_REGISTRY", dict(registry_module._BUILTIN))
-    monkeypatch.setattr(registry_module, "_entry_points_loaded", False)
+    monkeypatch.setattr(
+        registry_module, "_LABELERS", fresh_registry(registry_module.ENTRY_POINT_GROUP)
+    )
     import importlib.metadata
 
     seen = []
