@@ -75,6 +75,12 @@ class ServedCall:
     def from_dict(cls, data: dict[str, Any]) -> ServedCall:
         return cls(**data)
 
+    @classmethod
+    def failure(cls, exc: BaseException, ms: float, backend: str) -> ServedCall:
+        """A failed call, its exception kept as data (a server never raises to its caller)."""
+        kind = type(exc).__name__
+        return cls(None, ms, backend, error=f"{kind}: {exc}", error_type=kind)
+
 
 @runtime_checkable
 class CallServer(Protocol):
@@ -160,9 +166,7 @@ class LocalDispatcher:
         try:
             result = self.answer(method, image, box, args)
         except Exception as exc:
-            ms = (time.perf_counter() - start) * 1000.0
-            message = f"{type(exc).__name__}: {exc}"
-            return ServedCall(None, ms, backend_id, error=message, error_type=type(exc).__name__)
+            return ServedCall.failure(exc, (time.perf_counter() - start) * 1000.0, backend_id)
         return ServedCall(result, (time.perf_counter() - start) * 1000.0, backend_id)
 
     def answer(

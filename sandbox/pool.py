@@ -409,8 +409,7 @@ class Sandbox:
                 dict(message.get("args") or {}),
             )  # fmt: skip
         except Exception as exc:  # a server bug must not take the pool down
-            served = ServedCall(None, 0.0, "?", error=f"{type(exc).__name__}: {exc}",
-                                error_type=type(exc).__name__)  # fmt: skip
+            served = ServedCall.failure(exc, 0.0, "?")
         messages.send(worker.conn, {"op": "reply", "call": message.get("call"),
                                     "served": served.to_dict()})  # fmt: skip
 

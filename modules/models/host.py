@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, normalize_result
@@ -329,14 +329,7 @@ class ModelHost:
             result, hit, model_id = self._answer(method, image, box, args)
         except Exception as exc:
             ms = (time.perf_counter() - start) * 1000.0
-            return ServedCall(
-                None,
-                ms,
-                self.backend_id,
-                model=model_id,
-                error=f"{type(exc).__name__}: {exc}",
-                error_type=type(exc).__name__,
-            )
+            return replace(ServedCall.failure(exc, ms, self.backend_id), model=model_id)
         ms = (time.perf_counter() - start) * 1000.0
         return ServedCall(result, ms, self.backend_id, cache_hit=hit, model=model_id)
 
