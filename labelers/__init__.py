@@ -10,8 +10,9 @@ through the ``vipexec.labelers`` entry-point group. See docs/labels.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vipexec.lazy import lazy_exports
 
 _EXPORTS = {
     "Label": "vipexec.labelers.base",
@@ -88,14 +89,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from vipexec.labelers.suites import Suite, TestOutcome, run_suite
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vipexec.labelers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

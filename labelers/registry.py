@@ -28,9 +28,7 @@ BUILTIN_LABELERS: dict[str, str] = {
     "logic": "vipexec.labelers.logic:LogicLabeler",
     "attribute": "vipexec.labelers.attribute:AttributeLabeler",
 }
-_LABELERS = Registry(
-    "labeler", LabelerError, BUILTIN_LABELERS, entry_point_group=ENTRY_POINT_GROUP
-)
+_LABELERS = Registry("labeler", LabelerError, BUILTIN_LABELERS, entry_point_group=ENTRY_POINT_GROUP)
 
 
 def register_labeler(name: str, factory: Factory | str, *, replace: bool = False) -> None:

@@ -6,8 +6,9 @@ image store or a backend is used, never torch).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vipexec.lazy import lazy_exports
 
 _EXPORTS = {
     "ImageRef": "vipexec.modules.refs",
@@ -72,14 +73,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from vipexec.modules.synthetic.export import write_scenes
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vipexec.modules' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -5,8 +5,9 @@ Public names are imported lazily so that ``import vipexec`` stays cheap (no nump
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vipexec.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -53,14 +54,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from vipexec.tree import ProgramTree
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vipexec' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

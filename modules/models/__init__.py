@@ -16,8 +16,9 @@ imported when a model loads.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vipexec.lazy import lazy_exports
 
 _EXPORTS = {
     "ModelHost": "vipexec.modules.models.host",
@@ -97,25 +98,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from vipexec.modules.models.remote import HostServer, RemoteHost
 
 
-def _register_profile_backend() -> None:
-    """Make ``create_backend("profile", ...)`` work once this package is imported."""
-    from vipexec.modules.backend import available_backends, register_backend
-
-    if "profile" not in available_backends():
-        register_backend("profile", "vipexec.modules.models.backend:ProfileBackend")
-
-
-_register_profile_backend()
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vipexec.modules.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
