@@ -11,22 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from vipexec.errors import PolicyError
-from vipexec.sandbox.policy import attribute_name_problem
+from vipexec.sandbox.policy import FORMATTER_METHODS, attribute_name_problem
 from vipexec.tracer import active_recorder
 
 _MISSING = object()
-_FORMATTER_METHODS = frozenset(
-    {
-        "format",
-        "vformat",
-        "get_field",
-        "get_value",
-        "parse",
-        "check_unused_args",
-        "format_field",
-        "convert_field",
-    }
-)
 
 
 def refuse(message: str) -> PolicyError:
@@ -54,7 +42,7 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
         raise refuse(f"str.{name}() is not allowed (format fields can reach internals)")
     if obj is string and name == "Formatter":
         raise refuse("string.Formatter is not allowed")
-    if name in _FORMATTER_METHODS and (
+    if name in FORMATTER_METHODS and (
         isinstance(obj, string.Formatter)
         or (isinstance(obj, type) and issubclass(obj, string.Formatter))
     ):

@@ -35,13 +35,9 @@ from dataclasses import dataclass
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
-TYPE_DEPENDENT_ATTRIBUTES = frozenset(
+FORMATTER_METHODS = frozenset(
     {
-        # str.format / str.format_map reach attributes through "{0.__class__}" fields.
         "format",
-        "format_map",
-        # string.Formatter does the same through its methods.
-        "Formatter",
         "vformat",
         "get_field",
         "get_value",
@@ -51,6 +47,12 @@ TYPE_DEPENDENT_ATTRIBUTES = frozenset(
         "convert_field",
     }
 )
+"""string.Formatter's methods: they reach attributes through "{0.__class__}" fields."""
+
+TYPE_DEPENDENT_ATTRIBUTES = FORMATTER_METHODS | {
+    "format_map",  # str.format_map, like str.format
+    "Formatter",  # string.Formatter itself
+}
 """Attribute names that keep the runtime guard: safety depends on the object's type."""
 
 
