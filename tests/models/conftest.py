@@ -8,7 +8,6 @@ folder, and loaded back through the same code path a real checkpoint takes.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import tempfile
@@ -179,17 +178,11 @@ def openai_server():
 
 # --- running programs -------------------------------------------------------------------------
 
-SANDBOX_AVAILABLE = importlib.util.find_spec("vipexec.sandbox.pool") is not None
-
-
 @pytest.fixture(params=["inprocess", "sandbox"])
 def run_program(request):
     """``run_program(source, server, store, inputs) -> Run``: in process through
-    ``ServerDispatcher``, or through ``vipexec.Sandbox`` once it exists."""
+    ``ServerDispatcher``, or in a ``vipexec.Sandbox`` worker with the server in the parent."""
     from vipexec import Program
-
-    if request.param == "sandbox" and not SANDBOX_AVAILABLE:
-        pytest.skip("vipexec.Sandbox is not available yet")
 
     def run(source, server, store, inputs):
         program = Program.from_source(source, name="program.py")
