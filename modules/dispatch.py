@@ -194,20 +194,16 @@ class LocalDispatcher:
         args: dict[str, Any],
     ) -> Any:
         box = tuple(int(v) for v in box) if box is not None else None
+        backend_id = self._backend.backend_id
         start = time.perf_counter()
         try:
             result = self.answer(method, image, box, args)
         except Exception as exc:
             ms = (time.perf_counter() - start) * 1000.0
-            record_call(
-                method, args, None, ms=ms, backend=self._backend.backend_id, image=image,
-                box=box, error=f"{type(exc).__name__}: {exc}",
-            )  # fmt: skip
-            raise
+            record_served(method, image, box, args, ServedCall.failure(exc, ms, backend_id))
+            raise  # in process, the program sees the backend's own exception
         ms = (time.perf_counter() - start) * 1000.0
-        record_call(
-            method, args, result, ms=ms, backend=self._backend.backend_id, image=image, box=box
-        )
+        record_served(method, image, box, args, ServedCall(result, ms, backend_id))
         return result
 
     def _invoke(
