@@ -290,6 +290,26 @@ def quiet_transformers() -> Any:
     return transformers
 
 
+def hf_pretrained(
+    class_name: str,
+    target: str,
+    *,
+    local: bool,
+    device: str | None = None,
+    dtype: str | None = None,
+) -> Any:
+    """``transformers.<class_name>.from_pretrained(target)`` with progress output off.
+
+    With ``dtype`` (a model), the weights load in that dtype and the model is moved to
+    ``device`` in eval mode; without it (a processor or tokenizer), it is returned as loaded.
+    """
+    loader = getattr(quiet_transformers(), class_name)
+    if dtype is None:
+        return loader.from_pretrained(target, local_files_only=local)
+    model = loader.from_pretrained(target, dtype=torch_dtype(dtype), local_files_only=local)
+    return model.to(device).eval()
+
+
 # --- kind registry ----------------------------------------------------------------------------
 
 _KINDS: dict[str, str | type[ModelModule]] = {

@@ -23,7 +23,7 @@ from vipexec.modules.models.base import (
     Option,
     Request,
     Resolver,
-    quiet_transformers,
+    hf_pretrained,
     torch_dtype,
 )
 from vipexec.modules.models.checkpoints import Located, locate_hf
@@ -57,18 +57,15 @@ class DepthModule(ModelModule):
 
     def _load(self, located: Located, device: str, dtype: str, resolve: Resolver) -> None:
         offline.configure(offline=self.context.offline)
-        transformers = quiet_transformers()
         local = self.context.offline
-        model = transformers.AutoModelForDepthEstimation.from_pretrained(
-            located.target, dtype=torch_dtype(dtype), local_files_only=local
+        self._model = hf_pretrained(
+            "AutoModelForDepthEstimation", located.target, local=local, device=device, dtype=dtype
         )
-        self._model = model.to(device).eval()
-        self._processor = transformers.AutoImageProcessor.from_pretrained(
-            located.target, local_files_only=local
-        )
+        self._processor = hf_pretrained("AutoImageProcessor", located.target, local=local)
         output = self.options["output"]
         if output == "auto":
-            metric = getattr(model.config, "depth_estimation_type", "relative") == "metric"
+            config = self._model.config
+            metric = getattr(config, "depth_estimation_type", "relative") == "metric"
             output = "depth" if metric else "inverse"
         self._inverse = output == "inverse"
 

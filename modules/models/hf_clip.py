@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from vipexec.modules.models import offline
-from vipexec.modules.models.base import Option, Resolver, quiet_transformers, torch_dtype
+from vipexec.modules.models.base import Option, Resolver, hf_pretrained, torch_dtype
 from vipexec.modules.models.checkpoints import Located, locate_hf
 from vipexec.modules.models.contrastive import CONTRASTIVE_OPTIONS, ContrastiveModule
 
@@ -49,15 +49,10 @@ class HfClipModule(ContrastiveModule):
 
     def _load(self, located: Located, device: str, dtype: str, resolve: Resolver) -> None:
         offline.configure(offline=self.context.offline)
-        transformers = quiet_transformers()
         local = self.context.offline
-        model = transformers.AutoModel.from_pretrained(
-            located.target, dtype=torch_dtype(dtype), local_files_only=local
-        )
-        self._model = model.to(device).eval()
-        self._processor = transformers.AutoProcessor.from_pretrained(
-            located.target, local_files_only=local
-        )
+        model = hf_pretrained("AutoModel", located.target, local=local, device=device, dtype=dtype)
+        self._model = model
+        self._processor = hf_pretrained("AutoProcessor", located.target, local=local)
         self._sigmoid = getattr(model, "logit_bias", None) is not None
         text_config = getattr(model.config, "text_config", None)
         self._max_length = getattr(text_config, "max_position_embeddings", None)

@@ -18,8 +18,7 @@ from vipexec.modules.models.base import (
     Option,
     Request,
     Resolver,
-    quiet_transformers,
-    torch_dtype,
+    hf_pretrained,
 )
 from vipexec.modules.models.checkpoints import Located, locate_hf
 from vipexec.modules.models.prompts import llm_messages, parse_choice, select_messages
@@ -47,18 +46,14 @@ class LocalLLMModule(ModelModule):
 
     def _load(self, located: Located, device: str, dtype: str, resolve: Resolver) -> None:
         offline.configure(offline=self.context.offline)
-        transformers = quiet_transformers()
         local = self.context.offline
-        tokenizer = transformers.AutoTokenizer.from_pretrained(
-            located.target, local_files_only=local
-        )
+        tokenizer = hf_pretrained("AutoTokenizer", located.target, local=local)
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        model = transformers.AutoModelForCausalLM.from_pretrained(
-            located.target, dtype=torch_dtype(dtype), local_files_only=local
+        self._model = hf_pretrained(
+            "AutoModelForCausalLM", located.target, local=local, device=device, dtype=dtype
         )
-        self._model = model.to(device).eval()
         self._tokenizer = tokenizer
 
     def _render(self, messages: list[dict[str, str]]) -> str:

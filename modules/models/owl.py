@@ -18,7 +18,7 @@ from vipexec.modules.models.base import (
     Option,
     Request,
     Resolver,
-    quiet_transformers,
+    hf_pretrained,
     torch_dtype,
 )
 from vipexec.modules.models.checkpoints import Located, locate_hf
@@ -51,15 +51,16 @@ class OwlModule(ModelModule):
 
     def _load(self, located: Located, device: str, dtype: str, resolve: Resolver) -> None:
         offline.configure(offline=self.context.offline)
-        transformers = quiet_transformers()
         local = self.context.offline
-        model = transformers.AutoModelForZeroShotObjectDetection.from_pretrained(
-            located.target, dtype=torch_dtype(dtype), local_files_only=local
+        model = hf_pretrained(
+            "AutoModelForZeroShotObjectDetection",
+            located.target,
+            local=local,
+            device=device,
+            dtype=dtype,
         )
-        self._model = model.to(device).eval()
-        self._processor = transformers.AutoProcessor.from_pretrained(
-            located.target, local_files_only=local
-        )
+        self._model = model
+        self._processor = hf_pretrained("AutoProcessor", located.target, local=local)
         self._padded_square = model.config.model_type == "owlv2"
         text_config = getattr(model.config, "text_config", None)
         self._max_length = getattr(text_config, "max_position_embeddings", 16)

@@ -22,7 +22,7 @@ from vipexec.modules.models.base import (
     Option,
     Request,
     Resolver,
-    quiet_transformers,
+    hf_pretrained,
     torch_dtype,
 )
 from vipexec.modules.models.checkpoints import Located, locate_hf
@@ -60,27 +60,22 @@ class VqaModule(ModelModule):
 
     def _load(self, located: Located, device: str, dtype: str, resolve: Resolver) -> None:
         offline.configure(offline=self.context.offline)
-        transformers = quiet_transformers()
         local = self.context.offline
-        processor = transformers.AutoProcessor.from_pretrained(
-            located.target, local_files_only=local
-        )
+        processor = hf_pretrained("AutoProcessor", located.target, local=local)
         style = self.options["style"]
         if style == "auto":
             style = "chat" if getattr(processor, "chat_template", None) else "blip"
         auto = (
-            transformers.AutoModelForImageTextToText
+            "AutoModelForImageTextToText"
             if style == "chat"
-            else transformers.AutoModelForVisualQuestionAnswering
+            else "AutoModelForVisualQuestionAnswering"
         )
-        model = auto.from_pretrained(
-            located.target, dtype=torch_dtype(dtype), local_files_only=local
-        )
+        model = hf_pretrained(auto, located.target, local=local, device=device, dtype=dtype)
         if style == "chat":
             tokenizer = getattr(processor, "tokenizer", None)
             if tokenizer is not None:
                 tokenizer.padding_side = "left"
-        self._model = model.to(device).eval()
+        self._model = model
         self._processor = processor
         self._style = style
 
