@@ -178,6 +178,7 @@ def openai_server():
 
 # --- running programs -------------------------------------------------------------------------
 
+
 @pytest.fixture(params=["inprocess", "sandbox"])
 def run_program(request):
     """``run_program(source, server, store, inputs) -> Run``: in process through
