@@ -12,10 +12,12 @@ tree (to instrument them): both keep statement line numbers, so both give the sa
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
 from dataclasses import dataclass
+from functools import cached_property
 
 MARKER = re.compile(r"#\s*step\s*(\d+)\s*[:.)\-]?\s*(.*?)\s*$", re.IGNORECASE)
 """``# Step 3: count the cars`` (also ``# step 3 - ...``, ``# Step 3.``); the number is the step"""
@@ -33,20 +35,35 @@ class SourceScan:
     """What the tokenizer tells about a source: step markers and the lines that hold code."""
 
     markers: tuple[Marker, ...]
+    """in line order"""
     code_lines: frozenset[int]
+
+    @cached_property
+    def _marker_lines(self) -> list[int]:
+        return [marker.line for marker in self.markers]
+
+    @cached_property
+    def _sorted_code_lines(self) -> list[int]:
+        return sorted(self.code_lines)
 
     def marker_before(self, line: int) -> Marker | None:
         """The last marker above ``line`` with only comments and blank lines in between."""
-        found = None
-        for marker in self.markers:
-            if marker.line >= line:
-                break
-            found = marker
-        if found is None:
+        # Binary searches: splitting asks this once per statement, so it must not scan.
+        position = bisect.bisect_left(self._marker_lines, line)
+        if position == 0:
             return None
-        if any(found.line < code < line for code in self.code_lines):
+        found = self.markers[position - 1]
+        code = self._sorted_code_lines
+        next_code = bisect.bisect_right(code, found.line)
+        if next_code < len(code) and code[next_code] < line:
             return None
         return found
+
+    def marker_at(self, line: int) -> Marker | None:
+        position = bisect.bisect_left(self._marker_lines, line)
+        if position < len(self.markers) and self.markers[position].line == line:
+            return self.markers[position]
+        return None
 
 
 @dataclass
@@ -115,11 +132,26 @@ def _scan_by_line(source: str) -> SourceScan:
     return SourceScan(tuple(markers), frozenset(code_lines))
 
 
+MAX_BLOCKS = 5_000
+"""Generated programs have tens of steps; past this a source is refused before compiling."""
+MAX_BLOCK_DEPTH = 32
+"""how deep step blocks may nest inside one another"""
+
+
+class BlockLimitError(ValueError):
+    """A source with more blocks, or more deeply nested ones, than a program can have."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
 def split_blocks(entry_body: list[ast.stmt], scan: SourceScan) -> list[BlockSpan]:
     """Blocks of ``entry_body`` in line order (nested blocks right after their parent).
 
     A leading docstring and ``from __future__`` imports are not blocks: they are not steps,
-    and a future import cannot be wrapped.
+    and a future import cannot be wrapped. Raises :class:`BlockLimitError` past
+    :data:`MAX_BLOCKS` blocks or :data:`MAX_BLOCK_DEPTH` levels of nesting.
     """
     skip = _preamble_length(entry_body)
     if skip == len(entry_body):
@@ -130,10 +162,22 @@ def split_blocks(entry_body: list[ast.stmt], scan: SourceScan) -> list[BlockSpan
         first < marker.line <= last for marker in scan.markers
     )
     if not has_markers:
+        if len(entry_body) - skip > MAX_BLOCKS:
+            _too_many(first_line(entry_body[skip + MAX_BLOCKS]))
         return [BlockSpan(entry_body, i, i + 1, None, None) for i in range(skip, len(entry_body))]
     spans: list[BlockSpan] = []
-    _split_list(entry_body, scan, None, spans, first=skip)
+    _split_list(entry_body, scan, None, spans, [], first=skip)
     return spans
+
+
+def check_block_count(count: int, line: int) -> None:
+    """Refuse a source whose ``count``-th block starts at ``line`` if that is too many."""
+    if count > MAX_BLOCKS:
+        _too_many(line)
+
+
+def _too_many(line: int) -> None:
+    raise BlockLimitError(line, f"more than {MAX_BLOCKS} step blocks (a program has tens)")
 
 
 def _preamble_length(body: list[ast.stmt]) -> int:
@@ -157,25 +201,35 @@ def _split_list(
     scan: SourceScan,
     parent: int | None,
     spans: list[BlockSpan],
+    depths: list[int],
     *,
     first: int | None = None,
 ) -> None:
     """Split one statement list; ``first`` is set for the entry body, whose code before the
-    first marker is a block of its own (in nested lists that code belongs to the parent)."""
+    first marker is a block of its own (in nested lists that code belongs to the parent).
+    ``depths[i]`` is how many blocks enclose block ``i``."""
     # Depth-first, statements in order: spans come out in line order, parents first.
     open_span: int | None = None
+    depth = 0 if parent is None else depths[parent] + 1
     for position, stmt in enumerate(body):
         if first is not None and position < first:
             continue
         marker = scan.marker_before(first_line(stmt))
         if marker is not None or position == first:
+            line = marker.line if marker else first_line(stmt)
+            check_block_count(len(spans) + 1, line)
+            if depth >= MAX_BLOCK_DEPTH:
+                raise BlockLimitError(
+                    line, f"step blocks nested more than {MAX_BLOCK_DEPTH} levels deep"
+                )
             spans.append(BlockSpan(body, position, position + 1, marker, parent))
+            depths.append(depth)
             open_span = len(spans) - 1
         elif open_span is not None:
             spans[open_span].stop = position + 1
         owner = open_span if open_span is not None else parent
         for child in _child_bodies(stmt):
-            _split_list(child, scan, owner, spans)
+            _split_list(child, scan, owner, spans, depths)
 
 
 def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
@@ -195,71 +249,3 @@ def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
     bodies.extend(case.body for case in getattr(stmt, "cases", None) or [])
     bodies.sort(key=lambda child: first_line(child[0]))
     return bodies
-
-
-def bound_names(statements: list[ast.stmt]) -> tuple[str, ...]:
-    """Names the statements bind in their own scope, in first-binding order."""
-    seen: dict[str, None] = {}
-    for stmt in statements:
-        _collect_bound(stmt, seen)
-    return tuple(seen)
-
-
-def _collect_bound(node: ast.AST, seen: dict[str, None]) -> None:
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        seen.setdefault(node.name, None)
-        for decorator in node.decorator_list:
-            _collect_bound(decorator, seen)
-        return
-    if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-        # Their targets live in their own scope, except a walrus, which binds outside.
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
-                seen.setdefault(inner.target.id, None)
-        return
-    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-        seen.setdefault(node.id, None)
-    elif isinstance(node, ast.alias):
-        seen.setdefault((node.asname or node.name).split(".")[0], None)
-    elif isinstance(node, ast.ExceptHandler) and node.name:
-        pass  # deleted when the handler ends: never visible at block exit
-    for child in ast.iter_child_nodes(node):
-        _collect_bound(child, seen)
-
-
-def read_names(statements: list[ast.stmt]) -> tuple[str, ...]:
-    """Names the statements read that an earlier statement of theirs did not bind.
-
-    An approximation that is exact for straight-line code: a simple statement reads its loads
-    before it binds (``x = x + 1`` reads ``x``); a compound statement's own bindings (a loop
-    variable) are not counted as reads.
-    """
-    bound: set[str] = set()
-    seen: dict[str, None] = {}
-    for stmt in statements:
-        own = set(bound_names([stmt]))
-        exclude = bound if _is_simple(stmt) else bound | own
-        for node in ast.walk(stmt):
-            is_read = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-            if is_read and node.id not in exclude:
-                seen.setdefault(node.id, None)
-        bound |= own
-    return tuple(seen)
-
-
-def _is_simple(stmt: ast.stmt) -> bool:
-    return not any(isinstance(stmt, kind) for kind in _COMPOUND)
-
-
-_COMPOUND = (
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.If,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-)

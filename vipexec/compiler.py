@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import TYPE_CHECKING
 
-from vipexec.blocks import bound_names, scan_source, split_blocks
+from vipexec.blocks import scan_source, split_blocks
 from vipexec.errors import CompileError, CompileProblem
 from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
 
@@ -45,33 +45,61 @@ def compile_program(
     if program.syntax_error is not None:
         raise CompileError([program.syntax_error], program.name)
     filename = program_filename(program)
-    tree = ast.parse(program.source, filename=filename)
-    if sandbox:
-        tree = _apply_policy(tree, program)
-    body = _entry_body(tree, program)
-    spans = split_blocks(body, scan_source(program.source))
-    if len(spans) != len(program.blocks):  # pragma: no cover - a bug, not an input problem
-        raise AssertionError("the policy transform changed the block structure")
-    names = tuple(bound_names(span.statements) for span in spans)
-    instrument_blocks(spans)
-    if sandbox and program.entry is not None and not as_factory:
-        from vipexec.hoist import hoist_builtins
-        from vipexec.sandbox.builtins import BUILTIN_NAMES
+    key = (program.sha256, filename, program.entry, sandbox, as_factory)
+    outcome = _COMPILED.get(key)
+    if outcome is None:
+        try:
+            outcome = _compile(program, filename, sandbox=sandbox, as_factory=as_factory)
+        except CompileError as exc:
+            outcome = exc.problems
+        if len(_COMPILED) >= _MAX_CACHED:
+            del _COMPILED[next(iter(_COMPILED))]
+        _COMPILED[key] = outcome
+    if isinstance(outcome, list):
+        raise CompileError(outcome, program.name)
+    # Let tracebacks and debuggers show the program's lines.
+    lines = program.source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(program.source), None, lines, filename)
+    names = tuple(block.writes for block in program.blocks)
+    return CompiledProgram(program, outcome, filename, sandbox, names)
 
-        hoist_builtins(tree, _entry_def(tree, program), BUILTIN_NAMES)
-    if as_factory:
-        tree = _factory_module(tree, program)
-    ast.fix_missing_locations(tree)
+
+_COMPILED: dict[tuple[str, str, str | None, bool, bool], CodeType | list[CompileProblem]] = {}
+"""code (or the problems that refused it) by content hash, name and mode: the same program
+text compiles once per process"""
+_MAX_CACHED = 256
+
+
+def _compile(program: Program, filename: str, *, sandbox: bool, as_factory: bool) -> CodeType:
+    parsed, program._parse = program._parse, None  # the policy rewrites the tree: use it once
+    if parsed is None:
+        tree, scan = ast.parse(program.source, filename=filename), scan_source(program.source)
+    else:
+        tree, scan = parsed.tree, parsed.scan
     try:
-        code = compile(tree, filename, "exec", dont_inherit=True)
+        if sandbox:
+            tree = _apply_policy(tree, program)
+        body = _entry_body(tree, program)
+        spans = split_blocks(body, scan)
+        if len(spans) != len(program.blocks):  # pragma: no cover - a bug, not an input problem
+            raise AssertionError("the policy transform changed the block structure")
+        instrument_blocks(spans)
+        if sandbox and program.entry is not None and not as_factory:
+            from vipexec.hoist import hoist_builtins
+            from vipexec.sandbox.builtins import BUILTIN_NAMES
+
+            hoist_builtins(_entry_def(tree, program), BUILTIN_NAMES, program.bound_anywhere)
+        if as_factory:
+            tree = _factory_module(tree, program)
+        ast.fix_missing_locations(tree)
+        return compile(tree, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         problem = CompileProblem("compile", str(exc), line, program.block_at_line(line))
         raise CompileError([problem], program.name) from None
-    # Let tracebacks and debuggers show the program's lines.
-    lines = program.source.splitlines(keepends=True)
-    linecache.cache[filename] = (len(program.source), None, lines, filename)
-    return CompiledProgram(program, code, filename, sandbox, names)
+    except RecursionError:
+        problem = CompileProblem("compile", "the program nests too deeply to compile", None, None)
+        raise CompileError([problem], program.name) from None
 
 
 def _apply_policy(tree: ast.Module, program: Program) -> ast.Module:

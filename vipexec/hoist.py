@@ -7,8 +7,11 @@ resolves to the same object during a call: loading it once into a hidden local a
 the entry function and reading that local is exactly equivalent, and cheaper in loops.
 
 Only names that are builtins of the sandbox and are bound nowhere in the program (no
-assignment, parameter, import, ``def``, ``class``, ``global`` or handler name, in any scope)
-are hoisted; trusted (``sandbox=False``) code is left exactly as written.
+assignment, parameter, import, ``def``, ``class``, ``global``, handler or pattern name, in any
+scope) are hoisted, and only where they are read inside the entry's body. The entry's
+signature and decorators are evaluated in the enclosing scope before the hidden locals exist,
+and annotations anywhere may be kept as text (``from __future__ import annotations``), so
+those are left exactly as written. Trusted (``sandbox=False``) code is not rewritten at all.
 """
 
 from __future__ import annotations
@@ -18,20 +21,15 @@ import ast
 HOISTED_PREFIX = "_vx_b_"
 
 
-def hoist_builtins(tree: ast.Module, entry: ast.FunctionDef, builtins: frozenset[str]) -> None:
-    """Rewrite ``entry`` in place (see the module docstring)."""
-    bound = _bound_anywhere(tree)
-    used = {
-        node.id
-        for node in ast.walk(entry)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-    }
-    hoisted = sorted((used & builtins) - bound)
-    if not hoisted:
+def hoist_builtins(entry: ast.FunctionDef, builtins: frozenset[str], bound: frozenset[str]) -> None:
+    """Rewrite ``entry`` in place; ``bound`` holds every name the program binds anywhere."""
+    candidates = builtins - bound
+    reads = [node for node in _body_reads(entry.body) if node.id in candidates]
+    if not reads:
         return
-    for node in ast.walk(entry):
-        if isinstance(node, ast.Name) and node.id in hoisted and isinstance(node.ctx, ast.Load):
-            node.id = HOISTED_PREFIX + node.id
+    hoisted = sorted({node.id for node in reads})
+    for node in reads:
+        node.id = HOISTED_PREFIX + node.id
     anchor = entry.body[0]
     loads = [
         ast.copy_location(
@@ -47,22 +45,28 @@ def hoist_builtins(tree: ast.Module, entry: ast.FunctionDef, builtins: frozenset
     entry.body[position:position] = loads
 
 
-def _bound_anywhere(tree: ast.Module) -> set[str]:
-    bound: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.alias):
-            bound.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            bound.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-    return bound
+def _body_reads(body: list[ast.stmt]) -> list[ast.Name]:
+    """Name loads under ``body``, annotations left out."""
+    found: list[ast.Name] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                found.append(node)
+            continue
+        for field, value in ast.iter_fields(node):
+            if field in _ANNOTATION_FIELDS and isinstance(node, _ANNOTATED):
+                continue
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+    return found
+
+
+_ANNOTATION_FIELDS = frozenset({"annotation", "returns"})
+_ANNOTATED = (ast.arg, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _after_docstring(body: list[ast.stmt]) -> int:

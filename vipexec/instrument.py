@@ -31,13 +31,23 @@ ANY_ERROR_NAME = "_vx_any_error"
 
 def instrument_blocks(spans: list[BlockSpan]) -> None:
     """Wrap every span in place; spans must be in line order (as ``split_blocks`` gives)."""
-    # Last first: replacing a span's statements by one ``try`` shifts only later positions of
-    # the same list, and a parent's compound statements keep their (already wrapped) bodies.
-    for index in range(len(spans) - 1, -1, -1):
-        span = spans[index]
-        statements = span.statements
-        wrapped = _wrap(index, statements)
-        span.body[span.start : span.stop] = wrapped
+    # Each statement list is rebuilt once, whatever its number of blocks (replacing spans one
+    # by one would shift the rest of the list every time). A parent's wrapped statements keep
+    # their nested lists, which are rebuilt in place, so the order of lists does not matter.
+    by_list: dict[int, list[int]] = {}
+    for index, span in enumerate(spans):
+        by_list.setdefault(id(span.body), []).append(index)
+    for indexes in by_list.values():
+        body = spans[indexes[0]].body
+        rebuilt: list[ast.stmt] = []
+        position = 0
+        for index in indexes:
+            span = spans[index]
+            rebuilt.extend(body[position : span.start])
+            rebuilt.extend(_wrap(index, span.statements))
+            position = span.stop
+        rebuilt.extend(body[position:])
+        body[:] = rebuilt
 
 
 def _wrap(index: int, statements: list[ast.stmt]) -> list[ast.stmt]:
@@ -65,7 +75,8 @@ def _wrap(index: int, statements: list[ast.stmt]) -> list[ast.stmt]:
         orelse=[],
         finalbody=[call("exit", locals_call)],
     )
-    return [call("enter"), _located(guarded, anchor)]
+    # Only the new nodes get the block's position: the statements inside keep their own.
+    return [call("enter"), ast.copy_location(guarded, anchor)]
 
 
 def _located(node: ast.AST, anchor: ast.stmt) -> ast.AST:

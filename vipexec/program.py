@@ -21,8 +21,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vipexec.blocks import SourceScan, bound_names, read_names, scan_source, split_blocks
+from vipexec.blocks import (
+    MAX_BLOCKS,
+    BlockLimitError,
+    SourceScan,
+    check_block_count,
+    scan_source,
+    split_blocks,
+)
 from vipexec.errors import CompileProblem, InvalidArgumentError, ProgramSourceError
+from vipexec.names import NameAnalysis
 
 if TYPE_CHECKING:
     from vipexec.compiler import CompiledProgram
@@ -30,6 +38,10 @@ if TYPE_CHECKING:
     from vipexec.tracer import TraceLimits
 
 ENTRY_NAMES = ("execute_command", "solve_query")
+_PARSED: dict[tuple[str, str, str | None], tuple[Any, ...]] = {}
+"""what parsing a (text, name, entry) gave, so the same program text is parsed once per process"""
+_MAX_CACHED_PROGRAMS = 256
+_MAX_CACHED_CHARS = 100_000
 MAX_SOURCE_BYTES = 1_000_000
 """Generated programs are a few KB; anything past this is refused before parsing."""
 
@@ -75,6 +87,14 @@ class Block:
         )
 
 
+@dataclass(frozen=True)
+class ParsedSource:
+    """A source's syntax tree and token scan, until a compile takes them."""
+
+    tree: ast.Module
+    scan: SourceScan
+
+
 @dataclass(eq=False)
 class Program:
     """A parsed program: source, form, entry point and blocks. Build with ``from_source``."""
@@ -88,7 +108,11 @@ class Program:
     syntax_error: CompileProblem | None = None
     optional_params: frozenset[str] = frozenset()
     """entry parameters that have a default value"""
+    bound_anywhere: frozenset[str] = frozenset()
+    """every name the program binds in any scope"""
     _compiled: dict[bool, CompiledProgram] = field(default_factory=dict, repr=False)
+    _parse: ParsedSource | None = field(default=None, repr=False)
+    """the parse ``from_source`` made, handed to the first compile so it need not parse again"""
 
     # --- construction -------------------------------------------------------------------------
 
@@ -109,6 +133,10 @@ class Program:
         """
         name = name or "program"
         text = _decode(source, name, max_bytes)
+        key = (text, name, entry)
+        parts = _PARSED.get(key)
+        if parts is not None:
+            return cls(text, name, *parts)
         scan = scan_source(text)
         try:
             tree = ast.parse(text, filename=name)
@@ -118,11 +146,20 @@ class Program:
             raise ProgramSourceError(f"{name}: cannot be parsed: {exc}") from None
         entry_def = _find_entry(tree, entry, name)
         body = entry_def.body if entry_def else tree.body
-        blocks = _describe_blocks(text, body, scan)
+        names = NameAnalysis(tree)
+        try:
+            blocks = _describe_blocks(text, body, scan, names)
+        except BlockLimitError as exc:
+            raise ProgramSourceError(f"{name}: {exc}") from None
         params, optional = _parameters(entry_def) if entry_def else ((), frozenset())
         form = "function" if entry_def else "script"
         entry_name = entry_def.name if entry_def else None
-        return cls(text, name, form, entry_name, params, blocks, optional_params=optional)
+        parts = (form, entry_name, params, blocks, None, optional, frozenset(names.bound_anywhere))
+        if len(text) <= _MAX_CACHED_CHARS:
+            if len(_PARSED) >= _MAX_CACHED_PROGRAMS:
+                del _PARSED[next(iter(_PARSED))]
+            _PARSED[key] = parts
+        return cls(text, name, *parts, _parse=ParsedSource(tree, scan))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], *, entry: str | None = None) -> Program:
@@ -149,10 +186,15 @@ class Program:
         """A program that does not parse: blocks from markers, else from indentation."""
         lines = text.splitlines()
         starts = [marker.line for marker in scan.markers] or _statement_starts(lines)
+        if len(starts) > MAX_BLOCKS:
+            try:
+                check_block_count(len(starts), starts[MAX_BLOCKS])
+            except BlockLimitError as limit:
+                raise ProgramSourceError(f"{name}: {limit}") from None
         blocks = []
         for index, start in enumerate(starts):
             stop = starts[index + 1] - 1 if index + 1 < len(starts) else len(lines)
-            marker = next((m for m in scan.markers if m.line == start), None)
+            marker = scan.marker_at(start)
             blocks.append(
                 Block(
                     index=index,
@@ -293,7 +335,9 @@ def _parameters(fn: ast.FunctionDef) -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(names), frozenset(optional)
 
 
-def _describe_blocks(text: str, body: list[ast.stmt], scan: SourceScan) -> tuple[Block, ...]:
+def _describe_blocks(
+    text: str, body: list[ast.stmt], scan: SourceScan, names: NameAnalysis
+) -> tuple[Block, ...]:
     lines = text.splitlines()
     blocks = []
     for index, span in enumerate(split_blocks(body, scan)):
@@ -307,8 +351,8 @@ def _describe_blocks(text: str, body: list[ast.stmt], scan: SourceScan) -> tuple
                 lines=(first, last),
                 source="\n".join(lines[first - 1 : last]),
                 parent=span.parent,
-                writes=bound_names(span.statements),
-                reads=read_names(span.statements),
+                writes=names.writes(span.statements),
+                reads=names.reads(span.statements),
             )
         )
     return tuple(blocks)
