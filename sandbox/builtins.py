@@ -62,6 +62,7 @@ FORBIDDEN = {
 }
 
 MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
+    "__future__": ("annotations",),  # the statement also binds the feature's name at run time
     "math": (),  # every public name
     "cmath": (),
     "itertools": (),
@@ -80,6 +81,10 @@ MODULE_EXPORTS: dict[str, tuple[str, ...]] = {
         "ascii_letters ascii_lowercase ascii_uppercase digits hexdigits octdigits punctuation "
         "printable whitespace capwords"
     ).split(),
+    "typing": (
+        "Any Callable Dict FrozenSet Iterable Iterator List Literal Mapping Optional Sequence "
+        "Set Tuple Union cast TYPE_CHECKING"
+    ).split(),
 }
 """Modules a program may import, as read-only views of the listed names (all public names
 where the list is empty). A view holds no module object, so nothing leads on to ``sys``/``os``."""
@@ -88,16 +93,19 @@ where the list is empty). A view holds no module object, so nothing leads on to 
 class ModuleView:
     """A read-only stand-in for an allowed module."""
 
-    __slots__ = ("_name", "_values")
+    __slots__ = ("_name", "_values", "_withheld")
 
-    def __init__(self, name: str, values: dict[str, Any]):
+    def __init__(self, name: str, values: dict[str, Any], withheld: frozenset[str]):
         object.__setattr__(self, "_name", name)
         object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_withheld", withheld)
 
     def __getattr__(self, attr: str) -> Any:
         try:
             return self._values[attr]
         except KeyError:
+            if attr in self._withheld:
+                raise refuse(f"{self._name}.{attr} is not available to programs") from None
             raise AttributeError(f"module {self._name!r} has no attribute {attr!r}") from None
 
     def __setattr__(self, attr: str, value: Any) -> None:
@@ -114,10 +122,19 @@ def module_view(name: str) -> ModuleView:
     view = _VIEWS.get(name)
     if view is None:
         module = importlib.import_module(name)
-        names = MODULE_EXPORTS[name] or [n for n in vars(module) if not n.startswith("_")]
+        public = [n for n in vars(module) if not n.startswith("_")]
+        names = MODULE_EXPORTS[name] or public
         values = {n: getattr(module, n) for n in names if hasattr(module, n)}
-        view = _VIEWS[name] = ModuleView(name, values)
+        view = _VIEWS[name] = ModuleView(name, values, frozenset(public) - set(values))
+        _REACHABLE.update((id(value), value) for value in values.values())
     return view
+
+
+def is_reachable(value: Any) -> bool:
+    """Whether a program already reaches ``value`` itself, through its builtins or an
+    allowed module, so that handing it over unwrapped grants nothing new (a caller's
+    ``{"List": list}`` then behaves as the builtin does: ``List[int]`` works)."""
+    return _REACHABLE.get(id(value)) is value
 
 
 def guarded_import(
@@ -153,6 +170,8 @@ def _shared_builtins() -> dict[str, Any]:
 
 _SHARED = _shared_builtins()
 """the entries that hold no per-run state, built once"""
+_REACHABLE: dict[int, Any] = {id(value): value for value in _SHARED.values()}
+"""by identity: the builtins and the values of every module view built so far"""
 
 
 PER_RUN_NAMES = frozenset({"print", "setattr", "delattr"})
@@ -167,3 +186,6 @@ def build_builtins(print_function: Callable[..., None], write_guard: WriteGuard)
     table["setattr"] = write_guard.setattr
     table["delattr"] = write_guard.delattr
     return table
+
+
+module_view("typing")  # its names are reachable as values a caller hands over (``List``)

@@ -6,6 +6,7 @@ program that catches the exception is still reported) and returns the :class:`Po
 
 from __future__ import annotations
 
+import abc
 import string
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from vipexec.sandbox.policy import FORMATTER_METHODS, attribute_name_problem
 from vipexec.tracer import active_recorder
 
 _MISSING = object()
+_FORMATTER = string.Formatter()
 
 
 def refuse(message: str) -> PolicyError:
@@ -36,10 +38,10 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
     problem = attribute_name_problem(name)
     if problem:
         raise refuse(problem)
-    if name in ("format", "format_map") and (
-        isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))
-    ):
-        raise refuse(f"str.{name}() is not allowed (format fields can reach internals)")
+    if name in ("format", "format_map"):
+        checked = _checked_str_format(obj, name)
+        if checked is not None:
+            return checked
     if obj is string and name == "Formatter":
         raise refuse("string.Formatter is not allowed")
     if name in FORMATTER_METHODS and (
@@ -47,9 +49,55 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
         or (isinstance(obj, type) and issubclass(obj, string.Formatter))
     ):
         raise refuse(f"string.Formatter.{name}() is not allowed")
-    if default is _MISSING:
-        return getattr(obj, name)
-    return getattr(obj, name, default)
+    value = getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
+    if name == "register" and getattr(value, "__func__", None) is abc.ABCMeta.register:
+        # typing's aliases lead to the collections.abc classes, whose registry is the host's
+        raise refuse("ABC.register() is not allowed (it changes the host's isinstance checks)")
+    return value
+
+
+def _checked_str_format(obj: Any, name: str) -> Callable[..., Any] | None:
+    """``str.format``/``format_map`` that refuse templates whose fields traverse.
+
+    A field like ``{0.__class__}`` or ``{x[0]}`` reads attributes or items of an argument
+    inside C code, past every guard; a field naming only an argument (``{}``, ``{0}``,
+    ``{name}``) reads nothing but the argument itself. None if ``obj`` is no string (or a
+    string class that defines its own method of that name).
+    """
+    real = getattr(str, name)
+    if isinstance(obj, str) and getattr(type(obj), name) is real:
+        method = getattr(obj, name)
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            check_format_template(obj, name)
+            return method(*args, **kwargs)
+
+        checked = bound
+    elif isinstance(obj, type) and issubclass(obj, str) and getattr(obj, name) is real:
+
+        def unbound(template: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(template, str):
+                check_format_template(template, name)
+            return real(template, *args, **kwargs)
+
+        checked = unbound
+    else:
+        return None
+    checked.__name__ = checked.__qualname__ = name
+    return checked
+
+
+def check_format_template(template: str, method: str = "format") -> None:
+    """Refuse a format template with a field that reads an attribute or an item."""
+    # The parser raises the ValueError that str.format itself raises for a broken template.
+    for _literal, field, spec, _conversion in _FORMATTER.parse(template):
+        if field is not None and ("." in field or "[" in field):
+            raise refuse(
+                f"str.{method}() is not allowed with the field {{{field}}} "
+                "(format fields may not read attributes or items)"
+            )
+        if spec:
+            check_format_template(spec, method)  # nested fields: "{0:{width}}"
 
 
 def guarded_hasattr(obj: Any, name: Any) -> bool:

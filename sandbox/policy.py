@@ -52,6 +52,7 @@ FORMATTER_METHODS = frozenset(
 TYPE_DEPENDENT_ATTRIBUTES = FORMATTER_METHODS | {
     "format_map",  # str.format_map, like str.format
     "Formatter",  # string.Formatter itself
+    "register",  # ABCMeta.register, reachable through typing's aliases
 }
 """Attribute names that keep the runtime guard: safety depends on the object's type."""
 

@@ -36,7 +36,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from vipexec.sandbox.builtins import ModuleView
+from vipexec.sandbox.builtins import ModuleView, is_reachable
 from vipexec.sandbox.guards import refuse
 from vipexec.summarize import Limits, Summary, register, summarize
 
@@ -91,6 +91,8 @@ def expose(value: Any) -> Any:
     """What a sandboxed program receives for the host value ``value``."""
     kind = type(value)
     if kind in PLAIN or kind in _SAFE_KINDS:
+        return value
+    if is_reachable(value):  # the program's own builtins and module values, e.g. `list`
         return value
     if kind in _DEFINITION_KINDS:
         return _expose_definition(value)

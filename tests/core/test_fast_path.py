@@ -117,8 +117,29 @@ def test_fast_names_are_accepted_by_safer_getattr_on_every_object(name):
 def test_guarded_names_are_refused_at_least_where_safer_getattr_refuses(name):
     for obj in ZOO:
         if safer_getattr_refuses(obj, name):
+            if name in ("format", "format_map") and _is_str_or_str_class(obj):
+                _assert_format_refuses_traversal(obj, name)
+                continue
             with pytest.raises(PolicyError):
                 guarded_getattr(obj, name)
+
+
+def _is_str_or_str_class(obj):
+    return isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))
+
+
+def _assert_format_refuses_traversal(obj, name):
+    """str.format/format_map are admitted, but refuse every template whose fields traverse
+    (safer_getattr refuses the method outright)."""
+    args = ({"a": 1},) if name == "format_map" else (1,)
+    for field in ("{0.real}", "{a.real}", "{0[0]}", "{a[x]}", "{0:{0.real}}"):
+        if isinstance(obj, str):
+            template = type(obj)(field)
+            with pytest.raises(PolicyError):
+                guarded_getattr(template, name)(*args)
+        else:
+            with pytest.raises(PolicyError):
+                guarded_getattr(obj, name)(obj(field), *args)
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ from vipexec.testing import FakeImagePatch, FakeScene, fake_namespace
 RUNTIME_REFUSED = [
     # (source, line, message fragment)
     ("s = '{0.__class__}'.format(1)\n", 1, "str.format() is not allowed"),
-    ("s = '{a}'.format_map({'a': 1})\n", 1, "str.format_map() is not allowed"),
-    ("f = str.format\n", 1, "str.format() is not allowed"),
-    ("m = 'x'\nf = getattr(m, 'for' + 'mat')\n", 2, "str.format() is not allowed"),
+    ("s = '{a.real}'.format_map({'a': 1})\n", 1, "str.format_map() is not allowed"),
+    ("s = '{a[0]}'.format_map({'a': [1]})\n", 1, "str.format_map() is not allowed"),
+    ("f = str.format\ns = f('{0[0]}', [1])\n", 2, "str.format() is not allowed"),
+    ("m = '{0.real}'\nf = getattr(m, 'for' + 'mat')\ns = f(1)\n", 3, "str.format() is not"),
+    ("s = '{0:{1.real}}'.format(1, 2)\n", 1, "str.format() is not allowed"),
     ("x = getattr(1, '__class__')\n", 1, '"__class__" is an invalid attribute name'),
     ("x = getattr(1, '__cl' + 'ass__')\n", 1, '"__class__" is an invalid attribute name'),
     ("x = getattr(1, 'f_' + 'globals')\n", 1, '"f_globals" is a restricted name'),
