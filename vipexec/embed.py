@@ -48,7 +48,7 @@ def traced(
         )
     text = source if source is not None else _source_of(fn)
     program = Program.from_source(
-        textwrap.dedent(text), name=name or f"{fn.__module__}.{fn.__qualname__}", entry=fn.__name__
+        textwrap.dedent(text), name=name or _name_of(fn), entry=fn.__name__
     )
     compiled = compile_program(program, sandbox=False, as_factory=True)
     factory_code = next(
@@ -80,6 +80,12 @@ def traced(
     wrapper.last_run: Run | None = None
     wrapper.program = program
     return wrapper
+
+
+def _name_of(fn: Callable[..., Any]) -> str:
+    # Code exec-ed without a ``__name__`` global has no module (``__module__`` is None).
+    module = fn.__module__
+    return f"{module}.{fn.__qualname__}" if isinstance(module, str) else fn.__qualname__
 
 
 def _source_of(fn: Callable[..., Any]) -> str:

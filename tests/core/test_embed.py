@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import vipexec
-from vipexec.errors import InvalidArgumentError
+from vipexec.errors import InvalidArgumentError, ProgramSourceError
 
 
 def load_module(tmp_path, name, source):
@@ -90,3 +90,11 @@ def test_closures_are_refused_with_a_reason():
 
     with pytest.raises(InvalidArgumentError, match="closes over offset"):
         vipexec.traced(execute_command)
+
+
+def test_a_source_without_the_function_is_named_plainly():
+    namespace = {}
+    exec(compile("def execute_command(x):\n    return x\n", "Codex", "exec"), namespace)
+    with pytest.raises(ProgramSourceError) as caught:
+        vipexec.traced(namespace["execute_command"], source="def other(x):\n    return x\n")
+    assert str(caught.value) == "execute_command: no top-level function named 'execute_command'"
