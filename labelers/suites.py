@@ -4,7 +4,10 @@ A **PropTest suite** is a file of ``def execute_test(image)`` functions (any nam
 ``execute_test``) that call ``solve_query(image)`` and assert properties of the answer, with
 ``# Test case n:`` comments naming the cases (PropTest's prompt asks the LLM for exactly that).
 Suites are untrusted code: each test runs as its own sandboxed program, after the program under
-test has run on the input; ``solve_query`` returns that program's answer.
+test has run on the input; ``solve_query`` returns that program's answer, as the live object
+(a returned ``ImagePatch`` keeps its methods). In a sandbox worker, where a result leaves the
+worker only as a summary, the program runs again inside the test's own sandboxed run; a suite
+that rebinds one of the program's top-level names gets the summary's plain value instead.
 
 Outcomes are kept apart, as PropTest does (its codes: 1 pass, 0 assertion error, 2 other):
 
@@ -181,7 +184,7 @@ def run_suite(
     for position, item in enumerate(inputs):
         run = runs[position] if runs is not None else executor.run(program, item)
         for test in suite.tests:
-            outcomes.append(_run_test(suite, test, run, item, names[position], executor))
+            outcomes.append(_run_test(suite, test, program, run, item, names[position], executor))
     return outcomes
 
 
@@ -194,6 +197,7 @@ def _input_name(index: int, inputs: dict[str, Any]) -> str:
 def _run_test(
     suite: Suite,
     test: SuiteTest,
+    program: Program,
     run: Run,
     inputs: dict[str, Any],
     input_name: str,
@@ -204,13 +208,32 @@ def _run_test(
             test.name, input_name, "program_error", run.error.describe(), line=run.error.line
         )
     image = _first_input(inputs)
-    harness = _harness(suite, test)
-    answer = run.result if executor.in_process else _plain(run.result_summary)
-    result = executor.run(harness, {"image": image, "program_answer": answer})
+    live = not (
+        executor.in_process
+        or program.form != "function"
+        or not isinstance(inputs, dict)
+        or _suite_shadows_program(suite, program)
+    )
+    if not live:
+        # In this process the run's result is the live object; a script's result is printed
+        # plain data, which its summary holds exactly.
+        answer = run.result if executor.in_process else _plain(run.result_summary)
+        harness, offset = _harness(suite, test), 0
+        result = executor.run(harness, {"image": image, "program_answer": answer})
+    else:
+        # A worker's result crosses the process boundary as a summary; to give the test the
+        # live objects (patches keep their methods), the program runs again inside the
+        # test's own sandboxed run.
+        harness, offset = _live_harness(suite, test, program)
+        result = executor.run(harness, {"image": image, "vx_program_inputs": inputs})
     error = result.error
     if error is None:
         return TestOutcome(test.name, input_name, "pass")
-    line = error.line
+    line = error.line - offset if error.line is not None else None
+    if line is not None and line < 1:
+        return TestOutcome(
+            test.name, input_name, "program_error", error.describe(), line=error.line
+        )
     in_test = line is not None and test.lines[0] <= line <= test.lines[1]
     if error.kind == "runtime" and error.type == "AssertionError" and in_test:
         message = error.message or _source_line(suite.source, line)
@@ -239,14 +262,63 @@ def _plain(summary: dict[str, Any] | None) -> Any:
 def _harness(suite: Suite, test: SuiteTest) -> Program:
     """The suite as a script that defines ``solve_query`` (giving the program's answer, passed
     in as ``program_answer``) and calls one test. The suite's lines keep their numbers."""
-    source = suite.source.rstrip("\n") + (
+    # No def named solve_query/execute_command: the harness stays a script.
+    return Program.from_source(_harness_source(suite, test), name=suite.name)
+
+
+def _harness_source(suite: Suite, test: SuiteTest) -> str:
+    return suite.source.rstrip("\n") + (
         "\n\n\ndef vx_program_answer(image):\n"
         "    return program_answer\n\n\n"
         "solve_query = vx_program_answer\n"
         f"{test.name}(image)\n"
     )
-    # No def named solve_query/execute_command: the harness stays a script.
-    return Program.from_source(source, name=suite.name)
+
+
+def _live_harness(suite: Suite, test: SuiteTest, program: Program) -> tuple[Program, int]:
+    """The program, then the suite, then ``vx_run_test(image, vx_program_inputs)``, which runs
+    the program and then the test on its answer; also how many lines precede the suite.
+
+    The program's entry is taken before the suite is defined; a suite that rebinds one of the
+    program's own top-level names would change the program, so it is not merged (None).
+    """
+    head = program.source.rstrip("\n") + f"\nvx_program_entry = {program.entry}\n"
+    offset = head.count("\n")
+    source = (
+        head
+        + suite.source.rstrip("\n")
+        + (
+            "\n\n\nvx_answers = []\n\n\n"
+            "def vx_program_answer(image):\n"
+            "    return vx_answers[0]\n\n\n"
+            "solve_query = vx_program_answer\n\n\n"
+            "def vx_run_test(image, vx_program_inputs):\n"
+            "    vx_answers.append(vx_program_entry(**vx_program_inputs))\n"
+            f"    {test.name}(image)\n"
+        )
+    )
+    return Program.from_source(source, name=suite.name, entry="vx_run_test"), offset
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        else:
+            for target in ast.walk(node):
+                if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
+                    names.add(target.id)
+    return names
+
+
+def _suite_shadows_program(suite: Suite, program: Program) -> bool:
+    if suite.tree is None:
+        return True
+    program_names = _top_level_names(ast.parse(program.source)) - {program.entry}
+    return bool(program_names & (_top_level_names(suite.tree) - {"solve_query"}))
 
 
 def _source_line(source: str, line: int | None) -> str:

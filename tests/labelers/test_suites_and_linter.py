@@ -207,3 +207,45 @@ def test_a_hanging_test_times_out_in_the_sandbox(scene_files, tmp_path):
     rows = {line.split()[0]: line for line in out.getvalue().splitlines()[1:3]}
     assert "test_error" in rows["execute_test"] and "timeout" in rows["execute_test"]
     assert " pass " in rows["execute_test_ok"] + " "
+
+
+def test_isolated_tests_get_the_programs_live_result(scene_files, tmp_path):
+    """In a sandbox worker the test receives the patch the program returned, not a summary:
+    its methods work, and the answers match what the same suite sees in this process."""
+    program = tmp_path / "largest.py"
+    program.write_text(
+        "from typing import List\n"
+        "def execute_command(image) -> ImagePatch:\n"
+        "    # Step 1: every object, largest first\n"
+        "    patches: List[ImagePatch] = ImagePatch(image).find('object')\n"
+        "    patches.sort(key=lambda p: p.width * p.height, reverse=True)\n"
+        "    # Step 2: the largest\n"
+        "    return patches[0] if patches else ImagePatch(image)\n"
+    )
+    suite = tmp_path / "live_suite.py"
+    suite.write_text(
+        "def execute_test(image):\n"
+        "    result = solve_query(image)\n"
+        "    # Test case 1: the answer is a patch that can be asked about\n"
+        "    shape = result.simple_query('What shape is this?')\n"
+        "    assert isinstance(shape, str) and shape\n"
+        "    assert result.width > 0 and result.height > 0\n"
+        "\n\n"
+        "def execute_test_wrong(image):\n"
+        "    result = solve_query(image)\n"
+        "    # Test case 2: a property the patch lacks fails as an assertion\n"
+        "    assert result.simple_query('What shape is this?') == 'no such shape'\n"
+    )
+    images = [str(p) for p in scene_files]
+    tables = {}
+    for isolate in (True, False):
+        out, err = io.StringIO(), io.StringIO()
+        code = test_command(program, suite, images, isolate=isolate, lint=False, out=out, err=err)
+        assert code == 1, (out.getvalue(), err.getvalue())
+        lines = out.getvalue().splitlines()[1:]
+        rows = [line.split()[:3] for line in lines if line.startswith("execute_test")]
+        assert len(rows) == 2 * len(images)
+        tables[isolate] = rows
+    outcomes = {(row[0], row[2]) for row in tables[True]}
+    assert outcomes == {("execute_test", "pass"), ("execute_test_wrong", "assertion_failed")}
+    assert tables[True] == tables[False]
