@@ -32,8 +32,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Any
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
+
+from vipexec.instrument import located_at
 
 FORMATTER_METHODS = frozenset(
     {
@@ -76,12 +79,64 @@ def attribute_name_problem(name: str) -> str | None:
     return None
 
 
+def _write_guarded(value: ast.expr) -> ast.Call:
+    """``_write_(value)``, at the position of ``value``."""
+    at = located_at(value)
+    return ast.Call(ast.Name("_write_", ast.Load(), **at), [value], [], **at)
+
+
+_VISITORS: dict[type, Any] = {}
+"""ProgramPolicy's visit method for each node class"""
+
+
 class ProgramPolicy(RestrictingNodeTransformer):
     """RestrictedPython's transformer with the changes listed in the module docstring."""
 
     def __init__(self) -> None:
         super().__init__()
         self.problems: list[PolicyProblem] = []
+
+    # --- the walk ---------------------------------------------------------------------------
+    # The same walk as ast.NodeTransformer's, without its per-node string building, method
+    # lookup and list rebuilding: this transformer visits every node of every new program.
+
+    def visit(self, node: ast.AST) -> Any:
+        kind = type(node)
+        method = _VISITORS.get(kind)
+        if method is None:
+            method = getattr(type(self), "visit_" + kind.__name__, type(self).generic_visit)
+            _VISITORS[kind] = method
+        return method(self, node)
+
+    def node_contents_visit(self, node: ast.AST) -> Any:
+        visit = self.visit
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                rebuilt: list[Any] = []
+                changed = False
+                for item in value:
+                    if not isinstance(item, ast.AST):
+                        rebuilt.append(item)
+                        continue
+                    new = visit(item)
+                    if new is not item:
+                        changed = True
+                    if new is None:
+                        continue
+                    if isinstance(new, ast.AST):
+                        rebuilt.append(new)
+                    else:
+                        rebuilt.extend(new)
+                if changed:
+                    value[:] = rebuilt
+            elif isinstance(value, ast.AST):
+                new = visit(value)
+                if new is None:
+                    delattr(node, name)
+                elif new is not value:
+                    setattr(node, name, new)
+        return node
 
     def error(self, node: ast.AST, info: str) -> None:
         super().error(node, info)
@@ -105,26 +160,17 @@ class ProgramPolicy(RestrictingNodeTransformer):
         if isinstance(node.ctx, ast.Load):
             if node.attr not in TYPE_DEPENDENT_ATTRIBUTES:
                 return node  # the fast path: a plain LOAD_ATTR
-            call = ast.Call(
-                func=ast.Name("_getattr_", ast.Load()),
-                args=[node.value, ast.Constant(node.attr)],
-                keywords=[],
-            )
-            return ast.copy_location(call, node)
-        node.value = ast.copy_location(
-            ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[]),
-            node.value,
-        )
+            at = located_at(node)
+            getter = ast.Name("_getattr_", ast.Load(), **at)
+            return ast.Call(getter, [node.value, ast.Constant(node.attr, **at)], [], **at)
+        node.value = _write_guarded(node.value)
         return node
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
             return node
-        node.value = ast.copy_location(
-            ast.Call(func=ast.Name("_write_", ast.Load()), args=[node.value], keywords=[]),
-            node.value,
-        )
+        node.value = _write_guarded(node.value)
         return node
 
     # --- calls, loops, assignments ------------------------------------------------------------

@@ -91,8 +91,7 @@ def _compile(program: Program, filename: str, *, sandbox: bool, as_factory: bool
             hoist_builtins(_entry_def(tree, program), BUILTIN_NAMES, program.bound_anywhere)
         if as_factory:
             tree = _factory_module(tree, program)
-        ast.fix_missing_locations(tree)
-        return compile(tree, filename, "exec", dont_inherit=True)
+        return _compile_located(tree, filename)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         problem = CompileProblem("compile", str(exc), line, program.block_at_line(line))
@@ -100,6 +99,18 @@ def _compile(program: Program, filename: str, *, sandbox: bool, as_factory: bool
     except RecursionError:
         problem = CompileProblem("compile", "the program nests too deeply to compile", None, None)
         raise CompileError([problem], program.name) from None
+
+
+def _compile_located(tree: ast.Module, filename: str) -> CodeType:
+    # The transforms give their new nodes positions, so a pass over the whole tree to add
+    # missing ones is only needed when some node still lacks one (compile() says so).
+    try:
+        return compile(tree, filename, "exec", dont_inherit=True)
+    except TypeError as exc:
+        if "missing" not in str(exc):  # pragma: no cover - not a position problem
+            raise
+    ast.fix_missing_locations(tree)
+    return compile(tree, filename, "exec", dont_inherit=True)
 
 
 def _apply_policy(tree: ast.Module, program: Program) -> ast.Module:

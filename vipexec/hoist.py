@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ast
 
+from vipexec.instrument import located_at
+
 HOISTED_PREFIX = "_vx_b_"
 
 
@@ -30,14 +32,12 @@ def hoist_builtins(entry: ast.FunctionDef, builtins: frozenset[str], bound: froz
     hoisted = sorted({node.id for node in reads})
     for node in reads:
         node.id = HOISTED_PREFIX + node.id
-    anchor = entry.body[0]
+    at = located_at(entry.body[0])
     loads = [
-        ast.copy_location(
-            ast.Assign(
-                targets=[ast.Name(HOISTED_PREFIX + name, ast.Store())],
-                value=ast.Name(name, ast.Load()),
-            ),
-            anchor,
+        ast.Assign(
+            targets=[ast.Name(HOISTED_PREFIX + name, ast.Store(), **at)],
+            value=ast.Name(name, ast.Load(), **at),
+            **at,
         )
         for name in hoisted
     ]

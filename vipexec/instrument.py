@@ -52,36 +52,37 @@ def instrument_blocks(spans: list[BlockSpan]) -> None:
 
 def _wrap(index: int, statements: list[ast.stmt]) -> list[ast.stmt]:
     anchor = statements[0]
+    # Every new node carries the block's position (so no pass over the whole tree has to add
+    # missing ones); the statements inside keep their own.
+    at = located_at(anchor)
 
     def call(method: str, *args: ast.expr) -> ast.Expr:
-        node = ast.Expr(
-            ast.Call(
-                func=ast.Attribute(ast.Name(RECORDER_NAME, ast.Load()), method, ast.Load()),
-                args=[ast.Constant(index), *args],
-                keywords=[],
-            )
-        )
-        return _located(node, anchor)
+        recorder = ast.Name(RECORDER_NAME, ast.Load(), **at)
+        func = ast.Attribute(recorder, method, ast.Load(), **at)
+        return ast.Expr(ast.Call(func, [ast.Constant(index, **at), *args], [], **at), **at)
 
-    locals_call = ast.Call(func=ast.Name(LOCALS_NAME, ast.Load()), args=[], keywords=[])
+    locals_call = ast.Call(ast.Name(LOCALS_NAME, ast.Load(), **at), [], [], **at)
     handler = ast.ExceptHandler(
-        type=ast.Name(ANY_ERROR_NAME, ast.Load()),
+        type=ast.Name(ANY_ERROR_NAME, ast.Load(), **at),
         name=None,
-        body=[call("raised"), _located(ast.Raise(exc=None, cause=None), anchor)],
+        body=[call("raised"), ast.Raise(exc=None, cause=None, **at)],
+        **at,
     )
     guarded = ast.Try(
         body=statements,
-        handlers=[_located(handler, anchor)],
+        handlers=[handler],
         orelse=[],
         finalbody=[call("exit", locals_call)],
+        **at,
     )
-    # Only the new nodes get the block's position: the statements inside keep their own.
-    return [call("enter"), ast.copy_location(guarded, anchor)]
+    return [call("enter"), guarded]
 
 
-def _located(node: ast.AST, anchor: ast.stmt) -> ast.AST:
-    ast.copy_location(node, anchor)
-    for child in ast.walk(node):
-        if "lineno" in child._attributes and not hasattr(child, "lineno"):
-            ast.copy_location(child, anchor)
-    return node
+def located_at(anchor: ast.AST) -> dict[str, int]:
+    """The position attributes of ``anchor``, to give new nodes as keyword arguments."""
+    return {
+        "lineno": anchor.lineno,
+        "col_offset": anchor.col_offset,
+        "end_lineno": anchor.end_lineno,
+        "end_col_offset": anchor.end_col_offset,
+    }

@@ -87,30 +87,46 @@ class NameAnalysis:
         # Pre-order, iterative within the statement (expressions can nest deeper than the
         # recursion limit); nested statements recurse, which is bounded by indentation.
         stack: list[tuple[ast.AST, int]] = [(stmt, _OWN)]
+        pop, push = stack.pop, stack.append
+        loads, anywhere = facts.loads, self.bound_anywhere
         while stack:
-            node, mode = stack.pop()
+            node, mode = pop()
+            kind = type(node)
+            if kind is ast.Name:
+                if type(node.ctx) is ast.Load:
+                    loads[node.id] = None
+                else:
+                    anywhere.add(node.id)
+                    if mode == _OWN and type(node.ctx) is ast.Store:
+                        facts.bound.setdefault(node.id, None)
+                continue
             if node is not stmt and isinstance(node, ast.stmt):
                 inner = self._facts.get(id(node)) or self._statement(node)
-                facts.loads.update(inner.loads)
+                loads.update(inner.loads)
                 if mode == _OWN:
                     facts.bound.update(inner.bound)
                 continue
-            self._note(node, mode, facts)
-            children = _children(node, mode)
-            stack.extend(reversed(children))
+            if kind in _SPECIAL:
+                self._note(node, mode, facts)
+                children = _children(node, mode)
+                for child in reversed(children):
+                    if type(child[0]) not in _LEAVES:
+                        push(child)
+                continue
+            for name in reversed(node._fields):
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    for item in reversed(value):
+                        if isinstance(item, ast.AST) and type(item) not in _LEAVES:
+                            push((item, mode))
+                elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
+                    push((value, mode))
         self._facts[id(stmt)] = facts
         return facts
 
     def _note(self, node: ast.AST, mode: int, facts: _Facts) -> None:
         anywhere = self.bound_anywhere
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                facts.loads[node.id] = None
-                return
-            anywhere.add(node.id)
-            if isinstance(node.ctx, ast.Store) and mode == _OWN:
-                facts.bound.setdefault(node.id, None)
-        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             if mode != _HIDDEN:  # a walrus in a comprehension binds in the enclosing scope
                 facts.bound.setdefault(node.target.id, None)
         elif isinstance(node, _DEFINITIONS):
@@ -132,6 +148,37 @@ class NameAnalysis:
                 anywhere.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             anywhere.add(node.rest)
+
+
+_LEAVES = frozenset(
+    {
+        ast.Constant,
+        *(
+            kind
+            for base in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+            for kind in base.__subclasses__()
+        ),
+    }
+)
+"""node classes with nothing inside that names anything"""
+_SPECIAL = frozenset(
+    {
+        ast.NamedExpr,
+        *_DEFINITIONS,
+        ast.alias,
+        ast.arg,
+        ast.Global,
+        ast.Nonlocal,
+        ast.ExceptHandler,
+        ast.MatchAs,
+        ast.MatchStar,
+        ast.MatchMapping,
+        ast.Lambda,
+        *_COMPREHENSIONS,
+    }
+)
+"""node classes that bind a name or open a scope: :meth:`NameAnalysis._note` and
+:func:`_children` decide for them"""
 
 
 def _children(node: ast.AST, mode: int) -> list[tuple[ast.AST, int]]:
