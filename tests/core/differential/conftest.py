@@ -173,7 +173,9 @@ def load_corpus() -> list[Case]:
                 if current is not None:
                     cases.append(Case(current[0], "".join(lines).strip("\n") + "\n", current[1]))
                 name, *flags = line[len(CASE_MARK) :].strip().split(" | ")
-                current = (f"{path.stem}/{name}", dict(f.split("=", 1) for f in flags))
+                parsed = dict(f.split("=", 1) for f in flags)
+                assert set(parsed) <= {"raises", "refused"} and all(parsed.values()), line
+                current = (f"{path.stem}/{name}", parsed)
                 lines = []
             elif current is not None:
                 lines.append(line)
