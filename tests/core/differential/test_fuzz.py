@@ -2,7 +2,8 @@
 runs it exactly as plain ``exec`` does.
 
 Programs come from ``hypothesmith.from_grammar()`` (random programs from Python's grammar),
-each checked as a script and, wrapped in ``def execute_command(image):``, as a function.
+each checked as a script and, wrapped in ``def execute_command(image):``, as a function, and
+both again with a ``# Step N:`` marker before every statement.
 Compiling must never fail otherwise: without the sandbox every valid program compiles, and
 with it the only acceptable compile failure is a policy refusal. A program the policy admits
 must then end the same way in process with ``sandbox=False`` and ``sandbox=True`` as under
@@ -34,7 +35,7 @@ from vipexec import CompileError, Program, ProgramSourceError
 from vipexec.sandbox.builtins import FORBIDDEN, MODULE_EXPORTS
 
 FAST = settings(
-    max_examples=200,
+    max_examples=100,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     # hypothesmith's targeting phase (mutating the largest programs found) costs more than
@@ -67,6 +68,26 @@ def as_function(source: str) -> str | None:
     except (SyntaxError, ValueError):
         return None
     return wrapped
+
+
+def with_step_markers(source: str) -> str | None:
+    """``source`` with a ``# Step N:`` line before every line a statement starts on (at its
+    indentation), if that is still valid Python: the block instrumentation then wraps
+    every statement, nested ones included."""
+    lines = source.splitlines(keepends=True)
+    starts = sorted(
+        {node.lineno for node in ast.walk(ast.parse(source)) if isinstance(node, ast.stmt)}
+    )
+    for number, lineno in enumerate(reversed(starts)):
+        line = lines[lineno - 1]
+        indent = line[: len(line) - len(line.lstrip(" \t\f"))]
+        lines.insert(lineno - 1, f"{indent}# Step {len(starts) - number}: statement\n")
+    marked = "".join(lines)
+    try:
+        compile(marked, "<marked>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+    return marked
 
 
 def safe_to_execute(source: str) -> bool:
@@ -159,21 +180,25 @@ def check_program(differential, source: str) -> None:
     event(f"compared ({program.form} form, {expected.status})")
 
 
-def check_both_forms(differential, source: str) -> None:
-    check_program(differential, source)
-    wrapped = as_function(source)
-    if wrapped is not None:
-        check_program(differential, wrapped)
+def check_every_form(differential, source: str) -> None:
+    """The program as generated, as a function body, and both again with step markers."""
+    for variant in (source, with_step_markers(source)):
+        if variant is None:
+            continue
+        check_program(differential, variant)
+        wrapped = as_function(variant)
+        if wrapped is not None:
+            check_program(differential, wrapped)
 
 
 @FAST
 @given(source=hypothesmith.from_grammar())
 def test_generated_programs_are_refused_or_run_as_python_runs_them(differential, source):
-    check_both_forms(differential, source)
+    check_every_form(differential, source)
 
 
 @pytest.mark.slow
 @DEEP
 @given(source=hypothesmith.from_grammar())
 def test_generated_programs_deep_run(differential, source):
-    check_both_forms(differential, source)
+    check_every_form(differential, source)
