@@ -5,7 +5,8 @@ The corpus (``programs/*.corpus``: Python sources, several programs per file, ea
 HYDRA prompts. A
 header flag ``raises=Type`` says the program is about a runtime error (plain Python raises
 ``Type`` on the fake scene); ``refused=text`` says the sandbox refuses it with a policy error
-containing ``text`` (plain runs must still agree with ``exec``).
+containing ``text`` (plain runs must still agree with ``exec``); ``xfail=reason`` names an
+engine bug, not fixed yet, that makes the case fail (a strict xfail: it must fail).
 
 In process the programs see vipexec's fake API and a hand-written scene; in the ``Sandbox``
 pool they see the synthetic backend (the worker cannot receive the caller's objects), and the
