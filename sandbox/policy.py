@@ -37,6 +37,7 @@ from typing import Any
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
 from vipexec.instrument import located_at
+from vipexec.names import LEAF_NODES
 
 FORMATTER_METHODS = frozenset(
     {
@@ -85,6 +86,13 @@ def _write_guarded(value: ast.expr) -> ast.Call:
     return ast.Call(ast.Name("_write_", ast.Load(), **at), [value], [], **at)
 
 
+_ANNOTATION_FIELDS = frozenset({"annotation", "returns"})
+_PASSED_LEAVES = frozenset(
+    kind for kind in LEAF_NODES if hasattr(RestrictingNodeTransformer, "visit_" + kind.__name__)
+)
+"""leaf nodes (constants, contexts, operators) whose RestrictedPython visitor only visits their
+contents, of which they have none: skipping the visit changes nothing (the few leaf classes
+without a visitor, which RestrictedPython refuses, are still visited)"""
 _VISITORS: dict[type, Any] = {}
 """ProgramPolicy's visit method for each node class"""
 
@@ -92,9 +100,17 @@ _VISITORS: dict[type, Any] = {}
 class ProgramPolicy(RestrictingNodeTransformer):
     """RestrictedPython's transformer with the changes listed in the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, entry: ast.FunctionDef | None = None, hoistable: frozenset[str] = frozenset()
+    ) -> None:
         super().__init__()
         self.problems: list[PolicyProblem] = []
+        self.builtin_reads: list[ast.Name] = []
+        """reads of ``hoistable`` names in ``entry``'s body, annotations left out: what
+        :func:`vipexec.hoist.hoist_builtins` rewrites, found in this walk rather than another"""
+        self._entry = entry
+        self._hoistable = hoistable
+        self._collecting = False
 
     # --- the walk ---------------------------------------------------------------------------
     # The same walk as ast.NodeTransformer's, without its per-node string building, method
@@ -110,13 +126,19 @@ class ProgramPolicy(RestrictingNodeTransformer):
 
     def node_contents_visit(self, node: ast.AST) -> Any:
         visit = self.visit
+        outer = self._collecting
+        is_entry = node is self._entry
         for name in node._fields:
+            if is_entry:
+                self._collecting = name == "body"
+            elif outer:
+                self._collecting = name not in _ANNOTATION_FIELDS
             value = getattr(node, name, None)
             if isinstance(value, list):
                 rebuilt: list[Any] = []
                 changed = False
                 for item in value:
-                    if not isinstance(item, ast.AST):
+                    if not isinstance(item, ast.AST) or type(item) in _PASSED_LEAVES:
                         rebuilt.append(item)
                         continue
                     new = visit(item)
@@ -130,12 +152,13 @@ class ProgramPolicy(RestrictingNodeTransformer):
                         rebuilt.extend(new)
                 if changed:
                     value[:] = rebuilt
-            elif isinstance(value, ast.AST):
+            elif isinstance(value, ast.AST) and type(value) not in _PASSED_LEAVES:
                 new = visit(value)
                 if new is None:
                     delattr(node, name)
                 elif new is not value:
                     setattr(node, name, new)
+        self._collecting = outer
         return node
 
     def error(self, node: ast.AST, info: str) -> None:
@@ -145,6 +168,8 @@ class ProgramPolicy(RestrictingNodeTransformer):
     # --- names ------------------------------------------------------------------------------
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
+        if self._collecting and node.id in self._hoistable and isinstance(node.ctx, ast.Load):
+            self.builtin_reads.append(node)
         if isinstance(node.ctx, ast.Load) and node.id == "print":
             return node  # our print builtin; storing to `print` is still refused below
         self.check_name(node, node.id)

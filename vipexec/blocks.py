@@ -91,8 +91,10 @@ class BlockSpan:
 
 
 def first_line(stmt: ast.stmt) -> int:
-    decorators = getattr(stmt, "decorator_list", None) or []
-    return min([stmt.lineno, *(d.lineno for d in decorators)])
+    decorators = getattr(stmt, "decorator_list", None)
+    if not decorators:
+        return stmt.lineno
+    return min(stmt.lineno, *(d.lineno for d in decorators))
 
 
 def scan_source(source: str) -> SourceScan:
@@ -245,13 +247,29 @@ def _split_list(
             _split_list(child, scan, owner, spans, depths)
 
 
+_HAS_BODIES = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.If,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.TryStar,
+    ast.Match,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+)
+"""statements with nested statement lists (class bodies left out, see below)"""
+
+
 def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
     """Statement lists nested in ``stmt`` that run as part of it, in line order.
 
     Class bodies are left out: they run once, at definition, and a step inside a class body
     would not be a step of the reasoning.
     """
-    if isinstance(stmt, ast.ClassDef):
+    if not isinstance(stmt, _HAS_BODIES):
         return []
     bodies = []
     for name in ("body", "orelse", "finalbody"):

@@ -77,18 +77,20 @@ def _compile(program: Program, filename: str, *, sandbox: bool, as_factory: bool
     else:
         tree, scan = parsed.tree, parsed.scan
     try:
+        hoisting = sandbox and program.entry is not None and not as_factory
+        entry = _entry_def(tree, program) if hoisting else None
         if sandbox:
-            tree = _apply_policy(tree, program)
-        body = _entry_body(tree, program)
-        spans = split_blocks(body, scan)
+            tree, builtin_reads = _apply_policy(tree, program, entry)
+        spans = parsed.intact_spans() if parsed is not None else None
+        if spans is None:
+            spans = split_blocks(_entry_body(tree, program), scan)
         if len(spans) != len(program.blocks):  # pragma: no cover - a bug, not an input problem
             raise AssertionError("the policy transform changed the block structure")
         instrument_blocks(spans)
-        if sandbox and program.entry is not None and not as_factory:
+        if entry is not None:
             from vipexec.hoist import hoist_builtins
-            from vipexec.sandbox.builtins import BUILTIN_NAMES
 
-            hoist_builtins(_entry_def(tree, program), BUILTIN_NAMES, program.bound_anywhere)
+            hoist_builtins(entry, builtin_reads)
         if as_factory:
             tree = _factory_module(tree, program)
         return _compile_located(tree, filename)
@@ -113,10 +115,15 @@ def _compile_located(tree: ast.Module, filename: str) -> CodeType:
     return compile(tree, filename, "exec", dont_inherit=True)
 
 
-def _apply_policy(tree: ast.Module, program: Program) -> ast.Module:
+def _apply_policy(
+    tree: ast.Module, program: Program, entry: ast.FunctionDef | None
+) -> tuple[ast.Module, list[ast.Name]]:
+    """The policy-transformed tree, and the reads in ``entry`` of builtins it may hoist."""
+    from vipexec.sandbox.builtins import BUILTIN_NAMES
     from vipexec.sandbox.policy import ProgramPolicy
 
-    policy = ProgramPolicy()
+    hoistable = BUILTIN_NAMES - program.bound_anywhere if entry is not None else frozenset()
+    policy = ProgramPolicy(entry, hoistable)
     tree = policy.visit(tree)
     if policy.problems:
         problems = [
@@ -124,7 +131,7 @@ def _apply_policy(tree: ast.Module, program: Program) -> ast.Module:
             for p in sorted(policy.problems, key=lambda p: p.line or 0)
         ]
         raise CompileError(problems, program.name)
-    return tree
+    return tree, policy.builtin_reads
 
 
 FACTORY_NAME = "_vx_factory"

@@ -23,10 +23,9 @@ from vipexec.instrument import located_at
 HOISTED_PREFIX = "_vx_b_"
 
 
-def hoist_builtins(entry: ast.FunctionDef, builtins: frozenset[str], bound: frozenset[str]) -> None:
-    """Rewrite ``entry`` in place; ``bound`` holds every name the program binds anywhere."""
-    candidates = builtins - bound
-    reads = [node for node in _body_reads(entry.body) if node.id in candidates]
+def hoist_builtins(entry: ast.FunctionDef, reads: list[ast.Name]) -> None:
+    """Rewrite ``entry`` in place: ``reads`` are the loads of hoistable builtins in its body
+    (bound nowhere in the program, annotations left out), which the policy's walk collects."""
     if not reads:
         return
     hoisted = sorted({node.id for node in reads})
@@ -43,30 +42,6 @@ def hoist_builtins(entry: ast.FunctionDef, builtins: frozenset[str], bound: froz
     ]
     position = _after_docstring(entry.body)
     entry.body[position:position] = loads
-
-
-def _body_reads(body: list[ast.stmt]) -> list[ast.Name]:
-    """Name loads under ``body``, annotations left out."""
-    found: list[ast.Name] = []
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                found.append(node)
-            continue
-        for field, value in ast.iter_fields(node):
-            if field in _ANNOTATION_FIELDS and isinstance(node, _ANNOTATED):
-                continue
-            if isinstance(value, ast.AST):
-                stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(item for item in value if isinstance(item, ast.AST))
-    return found
-
-
-_ANNOTATION_FIELDS = frozenset({"annotation", "returns"})
-_ANNOTATED = (ast.arg, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def _after_docstring(body: list[ast.stmt]) -> int:

@@ -50,6 +50,9 @@ def instrument_blocks(spans: list[BlockSpan]) -> None:
         body[:] = rebuilt
 
 
+_LOAD = ast.Load()  # context nodes carry no state: the parser shares them too
+
+
 def _wrap(index: int, statements: list[ast.stmt]) -> list[ast.stmt]:
     anchor = statements[0]
     # Every new node carries the block's position (so no pass over the whole tree has to add
@@ -57,13 +60,13 @@ def _wrap(index: int, statements: list[ast.stmt]) -> list[ast.stmt]:
     at = located_at(anchor)
 
     def call(method: str, *args: ast.expr) -> ast.Expr:
-        recorder = ast.Name(RECORDER_NAME, ast.Load(), **at)
-        func = ast.Attribute(recorder, method, ast.Load(), **at)
+        recorder = ast.Name(RECORDER_NAME, _LOAD, **at)
+        func = ast.Attribute(recorder, method, _LOAD, **at)
         return ast.Expr(ast.Call(func, [ast.Constant(index, **at), *args], [], **at), **at)
 
-    locals_call = ast.Call(ast.Name(LOCALS_NAME, ast.Load(), **at), [], [], **at)
+    locals_call = ast.Call(ast.Name(LOCALS_NAME, _LOAD, **at), [], [], **at)
     handler = ast.ExceptHandler(
-        type=ast.Name(ANY_ERROR_NAME, ast.Load(), **at),
+        type=ast.Name(ANY_ERROR_NAME, _LOAD, **at),
         name=None,
         body=[call("raised"), ast.Raise(exc=None, cause=None, **at)],
         **at,

@@ -110,16 +110,16 @@ class NameAnalysis:
                 self._note(node, mode, facts)
                 children = _children(node, mode)
                 for child in reversed(children):
-                    if type(child[0]) not in _LEAVES:
+                    if type(child[0]) not in LEAF_NODES:
                         push(child)
                 continue
             for name in reversed(node._fields):
                 value = getattr(node, name, None)
                 if type(value) is list:
                     for item in reversed(value):
-                        if isinstance(item, ast.AST) and type(item) not in _LEAVES:
+                        if isinstance(item, ast.AST) and type(item) not in LEAF_NODES:
                             push((item, mode))
-                elif isinstance(value, ast.AST) and type(value) not in _LEAVES:
+                elif isinstance(value, ast.AST) and type(value) not in LEAF_NODES:
                     push((value, mode))
         self._facts[id(stmt)] = facts
         return facts
@@ -150,7 +150,7 @@ class NameAnalysis:
             anywhere.add(node.rest)
 
 
-_LEAVES = frozenset(
+LEAF_NODES = frozenset(
     {
         ast.Constant,
         *(

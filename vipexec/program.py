@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from vipexec.blocks import (
     MAX_BLOCKS,
     BlockLimitError,
+    BlockSpan,
     SourceScan,
     check_block_count,
     scan_source,
@@ -89,10 +90,26 @@ class Block:
 
 @dataclass(frozen=True)
 class ParsedSource:
-    """A source's syntax tree and token scan, until a compile takes them."""
+    """A source's syntax tree, token scan and block spans, until a compile takes them."""
 
     tree: ast.Module
     scan: SourceScan
+    spans: tuple[BlockSpan, ...]
+    anchors: tuple[tuple[ast.stmt, int], ...]
+    """each span's first statement and its list's length, to tell the spans still hold"""
+
+    @classmethod
+    def of(cls, tree: ast.Module, scan: SourceScan, spans: list[BlockSpan]) -> ParsedSource:
+        anchors = tuple((span.body[span.start], len(span.body)) for span in spans)
+        return cls(tree, scan, tuple(spans), anchors)
+
+    def intact_spans(self) -> list[BlockSpan] | None:
+        """The spans, if every one still starts at the statement it started at (a transform
+        that replaced or removed statements means splitting again)."""
+        for span, (first, length) in zip(self.spans, self.anchors):
+            if len(span.body) != length or span.body[span.start] is not first:
+                return None
+        return list(self.spans)
 
 
 @dataclass(eq=False)
@@ -148,9 +165,10 @@ class Program:
         body = entry_def.body if entry_def else tree.body
         names = NameAnalysis(tree)
         try:
-            blocks = _describe_blocks(text, body, scan, names)
+            spans = split_blocks(body, scan)
         except BlockLimitError as exc:
             raise ProgramSourceError(f"{name}: {exc}") from None
+        blocks = _describe_blocks(text, spans, names)
         params, optional = _parameters(entry_def) if entry_def else ((), frozenset())
         form = "function" if entry_def else "script"
         entry_name = entry_def.name if entry_def else None
@@ -159,7 +177,7 @@ class Program:
             if len(_PARSED) >= _MAX_CACHED_PROGRAMS:
                 del _PARSED[next(iter(_PARSED))]
             _PARSED[key] = parts
-        return cls(text, name, *parts, _parse=ParsedSource(tree, scan))
+        return cls(text, name, *parts, _parse=ParsedSource.of(tree, scan, spans))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], *, entry: str | None = None) -> Program:
@@ -335,12 +353,10 @@ def _parameters(fn: ast.FunctionDef) -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(names), frozenset(optional)
 
 
-def _describe_blocks(
-    text: str, body: list[ast.stmt], scan: SourceScan, names: NameAnalysis
-) -> tuple[Block, ...]:
+def _describe_blocks(text: str, spans: list[BlockSpan], names: NameAnalysis) -> tuple[Block, ...]:
     lines = text.splitlines()
     blocks = []
-    for index, span in enumerate(split_blocks(body, scan)):
+    for index, span in enumerate(spans):
         first, last = span.first_line, span.last_line
         marker = span.marker
         blocks.append(
