@@ -12,9 +12,11 @@ in one run:
 3. the same program text again (the caches hit: what a pool worker pays for a program it has
    already compiled).
 
-Each variant is timed as the best of several interleaved rounds. Then block splitting is
-timed at growing numbers of ``# Step N:`` blocks, to show that parsing grows linearly with
-the source. Usage: ``python bench/compile_cost.py``.
+Each sample is one call, as a new program arrives once, and each variant's time is the best of
+many interleaved rounds (``--number 20`` times batches of calls instead: a batch of identical
+builtin compiles runs with warmer caches than a single one, which raises the ratio). Then
+block splitting is timed at growing numbers of ``# Step N:`` blocks, to show that parsing grows
+linearly with the source. Usage: ``python bench/compile_cost.py``.
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ def blocks_source(count: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--number", type=int, default=20, help="calls per timing sample")
-    parser.add_argument("--repeat", type=int, default=15, help="timing samples per variant")
+    parser.add_argument("--number", type=int, default=1, help="calls per timing sample")
+    parser.add_argument("--repeat", type=int, default=300, help="timing samples per variant")
     parser.add_argument(
         "--blocks",
         type=int,
@@ -145,7 +147,7 @@ def main() -> None:
                     "compile": lambda s=source: compile(s + f"# {next(fresh)}\n", "p", "exec"),
                 },
                 number=1,
-                repeat=max(3, args.repeat // 3),
+                repeat=5,
             )
             print(
                 f"  {count:6d} {times['vipexec'] * 1e3:9.1f} "

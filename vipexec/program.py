@@ -145,8 +145,9 @@ class Program:
         """Parse ``source`` into a Program.
 
         Raises :class:`ProgramSourceError` for input that is not a program at all (not UTF-8,
-        binary, empty, too large). Source that is text but not valid Python still gives a
-        Program: its ``syntax_error`` is set and running it reports a compile error per block.
+        binary, empty, too large, too many blocks). Source that is text but not valid Python
+        still gives a Program: its ``syntax_error`` is set and running it reports a compile
+        error per block.
         """
         name = name or "program"
         text = _decode(source, name, max_bytes)
@@ -163,11 +164,11 @@ class Program:
             raise ProgramSourceError(f"{name}: cannot be parsed: {exc}") from None
         entry_def = _find_entry(tree, entry, name)
         body = entry_def.body if entry_def else tree.body
-        names = NameAnalysis(tree)
         try:
             spans = split_blocks(body, scan)
         except BlockLimitError as exc:
             raise ProgramSourceError(f"{name}: {exc}") from None
+        names = NameAnalysis(tree)
         blocks = _describe_blocks(text, spans, names)
         params, optional = _parameters(entry_def) if entry_def else ((), frozenset())
         form = "function" if entry_def else "script"
