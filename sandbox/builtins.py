@@ -20,7 +20,7 @@ from typing import Any
 from vipexec.sandbox.guards import (
     WriteGuard,
     forbidden,
-    guarded_getattr,
+    getattr_builtin,
     guarded_hasattr,
     guarded_type,
     refuse,
@@ -114,6 +114,11 @@ class ModuleView:
     def __repr__(self) -> str:
         return f"<module {self._name!r} (sandbox view)>"
 
+    @property
+    def __name__(self) -> str:
+        # (a program cannot read it: the policy refuses names starting with "_")
+        return self._name
+
 
 _VIEWS: dict[str, ModuleView] = {}
 
@@ -160,7 +165,7 @@ def _shared_builtins() -> dict[str, Any]:
         {
             "__build_class__": _py.__build_class__,
             "__import__": guarded_import,
-            "getattr": guarded_getattr,
+            "getattr": getattr_builtin,
             "hasattr": guarded_hasattr,
             "type": guarded_type,
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import string
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,7 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
     A missing attribute raises ``AttributeError`` (or returns ``default``), never ``None``.
     """
     if type(name) is not str:
-        raise TypeError("attribute name must be a string")
+        raise _name_type_error(name)
     problem = attribute_name_problem(name)
     if problem:
         raise refuse(problem)
@@ -100,12 +101,27 @@ def check_format_template(template: str, method: str = "format") -> None:
             check_format_template(spec, method)  # nested fields: "{0:{width}}"
 
 
-def guarded_hasattr(obj: Any, name: Any) -> bool:
+def getattr_builtin(*args: Any) -> Any:
+    """The ``getattr`` builtin of programs: :func:`guarded_getattr` with getattr's arity."""
+    if not 2 <= len(args) <= 3:
+        bound = "least 2" if len(args) < 2 else "most 3"
+        raise TypeError(f"getattr expected at {bound} arguments, got {len(args)}")
+    return guarded_getattr(*args)
+
+
+def guarded_hasattr(*args: Any) -> bool:
+    if len(args) != 2:
+        raise TypeError(f"hasattr expected 2 arguments, got {len(args)}")
     try:
-        guarded_getattr(obj, name)
+        guarded_getattr(*args)
     except AttributeError:
         return False
     return True
+
+
+def _name_type_error(name: Any) -> TypeError:
+    # the words of the builtins (getattr, hasattr, setattr, delattr)
+    return TypeError(f"attribute name must be string, not '{type(name).__name__}'")
 
 
 class WriteGuard:
@@ -143,18 +159,45 @@ class WriteGuard:
 
 def _check_write_name(name: Any) -> None:
     if type(name) is not str:
-        raise TypeError("attribute name must be a string")
+        raise _name_type_error(name)
     problem = attribute_name_problem(name)
     if problem:
         raise refuse(problem)
 
 
-def guarded_type(obj: Any) -> type:
-    """``type(x)`` for programs: one argument only, and never a metaclass (no class factory)."""
-    kind = type(obj)
-    if issubclass(kind, type):
-        raise refuse("type() of a class is not available to programs")
-    return kind
+class GuardedType:
+    """``type`` for programs: ``type(x)`` gives the class of a value but never a metaclass,
+    and there is no three-argument form (no class factory). ``type[int]``, ``isinstance(c,
+    type)`` and ``issubclass`` behave as with the builtin; the alias ``type[...]`` has this
+    stand-in as its origin, so calling it is guarded too."""
+
+    __module__ = "builtins"  # with the instance's __qualname__: how the alias prints
+
+    def __init__(self) -> None:
+        self.__qualname__ = "type"
+
+    def __call__(self, *args: Any) -> type:
+        if len(args) != 1:
+            raise refuse(f"type() with {len(args)} arguments is not available to programs")
+        kind = type(args[0])
+        if issubclass(kind, type):
+            raise refuse("type() of a class is not available to programs")
+        return kind
+
+    def __getitem__(self, item: Any) -> types.GenericAlias:
+        return types.GenericAlias(self, item)
+
+    def __instancecheck__(self, obj: Any) -> bool:
+        return isinstance(obj, type)
+
+    def __subclasscheck__(self, cls: Any) -> bool:
+        return issubclass(cls, type)
+
+    def __repr__(self) -> str:
+        return "<class 'type'>"
+
+
+guarded_type = GuardedType()
 
 
 def forbidden(name: str, reason: str) -> Callable[..., Any]:

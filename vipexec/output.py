@@ -38,8 +38,9 @@ class ProgramOutput:
             return
         sep = " " if sep is None else sep
         end = "\n" if end is None else end
-        if not isinstance(sep, str) or not isinstance(end, str):
-            raise TypeError("sep and end must be strings")
+        for name, value in (("sep", sep), ("end", end)):
+            if not isinstance(value, str):  # builtins.print's own words
+                raise TypeError(f"{name} must be None or a string, not {type(value).__name__}")
         text = sep.join(str(value) for value in values)
         self._write(text + end)
         if self.done:

@@ -65,6 +65,16 @@ PROGRAMS = {
         "def execute_command(image):\n    return 'What is {}, {}?'.format(image)\n"
     ),
     "broken template": "def execute_command(image):\n    return 'What is {'.format(image)\n",
+    "type subscripted": (
+        "def execute_command(image) -> str:\n"
+        "    kind: type[int] = int\n"
+        "    checks = [isinstance(int, type), isinstance(3, type), issubclass(bool, type)]\n"
+        "    return str(type[int]) + str(kind(image)) + str(checks) + repr(type) + str(type(3))\n"
+    ),
+    "print argument errors": ("def execute_command(image):\n    print('a', 'b', sep=image)\n"),
+    "getattr arity": "def execute_command(image):\n    return getattr(image)\n",
+    "getattr name type": "def execute_command(image):\n    return getattr(image, image)\n",
+    "hasattr arity": "def execute_command(image):\n    return hasattr(image)\n",
     "script with print": (
         "from typing import List\n"
         "names: List[str] = ['a', 'b']\n"
