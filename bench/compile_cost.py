@@ -13,17 +13,19 @@ in one run:
    already compiled).
 
 Each sample is one call, as a new program arrives once, and each variant's time is the best of
-many interleaved rounds (``--number 20`` times batches of calls instead: a batch of identical
-builtin compiles runs with warmer caches than a single one, which raises the ratio). Then
-block splitting is timed at growing numbers of ``# Step N:`` blocks, to show that parsing grows
-linearly with the source. Usage: ``python bench/compile_cost.py``.
+many interleaved rounds (``time_interleaved`` of ``bench/tracer_overhead.py``). ``--number 20``
+times batches of calls instead: a batch of identical builtin compiles runs with warmer caches
+than a single one, which raises the ratio. Then block splitting is timed at growing numbers of
+``# Step N:`` blocks, to show that parsing grows linearly with the source. Usage:
+``python bench/compile_cost.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import time
+
+from tracer_overhead import time_interleaved
 
 from vipexec import Program
 
@@ -67,18 +69,6 @@ def execute_command(image, query: str = "Which red object is the largest?") -> s
 """
 
 
-def best_of(variants: dict, *, number: int, repeat: int) -> dict[str, float]:
-    """Seconds per call for each variant: the best of ``repeat`` interleaved rounds."""
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeat):
-        for name, call in variants.items():
-            start = time.perf_counter()
-            for _ in range(number):
-                call()
-            samples[name].append((time.perf_counter() - start) / number)
-    return {name: min(values) for name, values in samples.items()}
-
-
 def blocks_source(count: int) -> str:
     lines = ["def execute_command(image):", "    total = 0"]
     for step in range(1, count + 1):
@@ -117,7 +107,7 @@ def main() -> None:
     vipexec_first_compile()  # first use imports the sandbox modules: not a per-program cost
     vipexec_cached()
     program = Program.from_source(PROGRAM, name="program.py")
-    results = best_of(
+    results = time_interleaved(
         {
             "builtin compile()": builtin_compile,
             "from_source + first sandbox compile": vipexec_first_compile,
@@ -141,7 +131,7 @@ def main() -> None:
         print(f"  {'N':>6s} {'ms':>9s} {'us/block':>9s} {'compile() ms':>13s}")
         for count in args.blocks:
             source = blocks_source(count)
-            times = best_of(
+            times = time_interleaved(
                 {
                     "vipexec": lambda s=source: Program.from_source(s + f"# {next(fresh)}\n"),
                     "compile": lambda s=source: compile(s + f"# {next(fresh)}\n", "p", "exec"),

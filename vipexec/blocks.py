@@ -247,7 +247,7 @@ def _split_list(
             _split_list(child, scan, owner, spans, depths)
 
 
-_HAS_BODIES = (
+COMPOUND_STATEMENTS = (
     ast.For,
     ast.AsyncFor,
     ast.While,
@@ -259,8 +259,9 @@ _HAS_BODIES = (
     ast.Match,
     ast.FunctionDef,
     ast.AsyncFunctionDef,
+    ast.ClassDef,
 )
-"""statements with nested statement lists (class bodies left out, see below)"""
+"""statements that hold statement lists"""
 
 
 def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
@@ -269,7 +270,7 @@ def _child_bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
     Class bodies are left out: they run once, at definition, and a step inside a class body
     would not be a step of the reasoning.
     """
-    if not isinstance(stmt, _HAS_BODIES):
+    if not isinstance(stmt, COMPOUND_STATEMENTS) or isinstance(stmt, ast.ClassDef):
         return []
     bodies = []
     for name in ("body", "orelse", "finalbody"):

@@ -13,24 +13,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from vipexec.blocks import COMPOUND_STATEMENTS
+
 _OWN, _COMPREHENSION, _HIDDEN = 0, 1, 2
 """where a node's bindings land: the statement's own scope, a comprehension (only a walrus
 binds outside it), or an inner scope (a function or class body, a lambda): nowhere outside"""
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_COMPOUND = (
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.If,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.TryStar,
-    ast.Match,
-    *_DEFINITIONS,
-)
 
 
 class _Facts:
@@ -73,7 +63,7 @@ class NameAnalysis:
         seen: dict[str, None] = {}
         for stmt in statements:
             facts = self._facts[id(stmt)]
-            compound = isinstance(stmt, _COMPOUND)
+            compound = isinstance(stmt, COMPOUND_STATEMENTS)
             for name in facts.loads:
                 if name not in bound and not (compound and name in facts.bound):
                     seen.setdefault(name, None)
