@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from vipexec import Program, Run
+from vipexec.execute import PROGRAM_MODULE_NAME
 from vipexec.output import ProgramOutput
 from vipexec.sandbox.messages import plain_or_none
 from vipexec.summarize import summarize
@@ -96,7 +97,7 @@ def plain_exec(
         if kwargs.get("file") is None:
             script_output.print(*values, **kwargs)
 
-    globals_ = {"__name__": "__program__", **namespace}
+    globals_ = {"__name__": PROGRAM_MODULE_NAME, **namespace}
     globals_["__builtins__"] = {**vars(builtins), "print": print_}
     if form == "script" and inputs:
         globals_.update(inputs)
@@ -115,6 +116,8 @@ def plain_exec(
 
 
 def run_outcome(run: Run, *, pool: bool = False) -> Outcome:
+    """How a vipexec Run ended; a pool Run's result is compared as :func:`as_pool_result`
+    writes it."""
     if run.error is None:
         return Outcome("ok", repr(run.result) if pool else comparable(run.result), run.stdout)
     if run.error.kind == "policy":
