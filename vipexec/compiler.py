@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from vipexec.blocks import scan_source, split_blocks
 from vipexec.errors import CompileError, CompileProblem
 from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
+from vipexec.program import MAX_CACHED_CHARS, MAX_CACHED_PROGRAMS
 
 if TYPE_CHECKING:
     from vipexec.program import Program
@@ -52,9 +53,10 @@ def compile_program(
             outcome = _compile(program, filename, sandbox=sandbox, as_factory=as_factory)
         except CompileError as exc:
             outcome = exc.problems
-        if len(_COMPILED) >= _MAX_CACHED:
-            del _COMPILED[next(iter(_COMPILED))]
-        _COMPILED[key] = outcome
+        if len(program.source) <= MAX_CACHED_CHARS:
+            if len(_COMPILED) >= MAX_CACHED_PROGRAMS:
+                del _COMPILED[next(iter(_COMPILED))]
+            _COMPILED[key] = outcome
     if isinstance(outcome, list):
         raise CompileError(outcome, program.name)
     # Let tracebacks and debuggers show the program's lines.
@@ -67,7 +69,6 @@ def compile_program(
 _COMPILED: dict[tuple[str, str, str | None, bool, bool], CodeType | list[CompileProblem]] = {}
 """code (or the problems that refused it) by content hash, name and mode: the same program
 text compiles once per process"""
-_MAX_CACHED = 256
 
 
 def _compile(program: Program, filename: str, *, sandbox: bool, as_factory: bool) -> CodeType:

@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 ENTRY_NAMES = ("execute_command", "solve_query")
 _PARSED: dict[tuple[str, str, str | None], tuple[Any, ...]] = {}
 """what parsing a (text, name, entry) gave, so the same program text is parsed once per process"""
-_MAX_CACHED_PROGRAMS = 256
-_MAX_CACHED_CHARS = 100_000
+MAX_CACHED_PROGRAMS = 256
+MAX_CACHED_CHARS = 100_000
+"""the per-process caches of parses and compiled code hold at most this many programs, each
+at most this long (generated programs are a few KB)"""
 MAX_SOURCE_BYTES = 1_000_000
 """Generated programs are a few KB; anything past this is refused before parsing."""
 
@@ -174,8 +176,8 @@ class Program:
         form = "function" if entry_def else "script"
         entry_name = entry_def.name if entry_def else None
         parts = (form, entry_name, params, blocks, None, optional, frozenset(names.bound_anywhere))
-        if len(text) <= _MAX_CACHED_CHARS:
-            if len(_PARSED) >= _MAX_CACHED_PROGRAMS:
+        if len(text) <= MAX_CACHED_CHARS:
+            if len(_PARSED) >= MAX_CACHED_PROGRAMS:
                 del _PARSED[next(iter(_PARSED))]
             _PARSED[key] = parts
         return cls(text, name, *parts, _parse=ParsedSource.of(tree, scan, spans))
