@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from vipexec.blocks import scan_source, split_blocks
 from vipexec.errors import CompileError, CompileProblem
 from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
-from vipexec.program import MAX_CACHED_CHARS, MAX_CACHED_PROGRAMS
+from vipexec.program import remember
 
 if TYPE_CHECKING:
     from vipexec.program import Program
@@ -53,10 +53,7 @@ def compile_program(
             outcome = _compile(program, filename, sandbox=sandbox, as_factory=as_factory)
         except CompileError as exc:
             outcome = exc.problems
-        if len(program.source) <= MAX_CACHED_CHARS:
-            if len(_COMPILED) >= MAX_CACHED_PROGRAMS:
-                del _COMPILED[next(iter(_COMPILED))]
-            _COMPILED[key] = outcome
+        remember(_COMPILED, key, outcome, len(program.source))
     if isinstance(outcome, list):
         raise CompileError(outcome, program.name)
     # Let tracebacks and debuggers show the program's lines.

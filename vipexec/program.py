@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +46,19 @@ MAX_CACHED_PROGRAMS = 256
 MAX_CACHED_CHARS = 100_000
 """the per-process caches of parses and compiled code hold at most this many programs, each
 at most this long (generated programs are a few KB)"""
+_CACHE_LOCK = threading.Lock()
+
+
+def remember(cache: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    """Put ``value`` in one of the per-process caches, evicting the oldest entry when full."""
+    if size > MAX_CACHED_CHARS:
+        return
+    with _CACHE_LOCK:  # programs may be parsed and compiled on several threads at once
+        if len(cache) >= MAX_CACHED_PROGRAMS:
+            del cache[next(iter(cache))]
+        cache[key] = value
+
+
 MAX_SOURCE_BYTES = 1_000_000
 """Generated programs are a few KB; anything past this is refused before parsing."""
 
@@ -176,10 +190,7 @@ class Program:
         form = "function" if entry_def else "script"
         entry_name = entry_def.name if entry_def else None
         parts = (form, entry_name, params, blocks, None, optional, frozenset(names.bound_anywhere))
-        if len(text) <= MAX_CACHED_CHARS:
-            if len(_PARSED) >= MAX_CACHED_PROGRAMS:
-                del _PARSED[next(iter(_PARSED))]
-            _PARSED[key] = parts
+        remember(_PARSED, key, parts, len(text))
         return cls(text, name, *parts, _parse=ParsedSource.of(tree, scan, spans))
 
     @classmethod
