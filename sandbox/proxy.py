@@ -151,17 +151,27 @@ def expose(value: Any) -> Any:
     kind = type(value)
     if kind in PLAIN:
         return value
+    if kind is list:  # before the cache: API calls return lists of objects
+        return [expose(item) for item in value]
     entry = _KIND_ENTRIES.get(id(kind))
     if entry is not None and entry[0]() is kind:  # an instance of a class seen before
         cls = entry[1]
         if cls is _AS_IS:
             return value
         proxy = _new_object(cls)
+        quick = cls._vx_quick
+        if quick:  # the copier for this object's layout, called without detours
+            fields = _instance_dict(value, "__dict__")
+            filler = quick.get(len(fields))
+            if filler is not None:
+                try:
+                    filler(proxy, value, fields)
+                    return proxy
+                except (KeyError, AttributeError):
+                    pass  # another layout, or a name now read through: the long way
         _set_target(proxy, value)
         _copy_plain_fields(cls, proxy, value)
         return proxy
-    if kind is list:
-        return [expose(item) for item in value]
     if kind is tuple:
         return tuple(expose(item) for item in value)
     if kind is dict:
@@ -341,7 +351,8 @@ def _build_proxy_class(cls: type) -> type:
     namespace["_vx_copied"] = set()  # names ever copied onto proxies of this class
     has_dict = any("__dict__" in base.__dict__ for base in cls.__mro__)
     # number of keys in an object's __dict__ -> its copying function (_filler_for)
-    namespace["_vx_fillers"] = {} if has_dict else None
+    namespace["_vx_fillers"] = fillers = {} if has_dict else None
+    namespace["_vx_quick"] = None if namespace["_vx_slots"] else fillers  # expose()'s shortcut
     namespace["_vx_class_names"] = frozenset(
         name for base in cls.__mro__ for name in base.__dict__ if not name.startswith("_")
     )
@@ -364,12 +375,12 @@ def _copy_plain_fields(cls: Any, proxy: Proxy, target: Any) -> None:
         if type(fields) is dict:
             filler = fillers.get(len(fields)) or _filler_for(cls, fields)
             try:
-                filler(proxy, fields)  # same number of keys, and it finds all of its keys:
-            except KeyError:  # ... the same keys; else another layout
-                _filler_for(cls, fields)(proxy, fields)
+                filler(proxy, target, fields)  # same number of keys, and it finds all of
+            except KeyError:  # its keys: the same keys; else another layout
+                _filler_for(cls, fields)(proxy, target, fields)
             except AttributeError:  # a base proxy class started reading a name through
                 fillers.clear()
-                _fill_slowly(proxy, fields)
+                _fill_slowly(proxy, target, fields)
     for name in cls._vx_slots:
         value = getattr(target, name, _UNSET)
         if type(value) in PLAIN:
@@ -385,24 +396,27 @@ _store = object.__setattr__
 _forget = object.__delattr__
 
 
-def _filler_for(cls: Any, fields: dict) -> Callable[[Proxy, dict], None]:
+def _filler_for(cls: Any, fields: dict) -> Callable[[Proxy, Any, dict], None]:
     """The copying function for objects whose ``__dict__`` has exactly these keys (it reads
     every key, so a ``__dict__`` of the same size it runs on without a KeyError has them)."""
     if not all(type(name) is str and name.isidentifier() for name in fields) or len(fields) > 256:
         return _fill_slowly
     names = [name for name in fields if name[:1] != "_" and name not in cls._vx_class_names]
-    lines = ["def fill(proxy, fields):"]
+    lines = ["def fill(proxy, target, fields):", "    proxy._vx_target = target"]
+    scope = {"PLAIN": PLAIN, "read_through": _read_through_field, "cls": cls}
     for name in fields:
         if name not in names or _reads_through(cls, name):
             lines.append(f"    fields[{name!r}]")  # not copied (private, or read through)
             continue
+        # The type seen now is checked first: an identity test is cheaper than set lookup.
+        seen = f"seen_{len(lines)}"
+        scope[seen] = type(fields[name]) if type(fields[name]) in PLAIN else None
         lines += [
             f"    value = fields[{name!r}]",
-            f"    if type(value) in PLAIN: proxy.{name} = value",
+            f"    if type(value) is {seen} or type(value) in PLAIN: proxy.{name} = value",
             f"    else: read_through(cls, {name!r})",
         ]
     lines.append("    return None")
-    scope = {"PLAIN": PLAIN, "read_through": _read_through_field, "cls": cls}
     exec(compile("\n".join(lines), f"<proxy copier of {cls.__name__}>", "exec"), scope)
     filler = scope["fill"]
     cls._vx_copied.update(names)
@@ -414,8 +428,9 @@ def _reads_through(cls: type, name: str) -> bool:
     return any(type(base.__dict__.get(name)) is _Field for base in cls.__mro__)
 
 
-def _fill_slowly(proxy: Proxy, fields: dict) -> None:
+def _fill_slowly(proxy: Proxy, target: Any, fields: dict) -> None:
     cls = type(proxy)
+    _set_target(proxy, target)
     for name, value in fields.items():
         if type(name) is not str or name[:1] == "_" or name in cls._vx_class_names:
             continue
@@ -452,9 +467,22 @@ def _method(name: str) -> Callable[..., Any]:
 
 
 def _refresh(proxy: Proxy, target: Any) -> None:
-    # The call may have changed the object's attributes: copy them again (a name the object
-    # lost, or whose value is no longer plain data, must not keep its old copy).
-    for name in type(proxy)._vx_copied:
+    # The call may have changed the object's attributes: copy them again. With the same keys,
+    # the copier overwrites every copy (a value no longer plain data gets a read-through
+    # descriptor, which shadows its old copy); otherwise a name the object lost must not keep
+    # its old copy.
+    cls = type(proxy)
+    quick = cls._vx_quick
+    if quick:
+        fields = _instance_dict(target, "__dict__")
+        filler = quick.get(len(fields))
+        if filler is not None:
+            try:
+                filler(proxy, target, fields)
+                return
+            except (KeyError, AttributeError):
+                pass
+    for name in cls._vx_copied:
         try:
             _forget(proxy, name)
         except AttributeError:
