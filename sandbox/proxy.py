@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import keyword
 import types
 import weakref
 from collections.abc import Callable
@@ -351,8 +352,10 @@ def _build_proxy_class(cls: type) -> type:
     namespace["_vx_copied"] = set()  # names ever copied onto proxies of this class
     has_dict = any("__dict__" in base.__dict__ for base in cls.__mro__)
     # number of keys in an object's __dict__ -> its copying function (_filler_for)
-    namespace["_vx_fillers"] = fillers = {} if has_dict else None
-    namespace["_vx_quick"] = None if namespace["_vx_slots"] else fillers  # expose()'s shortcut
+    # size of an object's __dict__ -> copiers for its layouts (_filler_for), and the latest
+    # one, which expose() tries first (not for classes with slots to copy too)
+    namespace["_vx_fillers"] = {} if has_dict else None
+    namespace["_vx_quick"] = {} if has_dict and not namespace["_vx_slots"] else None
     namespace["_vx_class_names"] = frozenset(
         name for base in cls.__mro__ for name in base.__dict__ if not name.startswith("_")
     )
@@ -373,14 +376,20 @@ def _copy_plain_fields(cls: Any, proxy: Proxy, target: Any) -> None:
     if fillers is not None:
         fields = _instance_dict(target, "__dict__")
         if type(fields) is dict:
-            filler = fillers.get(len(fields)) or _filler_for(cls, fields)
-            try:
-                filler(proxy, target, fields)  # same number of keys, and it finds all of
-            except KeyError:  # its keys: the same keys; else another layout
+            # A copier reads every key of its layout: one that runs without a KeyError on a
+            # __dict__ of the same size has found the same keys.
+            for filler in fillers.get(len(fields), ()):
+                try:
+                    filler(proxy, target, fields)
+                    break
+                except KeyError:
+                    continue
+                except AttributeError:  # a base proxy class started reading a name through
+                    _forget_copiers(cls)
+                    _fill_slowly(proxy, target, fields)
+                    break
+            else:
                 _filler_for(cls, fields)(proxy, target, fields)
-            except AttributeError:  # a base proxy class started reading a name through
-                fillers.clear()
-                _fill_slowly(proxy, target, fields)
     for name in cls._vx_slots:
         value = getattr(target, name, _UNSET)
         if type(value) in PLAIN:
@@ -396,10 +405,22 @@ _store = object.__setattr__
 _forget = object.__delattr__
 
 
+_LAYOUTS_PER_SIZE = 4
+"""copiers kept per size of ``__dict__``: objects of one class rarely have more layouts, and
+past it the slow copy is used rather than compiling a copier for every object"""
+
+
 def _filler_for(cls: Any, fields: dict) -> Callable[[Proxy, Any, dict], None]:
-    """The copying function for objects whose ``__dict__`` has exactly these keys (it reads
-    every key, so a ``__dict__`` of the same size it runs on without a KeyError has them)."""
-    if not all(type(name) is str and name.isidentifier() for name in fields) or len(fields) > 256:
+    """The copying function for objects whose ``__dict__`` has exactly these keys."""
+    same_size = cls._vx_fillers.setdefault(len(fields), [])
+    if (
+        len(same_size) >= _LAYOUTS_PER_SIZE
+        or len(fields) > 256
+        or not all(
+            type(name) is str and name.isidentifier() and not keyword.iskeyword(name)
+            for name in fields
+        )
+    ):
         return _fill_slowly
     names = [name for name in fields if name[:1] != "_" and name not in cls._vx_class_names]
     lines = ["def fill(proxy, target, fields):", "    proxy._vx_target = target"]
@@ -420,8 +441,17 @@ def _filler_for(cls: Any, fields: dict) -> Callable[[Proxy, Any, dict], None]:
     exec(compile("\n".join(lines), f"<proxy copier of {cls.__name__}>", "exec"), scope)
     filler = scope["fill"]
     cls._vx_copied.update(names)
-    cls._vx_fillers[len(fields)] = filler  # bounded: one per size of __dict__ up to 256
+    same_size.append(filler)
+    if cls._vx_quick is not None:
+        cls._vx_quick[len(fields)] = filler
     return filler
+
+
+def _forget_copiers(cls: Any) -> None:
+    if cls._vx_fillers:
+        cls._vx_fillers.clear()
+    if cls._vx_quick:
+        cls._vx_quick.clear()
 
 
 def _reads_through(cls: type, name: str) -> bool:
@@ -446,8 +476,7 @@ def _read_through_field(cls: Any, name: str) -> None:
         return
     if sum(type(attr) is _Field for attr in cls.__dict__.values()) < _MAX_FIELDS:
         type.__setattr__(cls, name, _Field(name))
-        if cls._vx_fillers:
-            cls._vx_fillers.clear()  # they copy this name, which a copy must no longer shadow
+        _forget_copiers(cls)  # they copy this name, which a copy must no longer shadow
 
 
 def _method(name: str) -> Callable[..., Any]:

@@ -192,3 +192,29 @@ def test_the_projects_api_classes_are_handed_over_as_they_are():
     for value in (ref, VideoRef("v", 1, 4, 4, ("abc",)), patch, names["ImagePatch"]):
         assert expose(value) is value
     assert expose(ImagePatch) is ImagePatch and expose(VideoSegment) is VideoSegment
+
+
+def test_attributes_named_like_keywords_are_copied(run_source):
+    class Odd:
+        pass
+
+    odd = Odd()
+    setattr(odd, "class", "vehicle")
+    odd.size = 2
+    run = run_with(run_source, "return [getattr(obj, 'class'), obj.size]", odd)
+    assert run.ok and run.result == ["vehicle", 2]
+
+
+def test_objects_of_one_class_with_many_layouts_are_all_copied_right():
+    class Varied:
+        def __init__(self, index):
+            setattr(self, f"field_{index}", index)
+            self.common = -index
+
+    objects = [Varied(index) for index in range(10)]  # ten layouts of the same size
+    for _ in range(2):
+        for index, obj in enumerate(objects):
+            exposed = expose(obj)
+            assert getattr(exposed, f"field_{index}") == index
+            assert exposed.common == -index
+            assert not hasattr(exposed, f"field_{index + 1}")
