@@ -15,21 +15,27 @@
 - any other object becomes an instance of its class's proxy class, which offers the public
   methods and public attributes of the object and nothing else: no attribute writes, no
   underscore names, results exposed again, arguments unwrapped on the way in;
-- an exception raised by the caller's code is handed over with everything it carries exposed
-  (``args``, ``AttributeError.obj``, ``StopIteration.value``, public attributes, grouped
-  exceptions), so ``except ... as e`` never yields a caller's object.
+- an exception raised by the caller's code (a method, property, special method, constructor or
+  function reached through a proxy) is handed over with everything it carries exposed, in
+  place: ``args``, ``AttributeError.obj``/``name``, ``StopIteration.value``, ``OSError`` and
+  ``ImportError`` fields, public attributes, grouped, nested and chained exceptions; so
+  ``except ... as e`` never yields a caller's object. Safe API classes promise the same of
+  their own exceptions.
 
 Cost. A proxy class is generated once per class (cached by class identity, dropped when the
-class is): methods are plain functions in its namespace, and every public instance attribute
-name the class's objects have is a descriptor on it. Building a proxy is one object and one slot
-store. The first read of a plain-data attribute (a patch's ``left``, ``width``, ...) stores the
-value in the proxy's own ``__dict__``, so every later read is a plain attribute load, as fast as
-reading the real object: ViperGPT programs read such attributes thousands of times per run.
-Values that are not plain data are read through, and exposed, on every access. A method or
-special-method call through a proxy empties that proxy's store, because the call may have
-changed the object; values change only through calls, since the program cannot write to the
-object. (A change made by other host code, or through another proxy of the same object, shows
-up after the program's next method call on this proxy.)
+class is), with the class's methods as plain functions in its namespace. When a proxy is made,
+the object's public plain-data attributes (a patch's ``left``, ``width``, ...) are copied onto
+it as ordinary instance values, by a copier compiled per attribute layout, so every read is a
+plain attribute load the interpreter specialises, as fast as reading the real object: ViperGPT
+programs read such attributes thousands of times per run. No ``__getattr__`` fallback and no
+``__setattr__`` sits on a proxy class (either would make every read or copy several times
+slower); programs' writes are refused by the write guard. A public attribute that holds
+anything but plain data gets a read-through descriptor on the proxy class, which exposes the
+value on every access and shadows any older copy. A method or special-method call through a
+proxy copies the attributes again, because the call may have changed the object (or removed or
+retyped an attribute); the program itself cannot write to the object. (A change made by other
+host code, or through another proxy of the same object, shows up after the program's next
+method call on this proxy.)
 
 A proxy is only as safe as the public API it forwards: it keeps a program away from the
 object's internals, not from what its public methods do. Untrusted code that must not reach
@@ -239,16 +245,24 @@ def _unwrap_kwargs(kwargs: dict) -> dict:
 
 # --- exceptions from the caller's code --------------------------------------------------------
 
-_EXCEPTION_FIELDS = {
-    AttributeError: ("obj", "name"),
-    NameError: ("name",),
-    StopIteration: ("value",),
-    StopAsyncIteration: (),
-    OSError: ("filename", "filename2"),
-    ImportError: ("name", "path"),
-    SystemExit: ("code",),
-}
-"""attributes the interpreter keeps outside ``args`` and ``__dict__`` (set by the raiser)"""
+
+def _builtin_exception_fields(kind: type) -> list[str]:
+    """Public attributes the interpreter keeps outside ``args`` and ``__dict__`` on the builtin
+    classes of ``kind`` (``AttributeError.obj``, ``StopIteration.value``, ``OSError.filename``,
+    ``SyntaxError.text``, ...): set by whoever raised the exception, so anything can be in them.
+    """
+    fields = []
+    for base in type.__getattribute__(kind, "__mro__"):
+        # A group's read-only message is a str; its exceptions are exposed one by one.
+        if base.__module__ == "builtins" and base is not builtins.BaseExceptionGroup:
+            fields += [
+                name
+                for name, attr in base.__dict__.items()
+                if name[:1] != "_"
+                and name != "args"
+                and isinstance(attr, (types.MemberDescriptorType, types.GetSetDescriptorType))
+            ]
+    return fields
 
 
 def _expose_exception(exc: BaseException, seen: set[int]) -> BaseException:
@@ -262,12 +276,10 @@ def _expose_exception(exc: BaseException, seen: set[int]) -> BaseException:
         return exc
     seen.add(id(exc))
     exc.args = tuple(_expose_item(item, seen) for item in exc.args)
-    for kind, fields in _EXCEPTION_FIELDS.items():
-        if isinstance(exc, kind):
-            for field in fields:
-                value = getattr(exc, field, None)
-                if type(value) not in PLAIN:
-                    setattr(exc, field, _expose_item(value, seen))
+    for field in _builtin_exception_fields(type(exc)):
+        value = getattr(exc, field, None)
+        if type(value) not in PLAIN:
+            setattr(exc, field, _expose_item(value, seen))
     state = _instance_dict(exc, "__dict__")
     for name, value in list(state.items()):
         if type(value) not in PLAIN and not name.startswith("_"):

@@ -254,3 +254,21 @@ def test_exposed_exception_items_are_proxies_of_caller_objects():
     with pytest.raises(KeyError) as caught:
         expose(holder).key_error(holder)
     assert isinstance(caught.value.args[0], Proxy)
+
+
+def test_syntax_error_and_system_exit_fields_are_exposed():
+    holder = Holder()
+
+    def raise_syntax_error():
+        raise SyntaxError("bad", (holder.items, 1, 1, holder.table, 1, 1))
+
+    def raise_system_exit():
+        raise SystemExit(holder.items)
+
+    with pytest.raises(SyntaxError) as caught:
+        expose(raise_syntax_error)()
+    assert caught.value.filename == [1] and caught.value.filename is not holder.items
+    assert caught.value.text == {"k": 1} and caught.value.text is not holder.table
+    with pytest.raises(SystemExit) as exited:
+        expose(raise_system_exit)()
+    assert exited.value.code == [1] and exited.value.code is not holder.items
