@@ -1,16 +1,26 @@
 """Tracer + sandbox overhead against plain ``exec``, measured side by side in one run.
 
 A ViperGPT-style program of ~50 lines (loops, attribute access, sorting, API calls) runs against
-the cheap in-process fake API (vipexec.testing) four ways:
+two APIs that answer the same from the same scene:
 
-1. plain ``exec`` of the source, calling the fake API directly (the baseline);
+- **project's API**: the cheap in-process fake API (``vipexec.testing``), whose classes are
+  marked safe (``mark_safe_api``): a sandboxed program holds them without proxies;
+- **user class**: :class:`UserImagePatch`, a plain class written the way a ViperGPT user writes
+  ``ImagePatch`` (public instance attributes set in ``__init__``, methods), not marked, so a
+  sandboxed program reaches it through proxies.
+
+Each API runs four ways:
+
+1. plain ``exec`` of the source, calling the API directly (the baseline);
 2. ``Program.run(sandbox=False)``: block tracing only;
 3. ``Program.run(sandbox=True)``: our policy, guards, proxies of the caller's API and tracing;
 4. RestrictedPython 9 with its stock guards (``safer_getattr``, ``_getitem_``, ``_getiter_``,
    the unpack guards, ``_inplacevar_``, ``full_write_guard``), no tracing.
 
-Each variant is timed as the median of several repeats of many calls; the script prints
-microseconds per run and the ratio to plain exec. Usage: ``python bench/tracer_overhead.py``.
+Each variant is timed as the best of several interleaved rounds of many calls; the script
+prints microseconds per run and the ratio to plain exec of the same API in the same run.
+Usage: ``python bench/tracer_overhead.py [--clock cpu]`` (``cpu`` on a machine busy with
+other work).
 """
 
 from __future__ import annotations
@@ -82,6 +92,65 @@ def execute_command(image, query):
 """
 
 
+class UserImagePatch:
+    """ViperGPT's ``ImagePatch`` as a user writes it: public attributes, no safe marking."""
+
+    def __init__(self, image, left=None, lower=None, right=None, upper=None):
+        self.image = image
+        if left is None and lower is None and right is None and upper is None:
+            left, lower, right, upper = 0, 0, image.width, image.height
+        self.left, self.lower, self.right, self.upper = left, lower, right, upper
+        self.width = right - left
+        self.height = upper - lower
+        self.horizontal_center = (left + right) / 2
+        self.vertical_center = (lower + upper) / 2
+
+    def _object(self):
+        for obj in self.image.objects:
+            if obj.box == (self.left, self.lower, self.right, self.upper):
+                return obj
+        return None
+
+    def find(self, object_name):
+        found = []
+        for obj in self.image.objects:
+            cx, cy = (obj.box[0] + obj.box[2]) / 2, (obj.box[1] + obj.box[3]) / 2
+            inside = self.left <= cx <= self.right and self.lower <= cy <= self.upper
+            if obj.name == object_name and inside:
+                found.append(UserImagePatch(self.image, *obj.box))
+        return found
+
+    def verify_property(self, object_name, attribute):
+        obj = self._object()
+        return obj is not None and attribute in obj.attributes
+
+    def simple_query(self, question=None):
+        obj = self._object()
+        if obj is None:
+            return "nothing"
+        if "color" in (question or "").lower():
+            return next(iter(sorted(obj.attributes)), "unknown")
+        return obj.name
+
+    def compute_depth(self):
+        obj = self._object()
+        return obj.depth if obj is not None else 1.0
+
+    def crop(self, left, lower, right, upper):
+        return UserImagePatch(
+            self.image,
+            max(left, self.left),
+            max(lower, self.lower),
+            min(right, self.right),
+            min(upper, self.upper),
+        )
+
+
+def user_namespace() -> dict:
+    """The project's fake API names with the user's own ``ImagePatch`` in place of the fake."""
+    return {**fake_namespace(), "ImagePatch": UserImagePatch}
+
+
 def build_scene(n_cars: int = 24, n_people: int = 24) -> FakeScene:
     scene = FakeScene(1000, 1000)
     for i in range(n_cars):
@@ -133,6 +202,12 @@ def pysnooper_variant(source: str, namespace: dict):
     return pysnooper.snoop(output=lambda text: None, depth=1)(env["execute_command"])
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+"""``--clock cpu`` counts only this thread's CPU time: on a machine busy with other work the
+wall clock also counts the time the benchmark waits for a core."""
+clock = CLOCKS["wall"]
+
+
 def time_interleaved(variants: dict, *, number: int, repeat: int) -> dict[str, float]:
     """Seconds per call for each variant: the best of ``repeat`` rounds.
 
@@ -144,11 +219,36 @@ def time_interleaved(variants: dict, *, number: int, repeat: int) -> dict[str, f
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeat):
         for name, call in variants.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(number):
                 call()
-            samples[name].append((time.perf_counter() - start) / number)
+            samples[name].append((clock() - start) / number)
     return {name: min(values) for name, values in samples.items()}
+
+
+def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
+    """Seconds per run of the four variants against one API (checked to agree first)."""
+    plain_env = dict(namespace)
+    exec(compile(PROGRAM, "<plain>", "exec"), plain_env)
+    plain = plain_env["execute_command"]
+    expected = plain(**inputs)
+    program = Program.from_source(PROGRAM, name="bench_program")
+    for sandbox in (False, True):
+        run = program.run(namespace=namespace, inputs=inputs, sandbox=sandbox)
+        assert run.ok and run.result == expected, (sandbox, run.error, run.result, expected)
+    rp = restricted_python_runner(PROGRAM, namespace)
+    assert rp(**inputs) == expected
+    variants = {
+        "plain exec": lambda: plain(**inputs),
+        "Program.run(sandbox=False)": lambda: program.run(
+            namespace=namespace, inputs=inputs, sandbox=False
+        ),
+        "Program.run(sandbox=True)": lambda: program.run(
+            namespace=namespace, inputs=inputs, sandbox=True
+        ),
+        "RestrictedPython stock guards": lambda: rp(**inputs),
+    }
+    return time_interleaved(variants, number=args.number, repeat=args.repeat)
 
 
 def main() -> None:
@@ -162,51 +262,43 @@ def main() -> None:
         default=[8, 16, 48],
         help="also time plain vs sandbox=True at these object counts (per kind)",
     )
+    parser.add_argument(
+        "--clock", choices=sorted(CLOCKS), default="wall", help="wall time or thread CPU time"
+    )
     args = parser.parse_args()
+    global clock
+    clock = CLOCKS[args.clock]
 
     scene = build_scene()
     namespace = fake_namespace()
     inputs = {"image": scene, "query": "Is the person next to a red car?"}
-
-    plain_env = dict(namespace)
-    exec(compile(PROGRAM, "<plain>", "exec"), plain_env)
-    plain = plain_env["execute_command"]
-    expected = plain(**inputs)
-
+    apis = {"project's API": namespace, "user class": user_namespace()}
+    measured = {label: measure_api(api, inputs, args) for label, api in apis.items()}
+    results = measured["project's API"]
     program = Program.from_source(PROGRAM, name="bench_program")
-    for sandbox in (False, True):
-        run = program.run(namespace=namespace, inputs=inputs, sandbox=sandbox)
-        assert run.ok and run.result == expected, (sandbox, run.error, run.result, expected)
-    rp = restricted_python_runner(PROGRAM, namespace)
-    assert rp(**inputs) == expected
-
-    variants = {
-        "plain exec": lambda: plain(**inputs),
-        "Program.run(sandbox=False)": lambda: program.run(
-            namespace=namespace, inputs=inputs, sandbox=False
-        ),
-        "Program.run(sandbox=True)": lambda: program.run(
-            namespace=namespace, inputs=inputs, sandbox=True
-        ),
-        "RestrictedPython stock guards": lambda: rp(**inputs),
-    }
-    results = time_interleaved(variants, number=args.number, repeat=args.repeat)
     base = results["plain exec"]
-    snooped = pysnooper_variant(PROGRAM, namespace)
-    if snooped is not None:
-        # A per-line tracer is ~1000x slower: a few calls are enough to time it.
-        results["PySnooper (per-line tracer)"] = time_interleaved(
-            {"snoop": lambda: snooped(**inputs)}, number=2, repeat=3
-        )["snoop"]
     print(
         f"program: {len(PROGRAM.splitlines())} lines, {len(scene.objects)} objects, "
         f"{len(program.blocks)} blocks; best of {args.repeat} interleaved rounds"
-        f" x {args.number} calls"
+        f" x {args.number} calls; {args.clock} clock"
     )
-    print(f"{'variant':32s} {'us/run':>10s} {'x plain':>8s}")
-    for name, seconds in results.items():
-        print(f"{name:32s} {seconds * 1e6:10.1f} {seconds / base:8.2f}")
-    print("target: Program.run(sandbox=True) <= 1.30x plain exec")
+    header = "".join(f" {label + ' us':>17s} {'x plain':>8s}" for label in apis)
+    print(f"{'variant':32s}{header}")
+    for name in results:
+        row = "".join(
+            f" {times[name] * 1e6:17.1f} {times[name] / times['plain exec']:8.2f}"
+            for times in measured.values()
+        )
+        print(f"{name:32s}{row}")
+    snooped = pysnooper_variant(PROGRAM, namespace)
+    if snooped is not None:
+        # A per-line tracer is ~1000x slower: a few calls are enough to time it.
+        seconds = time_interleaved({"snoop": lambda: snooped(**inputs)}, number=2, repeat=3)
+        print(
+            f"{'PySnooper (per-line tracer)':32s} {seconds['snoop'] * 1e6:17.1f} "
+            f"{seconds['snoop'] / base:8.2f}"
+        )
+    print("targets: Program.run(sandbox=True) <= 1.30x and sandbox=False <= 1.20x plain exec")
 
     # Where the cost goes: a run's fixed cost (namespace, recorder, Run) on a trivial program,
     # and the instrumented program without the per-exit value summaries.
@@ -225,29 +317,33 @@ def main() -> None:
     full = results["Program.run(sandbox=True)"]
     instrumented = parts["no summaries"] - base - parts["fixed"]
     print(
-        f"breakdown of sandbox=True: fixed cost of a run {parts['fixed'] * 1e6:.1f} us; "
-        f"policy + block instrumentation {instrumented * 1e6:.1f} us; "
-        f"value summaries at block exits {(full - parts['no summaries']) * 1e6:.1f} us"
+        f"breakdown of sandbox=True (project's API): fixed cost of a run "
+        f"{parts['fixed'] * 1e6:.1f} us; policy + block instrumentation "
+        f"{instrumented * 1e6:.1f} us; value summaries at block exits "
+        f"{(full - parts['no summaries']) * 1e6:.1f} us"
     )
     if args.sweep:
-        print("sweep (cars = people = N):")
-        print(f"  {'N':>4s} {'plain us':>10s} {'sandbox=True us':>16s} {'x plain':>8s}")
+        print("sweep (cars = people = N), sandbox=True against plain exec of the same API:")
+        print(f"  {'N':>4s}" + "".join(f" {label + ' x plain':>22s}" for label in apis))
         for count in args.sweep:
             sized = {"image": build_scene(count, count), "query": inputs["query"]}
-            times = time_interleaved(
-                {
-                    "plain": lambda sized=sized: plain(**sized),
-                    "sandbox": lambda sized=sized: program.run(
-                        namespace=namespace, inputs=sized, sandbox=True
-                    ),
-                },
-                number=max(5, args.number * 576 // (count * count)),
-                repeat=args.repeat,
-            )
-            print(
-                f"  {count:4d} {times['plain'] * 1e6:10.1f} {times['sandbox'] * 1e6:16.1f} "
-                f"{times['sandbox'] / times['plain']:8.2f}"
-            )
+            ratios = []
+            for api in apis.values():
+                env = dict(api)
+                exec(compile(PROGRAM, "<plain>", "exec"), env)
+                entry = env["execute_command"]
+                times = time_interleaved(
+                    {
+                        "plain": lambda sized=sized, entry=entry: entry(**sized),
+                        "sandbox": lambda sized=sized, api=api: program.run(
+                            namespace=api, inputs=sized, sandbox=True
+                        ),
+                    },
+                    number=max(5, args.number * 576 // (count * count)),
+                    repeat=args.repeat,
+                )
+                ratios.append(times["sandbox"] / times["plain"])
+            print(f"  {count:4d}" + "".join(f" {ratio:22.2f}" for ratio in ratios))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ Differences from ViperGPT's implementation, on purpose (DESIGN.md section 4 sett
 Security: programs may read any attribute not starting with ``_``. Public attributes and method
 results are only ``bool``/``int``/``float``/``str``/``None``, ``ImagePatch``, ``VideoSegment``,
 ``ImageRef`` or lists/tuples of those; the dispatcher, backend, store and pixels sit in private
-class attributes.
+class attributes. That makes ``ImagePatch`` and ``VideoSegment`` safe API classes
+(:func:`vipexec.sandbox.safe_api.mark_safe_api`): sandboxed programs hold them without proxies.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 
 from vipexec import summarize
 from vipexec.modules.refs import ImageRef, VideoRef
+from vipexec.sandbox.safe_api import mark_safe_api
 
 __all__ = [
     "ImagePatch",
@@ -614,3 +616,7 @@ def _summarize_segment(value: VideoSegment, limits: Any) -> dict[str, Any]:
 
 summarize.register(f"{__name__}.ImagePatch", _summarize_patch)
 summarize.register(f"{__name__}.VideoSegment", _summarize_segment)
+
+# The contract of a safe API class is this module's security note (checked by
+# tests/modules/test_security.py): programs get patches and segments without proxies.
+mark_safe_api(ImagePatch, VideoSegment)

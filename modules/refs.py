@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vipexec import summarize
+from vipexec.sandbox.safe_api import mark_safe_api
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +59,6 @@ def _summarize_video_ref(value: VideoRef, limits: Any) -> dict[str, Any]:
 
 summarize.register(f"{__name__}.ImageRef", _summarize_image_ref)
 summarize.register(f"{__name__}.VideoRef", _summarize_video_ref)
+
+# Immutable plain values: programs hold them without proxies.
+mark_safe_api(ImageRef, VideoRef)

@@ -17,11 +17,13 @@ What happens to one call:
    requests, waiting at most ``max_wait_ms`` after the first, and runs them as **one model
    invocation** (counted: :meth:`ModelHost.stats`);
 4. models load on first use, on the device the placement plan gave them (declared memory,
-   bf16/fp16 on GPUs, fp32 on the CPU).
+   bf16/fp16 on GPUs, fp32 on the CPU). Before the first torch model loads, torch's thread
+   count is set from ``[host] torch_threads`` (default: the cores this process may run on).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -50,6 +52,16 @@ if TYPE_CHECKING:
     from vipexec.modules.images import ImageStore
 
 __all__ = ["ModelHost", "ModuleStats"]
+
+
+def torch_thread_count(configured: int | None) -> int:
+    """The thread count torch gets: the configured one, else the cores this process may use."""
+    if configured is not None:
+        return configured
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -196,6 +208,7 @@ class ModelHost:
         self._plan: dict[str, Placement] | None = None
         self._scratch: OrderedDict[str, np.ndarray] = OrderedDict()
         self._closed = False
+        self._torch_threads_set = False
 
     def __repr__(self) -> str:
         return f"<ModelHost profile={self.profile.name!r} models={sorted(self.modules)}>"
@@ -269,6 +282,8 @@ class ModelHost:
     def _ensure_loaded(self, module: ModelModule, method: str) -> None:
         if module.loaded:
             return
+        if module.uses_torch:
+            self._set_torch_threads()
         placed = self.placement()[module.name]
         for dependency in module.dependencies():
             self._ensure_loaded(self.modules[dependency], method)
@@ -276,6 +291,20 @@ class ModelHost:
             module.load(placed.device, placed.dtype, self._resolve)
         except (ModelNotFound, ModelLoadError) as exc:
             raise exc.for_method(method) from exc.__cause__
+
+    def _set_torch_threads(self) -> None:
+        # Torch's default is one thread per core of the machine, not of this process's share
+        # of it: on a busy or pinned machine the threads fight and a model runs several times
+        # slower than on one thread.
+        with self._lock:
+            if self._torch_threads_set:
+                return
+            try:
+                import torch
+            except ImportError:
+                return  # the model's own load reports the missing package
+            torch.set_num_threads(torch_thread_count(self.config.host.torch_threads))
+            self._torch_threads_set = True
 
     def _resolve(self, name: str) -> ModelModule:
         module = self.modules.get(name)

@@ -12,6 +12,7 @@ A config (TOML, YAML or JSON; the same structure in each) has four parts::
     cache = "memory"                  # "off" | "memory" | "sqlite"
     cache_path = "~/.cache/vipexec/calls.sqlite"
     devices = "auto"                  # "auto" | "cpu" | ["cuda:0", "cuda:1"]
+    torch_threads = 2                 # default: the cores this process may run on
 
     [models.detector]                 # one table per model: kind + common keys + kind options
     kind = "yolo"
@@ -79,6 +80,8 @@ class HostConfig:
     """"auto" (every visible GPU, else CPU), "cpu", or a list like ["cuda:0", "cuda:1"]"""
     gpu_memory_fraction: float = 0.9
     """share of each GPU's memory the declared estimates may fill"""
+    torch_threads: int | None = None
+    """torch's intra-op thread count; None: the CPU cores this process may run on"""
 
 
 _HOST_OPTIONS: dict[str, Option] = {
@@ -90,6 +93,7 @@ _HOST_OPTIONS: dict[str, Option] = {
     "cache_path": Option(None, str, "sqlite file", nullable=True),
     "devices": Option("auto", (str, list), "devices"),
     "gpu_memory_fraction": Option(0.9, float, "GPU share", minimum=0.01),
+    "torch_threads": Option(None, int, "torch threads", minimum=1, nullable=True),
 }
 
 
@@ -349,6 +353,7 @@ def _host_dict(host: HostConfig) -> dict[str, Any]:
         "cache_path": None if host.cache_path is None else str(host.cache_path),
         "devices": list(host.devices) if isinstance(host.devices, tuple) else host.devices,
         "gpu_memory_fraction": host.gpu_memory_fraction,
+        "torch_threads": host.torch_threads,
     }
 
 

@@ -3,6 +3,7 @@ placement and dtype choice (a counting module stands in for a model)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any, ClassVar
@@ -21,6 +22,7 @@ from vipexec.modules.models.devices import (
     discover_gpus,
     plan_placement,
 )
+from vipexec.modules.models.errors import ConfigError
 from vipexec.modules.models.host import ModelHost
 from vipexec.modules.models.profile import parse_config
 
@@ -343,3 +345,59 @@ def test_no_gpu_here_means_cpu():
 
     if not torch.cuda.is_available():
         assert discover_gpus("auto") == []
+
+
+class TorchCountingModule(CountingModule):
+    """A counting module that claims torch, so loading it sets torch's thread count."""
+
+    kind: ClassVar[str] = "test-torch-counting"
+    uses_torch: ClassVar[bool] = True
+
+
+register_model_kind("test-torch-counting", TorchCountingModule, replace=True)
+
+
+@pytest.fixture
+def torch_threads():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    yield torch
+    torch.set_num_threads(before)
+
+
+def torch_config(**host: Any):
+    return parse_config(
+        {
+            "host": {"devices": "cpu", **host},
+            "models": {"m": {"kind": "test-torch-counting"}},
+            "profiles": {"all": {"find": "m"}},
+        },
+        source="test.toml",
+    )
+
+
+def test_loading_a_torch_model_sets_the_configured_thread_count(torch_threads):
+    torch_threads.set_num_threads(3)
+    with ModelHost(torch_config(torch_threads=1), cache=False) as host:
+        host.load()
+    assert torch_threads.get_num_threads() == 1
+
+
+def test_torch_threads_default_to_the_cores_this_process_may_use(torch_threads):
+    torch_threads.set_num_threads(7)
+    with ModelHost(torch_config(), cache=False) as host:
+        host.load()
+    assert torch_threads.get_num_threads() == len(os.sched_getaffinity(0))
+
+
+def test_a_host_without_torch_models_leaves_torch_threads_alone(torch_threads):
+    torch_threads.set_num_threads(3)
+    with ModelHost(config(torch_threads=1), "find-only", cache=False) as host:
+        host.load()
+    assert torch_threads.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "two", True])
+def test_torch_threads_must_be_a_positive_int(value):
+    with pytest.raises(ConfigError, match="torch_threads"):
+        torch_config(torch_threads=value)

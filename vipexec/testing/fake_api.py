@@ -6,7 +6,7 @@ benchmark run ViperGPT-style programs against it. Boxes use ViperGPT's conventio
 origin at the bottom-left, ``lower < upper``).
 
 Like vipexec's own API classes, the fakes are *safe API classes* (see
-:func:`vipexec.sandbox.proxy.mark_safe_api`): everything public on them is plain data, another
+:func:`vipexec.sandbox.safe_api.mark_safe_api`): everything public on them is plain data, another
 fake, or a method returning those, so a sandboxed program receives them without proxies.
 """
 
@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from vipexec.sandbox.safe_api import mark_safe_api
 
 Box = tuple[int, int, int, int]
 
@@ -216,13 +218,7 @@ class FakeVideoSegment:
         return options[0]
 
 
-def _mark_safe() -> None:
-    from vipexec.sandbox.proxy import mark_safe_api
-
-    mark_safe_api(FakeImagePatch, FakeVideoSegment, FakeScene, FakeObject)
-
-
-_mark_safe()
+mark_safe_api(FakeImagePatch, FakeVideoSegment, FakeScene, FakeObject)
 
 
 def fake_namespace() -> dict[str, Any]:
