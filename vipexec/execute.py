@@ -99,6 +99,7 @@ def finish_run(
         stdout_dropped=output.dropped_chars if output else 0,
         inputs=input_summary,
         ms=(time.perf_counter() - started) * 1e3,
+        trace_cut=recorder.cut,
     )
 
 
@@ -298,7 +299,7 @@ def _content_hash(value: Any) -> str | None:
     if isinstance(value, (bytes, bytearray)):
         return hashlib.sha256(value).hexdigest()
     if isinstance(value, str):
-        return hashlib.sha256(value.encode()).hexdigest()
+        return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     tobytes = getattr(type(value), "tobytes", None)
     if isinstance(tobytes, types.FunctionType | types.MethodDescriptorType):
         try:
