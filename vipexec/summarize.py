@@ -156,14 +156,27 @@ def _unknown_of(kind: type) -> _Internal:
             return {"type": name}
 
         return summarize_unknown
+    numbers = (int, float)
 
     def summarize_patch_like(value: Any, limits: Limits, memo: Any) -> Summary:
         try:
             box = _BOX(value)
         except AttributeError:
             return {"type": name}
-        if all(type(side) is int or (type(side) is float and side - side == 0.0) for side in box):
-            return {"type": name, "box": list(box)}
+        left, lower, right, upper = box
+        # Plain numbers only, and no NaN, infinity or int too long for JSON (the chained
+        # comparisons are False for each of them).
+        if (
+            type(left) in numbers
+            and type(lower) in numbers
+            and type(right) in numbers
+            and type(upper) in numbers
+            and -_INT_LIMIT <= left <= _INT_LIMIT
+            and -_INT_LIMIT <= lower <= _INT_LIMIT
+            and -_INT_LIMIT <= right <= _INT_LIMIT
+            and -_INT_LIMIT <= upper <= _INT_LIMIT
+        ):
+            return {"type": name, "box": [left, lower, right, upper]}
         return {"type": name}
 
     return summarize_patch_like

@@ -12,6 +12,7 @@ block running at the time, through a context variable so that threads and nested
 from __future__ import annotations
 
 import contextvars
+import marshal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -221,16 +222,14 @@ _ITERATION_SIZE = 60
 
 
 def json_size(value: Any) -> int:
-    """The length of ``value`` (plain JSON data) as compact JSON, estimated: strings count
-    their characters (an escaped character takes up to 12 bytes in the file)."""
-    kind = type(value)
-    if kind is str:
-        return len(value) + 2
-    if kind is dict:
-        return 2 + sum(len(key) + 4 + json_size(item) for key, item in value.items())
-    if kind is list:
-        return 2 + sum(json_size(item) + 2 for item in value)
-    return 24  # numbers, true, false, null
+    """The length of ``value`` (plain JSON data) as compact JSON, estimated at C speed (this
+    runs at block exits): the marshal length times 5/4, which is at or above the JSON length for
+    summaries of numbers and text that JSON does not escape (an escaped character takes up to
+    12 bytes in the file, and counts one)."""
+    try:
+        return len(marshal.dumps(value, 2)) * 5 // 4
+    except ValueError:  # not plain data: no summary is like that, but stay safe
+        return len(repr(value))
 
 
 def _message(exc: BaseException) -> str:

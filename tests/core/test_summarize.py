@@ -266,3 +266,15 @@ def test_summaries_do_not_materialise_instance_dicts():
     assert not any(isinstance(ref, dict) for ref in gc.get_referents(patch))
     patch.__dict__  # noqa: B018  (the check itself can fail: materialising shows up)
     assert any(isinstance(ref, dict) for ref in gc.get_referents(patch))
+
+
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), 10**5000, "1"], ids=["nan", "inf", "huge int", "str"]
+)
+def test_a_patch_like_box_holds_only_json_safe_numbers(bad):
+    class Patch:
+        def __init__(self, left):
+            self.left, self.lower, self.right, self.upper = left, 0, 5, 5
+
+    assert summarize(Patch(bad)) == {"type": Patch.__qualname__}
+    assert summarize(Patch(1.5))["box"] == [1.5, 0, 5, 5]
