@@ -41,6 +41,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 MAX_TIMEOUT = 86_400.0
+MAX_SCENES = 100_000
 MAX_ARG_DEPTH = 100
 """nesting levels of an --arg JSON value (deeper values exhaust the recursion of the stages
 that copy and summarise inputs)"""
@@ -289,6 +290,9 @@ def scene_command(
     """Generate synthetic scenes: PNG images plus exact ground truth (JSON)."""
     from vipexec.modules.synthetic.export import write_scenes
 
+    for option, value in (("--count", count), ("--clips", clips)):
+        if value > MAX_SCENES:
+            raise fail(f"{option} {value}: at most {MAX_SCENES:,} per call")
     overrides = {"max_objects": max_objects} if max_objects is not None else {}
     try:
         written = write_scenes(out_dir, count, seed=seed, clips=clips, **overrides)

@@ -109,3 +109,10 @@ def test_nested_arg_json_within_the_bound_runs(tmp_path, capsys):
     value = "[" * 100 + "]" * 100
     assert main(["run", str(program), "--arg", f"x={value}"]) == 0
     assert capsys.readouterr().out.startswith("answer: 1\n")
+
+
+@pytest.mark.parametrize("option", ["--count", "--clips"])
+def test_scene_counts_are_bounded(tmp_path, capsys, option):
+    assert main(["scene", str(tmp_path / "out"), option, str(10**21)]) == 2
+    assert capsys.readouterr().err == f"vipexec: {option} {10**21}: at most 100,000 per call\n"
+    assert not (tmp_path / "out").exists()
