@@ -612,5 +612,5 @@ def _summarize_segment(value: VideoSegment, limits: Any) -> dict[str, Any]:
     }
 
 
-summarize.register(f"{__name__}.ImagePatch", _summarize_patch)
-summarize.register(f"{__name__}.VideoSegment", _summarize_segment)
+summarize.register(f"{__name__}.ImagePatch", _summarize_patch, immutable=True)
+summarize.register(f"{__name__}.VideoSegment", _summarize_segment, immutable=True)

@@ -57,13 +57,21 @@ _BY_NAME: dict[str, _Internal] = {}
 """summarizers registered by import path, matched along the MRO once the path resolves"""
 _NAMED: dict[type, _Internal] = {}
 """the real classes that registered import paths resolved to"""
+_LASTING_SUMMARIZERS: set[_Internal] = set()
+"""summarizers of classes registered as immutable"""
+LASTING = "lasting"
+"""The key of a memo's per-run store for immutable objects (``{(id, depth): (object, summary,
+limits)}``): a caller that summarises at many moments of one run (the tracer) puts the same
+store into each memo; the store keeps each object alive, so its id stays its own until the
+store is dropped."""
+_LASTING_MAX = 4096
 _RESOLVED: dict[type, _Internal] = {}
 """the summarizer each type resolved to; cleared when it grows past _RESOLVED_MAX, because a
 long-lived worker sees new program-defined classes in every run"""
 _RESOLVED_MAX = 4096
 
 
-def register(kind: type | str, summarizer: Summarizer) -> None:
+def register(kind: type | str, summarizer: Summarizer, *, immutable: bool = False) -> None:
     """Register ``summarizer(value, limits) -> dict`` for a type or an import path string.
 
     An import path (``"numpy.ndarray"``, ``"PIL.Image.Image"``) names a class as found in an
@@ -71,6 +79,10 @@ def register(kind: type | str, summarizer: Summarizer) -> None:
     MRO), which is what third-party classes such as ``torch.nn.Parameter`` need. A class whose
     ``__module__``/``__qualname__`` merely spell the path does not match. What ``summarizer``
     returns is copied into plain JSON data (see :func:`json_ready`).
+
+    ``immutable=True`` promises that an object of the class keeps its summary for life (a
+    frozen value such as an image reference): within one run its summary is then taken once
+    and reused at every block exit and call (see :data:`LASTING`).
     """
 
     def internal(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
@@ -80,6 +92,8 @@ def register(kind: type | str, summarizer: Summarizer) -> None:
         return out
 
     _register(kind, internal)
+    if immutable:
+        _LASTING_SUMMARIZERS.add(internal)
 
 
 def _register(kind: type | str, summarizer: _Internal) -> None:
@@ -100,7 +114,8 @@ def summarize(
 
     ``memo`` (id -> summary) lets one caller summarise many values that share objects (the
     variables of one block, say) without redoing shared parts; it is only valid while every
-    value summarised with it stays alive, so ids cannot be reused.
+    value summarised with it stays alive, so ids cannot be reused. Under the key
+    :data:`LASTING` it may hold a per-run store that outlives it.
     """
     kind = type(value)
     # The commonest kinds inline: this runs for every bound name at every block exit.
@@ -124,6 +139,16 @@ def summarize(
     fn = _RESOLVED.get(kind)
     if fn is None:
         fn = _resolve(kind)
+    lasting = None
+    if memo is not None and fn in _LASTING_SUMMARIZERS:
+        lasting = memo.get(LASTING)
+        if lasting is not None:
+            # by depth too: a summarizer may summarise differently deeper down
+            lasting_key = (key, limits.depth)
+            kept = lasting.get(lasting_key)
+            if kept is not None and kept[0] is value and kept[2] is limits:
+                memo[key] = kept[1]
+                return kept[1]
     try:
         out = fn(value, limits, memo)
     except Exception as exc:  # a summary must never break the traced program
@@ -132,6 +157,8 @@ def summarize(
         out = {"type": _bounded_name(kind, limits), "summary_error": failed}
     if memo is not None:
         memo[key] = out
+        if lasting is not None and len(lasting) < _LASTING_MAX:
+            lasting[lasting_key] = (value, out, limits)
     return out
 
 
@@ -445,32 +472,63 @@ def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
     non-finite float becomes the string ``"nan"``, ``"inf"`` or ``"-inf"``; an int beyond
     ±2**53 becomes an int summary; any other object becomes ``{"type": <class name>}``.
     """
-    if value is None or value is True or value is False:
-        return value
-    # issubclass on type(value), never isinstance: isinstance reads a __class__ the object
-    # may define as a property.
     kind = type(value)
-    if issubclass(kind, str):
-        return str.__getitem__(value, slice(0, max_str))
-    if issubclass(kind, int):
-        value = int.__int__(value)
+    # Exact types first, with short strings and ints kept inline in containers: this runs
+    # for every summary an extension returns (every ImagePatch at every block exit).
+    if kind is dict:
+        if depth >= _MAX_JSON_DEPTH:
+            return None
+        if len(value) > _MAX_JSON_ITEMS:
+            value = dict(itertools.islice(value.items(), _MAX_JSON_ITEMS))
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or len(key) > max_str:
+                key = _json_key(key, max_str)
+                if key is None:
+                    continue
+            if (type(item) is str and len(item) <= max_str) or (
+                type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT
+            ):
+                out[key] = item
+            else:
+                out[key] = json_ready(item, max_str, depth + 1)
+        return out
+    if kind is list or kind is tuple:
+        if depth >= _MAX_JSON_DEPTH:
+            return None
+        return [
+            item
+            if (type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT)
+            or (type(item) is str and len(item) <= max_str)
+            else json_ready(item, max_str, depth + 1)
+            for item in value[:_MAX_JSON_ITEMS]
+        ]
+    if kind is str:
+        return value if len(value) <= max_str else value[:max_str]
+    if kind is int:
         if -_INT_LIMIT <= value <= _INT_LIMIT:
             return value
         return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
+    if kind is float:
+        return value if value - value == 0.0 else repr(value)
+    if value is None or kind is bool:
+        return value
+    # issubclass on type(value), never isinstance: isinstance reads a __class__ the object
+    # may define as a property.
+    if issubclass(kind, str):
+        return str.__getitem__(value, slice(0, max_str))
+    if issubclass(kind, int):
+        return json_ready(int.__int__(value), max_str)
     if issubclass(kind, float):
-        value = float.__float__(value)
-        return value if math.isfinite(value) else repr(value)
-    if depth >= _MAX_JSON_DEPTH:
-        return None
-    if kind is dict:
-        return {
-            str.__getitem__(key, slice(0, max_str)): json_ready(item, max_str, depth + 1)
-            for key, item in itertools.islice(value.items(), _MAX_JSON_ITEMS)
-            if issubclass(type(key), str)
-        }
-    if kind is list or kind is tuple:
-        return [json_ready(item, max_str, depth + 1) for item in value[:_MAX_JSON_ITEMS]]
+        return json_ready(float.__float__(value), max_str)
     return {"type": type_name(kind)[:max_str]}
+
+
+def _json_key(key: Any, max_str: int) -> str | None:
+    """An object key as JSON can hold it (a plain, bounded string), or None to drop it."""
+    if not issubclass(type(key), str):
+        return None
+    return str.__getitem__(key, slice(0, max_str))
 
 
 def plain_value(summary: Summary) -> Any:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vipexec.summarize import DEFAULT_LIMITS, Limits, summarize
+from vipexec.summarize import DEFAULT_LIMITS, LASTING, Limits, summarize
 
 _ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
     "vipexec_active_recorder", default=None
@@ -81,6 +81,8 @@ class Recorder:
         self.first_error_block: int | None = None
         self.violations: list[tuple[str, int | None]] = []
         """policy violations as (message, block), kept even if the program caught them"""
+        self.lasting: dict[int, Any] = {}
+        """summaries of immutable objects, reused for the whole run (see summarize.LASTING)"""
         self.bytes_left = self.limits.max_bytes
         self.cut: dict[str, Any] | None = None
         """set when the trace reached ``max_bytes``: ``{"max_bytes", "block"}``, the block whose
@@ -177,7 +179,7 @@ class Recorder:
         limits = self.limits.values
         max_str = limits.max_str
         # every value is alive in frame_locals while we run, so ids are unique in the memo
-        memo: dict[int, Any] = {}
+        memo: dict[Any, Any] = {LASTING: self.lasting}
         out: dict[str, Any] = {}
         size = 0
         room = self.bytes_left // 2 if kept else self.bytes_left
@@ -269,10 +271,11 @@ def record_call(
         recorder.drop_call()  # past the call cap or the byte bound: counted, not summarised
         return
     limits = recorder.limits.values
+    memo: dict[Any, Any] = {LASTING: recorder.lasting}  # args and result are alive meanwhile
     call: dict[str, Any] = {
         "method": method,
-        "args": {key: summarize(value, limits) for key, value in args.items()},
-        "result": summarize(result, limits),
+        "args": {key: summarize(value, limits, memo) for key, value in args.items()},
+        "result": summarize(result, limits, memo),
         "ms": round(ms, 4),
     }
     for key, value in (
