@@ -128,7 +128,7 @@ def test_the_trace_stays_true_small_and_valid(pool, name, source, summary):
 
 def test_a_cut_trace_says_where(pool):
     source = SUCCEEDING[-1][1]
-    run = pool.run(source, timeout=60)  # 5,000 summarised exits: slow on a busy machine
+    run = pool.run(source, timeout=60)  # 5,000 block exits: slow on a busy machine
     assert run.trace_cut == {"max_bytes": 2_000_000, "block": 1}
     assert run.blocks[1].executions == 5000 and run.blocks[1].status == "ok"
     assert _check_trace(run)["trace_cut"] == run.trace_cut
