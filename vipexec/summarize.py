@@ -60,8 +60,8 @@ _NAMED: dict[type, _Internal] = {}
 _LASTING_SUMMARIZERS: set[_Internal] = set()
 """summarizers of classes registered as immutable"""
 LASTING = "lasting"
-"""The key of a memo's per-run store for immutable objects (``{(id, depth): (object, summary,
-limits)}``): a caller that summarises at many moments of one run (the tracer) puts the same
+"""The key of a memo's per-run store for immutable objects (``{id: (object, summary,
+max_str)}``): a caller that summarises at many moments of one run (the tracer) puts the same
 store into each memo; the store keeps each object alive, so its id stays its own until the
 store is dropped."""
 _LASTING_MAX = 4096
@@ -81,8 +81,9 @@ def register(kind: type | str, summarizer: Summarizer, *, immutable: bool = Fals
     returns is copied into plain JSON data (see :func:`json_ready`).
 
     ``immutable=True`` promises that an object of the class keeps its summary for life (a
-    frozen value such as an image reference): within one run its summary is then taken once
-    and reused at every block exit and call (see :data:`LASTING`).
+    frozen value such as an image reference) and that ``summarizer`` reads no bound of
+    ``limits`` but ``max_str``: within one run its summary is then taken once and reused at
+    every block exit, call and nesting depth (see :data:`LASTING`).
     """
 
     def internal(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
@@ -143,10 +144,8 @@ def summarize(
     if memo is not None and fn in _LASTING_SUMMARIZERS:
         lasting = memo.get(LASTING)
         if lasting is not None:
-            # by depth too: a summarizer may summarise differently deeper down
-            lasting_key = (key, limits.depth)
-            kept = lasting.get(lasting_key)
-            if kept is not None and kept[0] is value and kept[2] is limits:
+            kept = lasting.get(key)
+            if kept is not None and kept[0] is value and kept[2] == limits.max_str:
                 memo[key] = kept[1]
                 return kept[1]
     try:
@@ -158,7 +157,7 @@ def summarize(
     if memo is not None:
         memo[key] = out
         if lasting is not None and len(lasting) < _LASTING_MAX:
-            lasting[lasting_key] = (value, out, limits)
+            lasting[key] = (value, out, limits.max_str)
     return out
 
 
