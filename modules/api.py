@@ -614,8 +614,8 @@ def _summarize_segment(value: VideoSegment, limits: Any) -> dict[str, Any]:
     }
 
 
-summarize.register(f"{__name__}.ImagePatch", _summarize_patch)
-summarize.register(f"{__name__}.VideoSegment", _summarize_segment)
+summarize.register(f"{__name__}.ImagePatch", _summarize_patch, immutable=True)
+summarize.register(f"{__name__}.VideoSegment", _summarize_segment, immutable=True)
 
 # The contract of a safe API class is this module's security note (checked by
 # tests/modules/test_security.py): programs get patches and segments without proxies.

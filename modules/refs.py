@@ -57,8 +57,8 @@ def _summarize_video_ref(value: VideoRef, limits: Any) -> dict[str, Any]:
     }
 
 
-summarize.register(f"{__name__}.ImageRef", _summarize_image_ref)
-summarize.register(f"{__name__}.VideoRef", _summarize_video_ref)
+summarize.register(f"{__name__}.ImageRef", _summarize_image_ref, immutable=True)
+summarize.register(f"{__name__}.VideoRef", _summarize_video_ref, immutable=True)
 
 # Immutable plain values: programs hold them without proxies.
 mark_safe_api(ImageRef, VideoRef)

@@ -2,13 +2,15 @@
 
 Exit codes: 0 the program ran (or the command succeeded); 1 the program failed (compile,
 policy, runtime, timeout, memory, crashed) or tests failed; 2 bad invocation or unreadable input.
-Every failure is one line on stderr, never a traceback. Start-up stays light: heavy libraries
-(torch, the model backends) are imported only by the commands that need them.
+Every failure is one line on stderr, never a traceback; every option is checked. Program-derived
+text reaches the terminal escaped (:func:`vipexec.output.terminal_text`). Start-up stays light:
+heavy libraries (torch, the model backends) are imported only by the commands that need them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from vipexec.errors import VipexecError
+from vipexec.output import encodable, terminal_text
 
 app = typer.Typer(
     name="vipexec",
@@ -32,8 +35,22 @@ class Usage(Exception):
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"vipexec: {message}", err=True)
+    # Messages quote programs and their errors: escaped, they stay one line of plain text.
+    typer.echo(f"vipexec: {terminal_text(message)}", err=True)
     return typer.Exit(code)
+
+
+MAX_TIMEOUT = 86_400.0
+MAX_SCENES = 100_000
+MAX_ARG_DEPTH = 100
+"""nesting levels of an --arg JSON value (deeper values exhaust the recursion of the stages
+that copy and summarise inputs)"""
+
+
+def check_seconds(option: str, value: float) -> None:
+    """Refuse a time limit that is not a finite number of seconds in (0, MAX_TIMEOUT]."""
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise Usage(f"{option} {value}: expected seconds, more than 0 and at most {MAX_TIMEOUT:g}")
 
 
 # --- vipexec run ----------------------------------------------------------------------------
@@ -73,6 +90,9 @@ def run_command(
     from vipexec.program import Program
 
     try:
+        check_seconds("--timeout", timeout)
+        if memory <= 0:
+            raise Usage(f"--memory {memory}: expected a number of megabytes above 0")
         source = Program.from_file(program, entry=entry)
         named = _parse_args(arg or [])
         if (profile or device) and config is None:
@@ -99,7 +119,8 @@ def run_command(
             from vipexec.report import render_html
 
             try:
-                html.write_text(render_html(run, store=sandbox.images), encoding="utf-8")
+                page = encodable(render_html(run, store=sandbox.images))
+                html.write_text(page, encoding="utf-8")
             except OSError as exc:
                 raise fail(f"{html}: cannot write the report: {exc.strerror or exc}") from None
     if trace is not None:
@@ -122,10 +143,34 @@ def _parse_args(pairs: list[str]) -> dict[str, Any]:
         if not sep or not name.isidentifier():
             raise Usage(f"--arg {pair!r}: expected NAME=VALUE")
         try:
-            named[name] = json.loads(text)
+            value = json.loads(text)
+        except RecursionError:
+            value = None
+            depth = MAX_ARG_DEPTH + 1
         except ValueError:
-            named[name] = text
+            value, depth = text, 0
+        else:
+            depth = _depth(value)
+        if depth > MAX_ARG_DEPTH:
+            raise Usage(f"--arg {name}: the JSON value is nested more than {MAX_ARG_DEPTH} deep")
+        named[name] = value
     return named
+
+
+def _depth(value: Any) -> int:
+    """How many containers deep a JSON value nests (iteratively: the value may be deep)."""
+    depth, level = 0, [value]
+    while level:
+        containers = [item for item in level if isinstance(item, (list, dict))]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            inner
+            for item in containers
+            for inner in (item.values() if isinstance(item, dict) else item)
+        ]
+    return depth
 
 
 def _bind_inputs(program: Any, paths: list[Path], named: dict[str, Any], store: Any) -> Any:
@@ -197,9 +242,12 @@ def _server_from_config(config: Path, profile: str | None, device: str | None) -
 def _print_run(run: Any) -> None:
     from vipexec.summarize import plain_value
 
+    def echo(line: str) -> None:
+        typer.echo(terminal_text(line))  # program-derived text, shown on a terminal
+
     if run.ok:
-        typer.echo(f"answer: {_short(run.result_summary, plain_value)}")
-    typer.echo("blocks:")
+        echo(f"answer: {_short(run.result_summary, plain_value)}")
+    echo("blocks:")
     for block in run.blocks:
         step = f"step {block.step}" if block.step is not None else "      "
         names = ", ".join(
@@ -207,13 +255,13 @@ def _print_run(run: Any) -> None:
         )
         count = len(block.calls)
         calls = f" [{count} call{'s' if count != 1 else ''}]" if count else ""
-        typer.echo(
+        echo(
             f"  {block.index:>2} {step:8s} {block.status:7s} {block.ms:8.2f} ms  "
             f"{block.description[:40]}{calls}{'  ' if names else ''}{names}"[:200]
         )
     if run.stdout:
-        lines = run.stdout.rstrip("\n").splitlines()
-        typer.echo(f"stdout ({len(lines)} lines): {lines[-1][:100]}")
+        lines = run.stdout.rstrip("\n").splitlines() or [""]
+        echo(f"stdout ({len(lines)} lines): {lines[-1][:100]}")
 
 
 def _short(summary: dict[str, Any], plain_value: Any) -> str:
@@ -242,6 +290,9 @@ def scene_command(
     """Generate synthetic scenes: PNG images plus exact ground truth (JSON)."""
     from vipexec.modules.synthetic.export import write_scenes
 
+    for option, value in (("--count", count), ("--clips", clips)):
+        if value > MAX_SCENES:
+            raise fail(f"{option} {value}: at most {MAX_SCENES:,} per call")
     overrides = {"max_objects": max_objects} if max_objects is not None else {}
     try:
         written = write_scenes(out_dir, count, seed=seed, clips=clips, **overrides)
@@ -318,6 +369,11 @@ def test_cli(
     """Run a property-test suite against a program; exit 0 only when every test passes."""
     from vipexec.labelers.cli import test_command
 
+    try:
+        check_seconds("--timeout", timeout)
+    except Usage as exc:
+        raise fail(str(exc)) from None
+
     raise typer.Exit(
         test_command(program, suite, inputs or (), backend=backend, lint=lint, isolate=isolate,
                      timeout=timeout)
@@ -387,6 +443,11 @@ def reward_command(ctx: typer.Context) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        # Any string a program produced must print, lone surrogates included.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:

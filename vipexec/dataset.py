@@ -17,17 +17,18 @@ The format is a superset of TRL's stepwise supervision and passes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import os
+import secrets
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vipexec.errors import InvalidArgumentError
-from vipexec.run import Run
+from vipexec.run import Run, json_text
 
 __all__ = [
     "DIMENSIONS",
@@ -133,15 +134,22 @@ def dataset_format(path: Path, format: str | None = None) -> str:
 
 
 def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=None) -> Path:
-    """Write rows as JSONL or Parquet (by ``format`` or the file suffix)."""
+    """Write rows as JSONL or Parquet (by ``format`` or the file suffix).
+
+    The file appears whole or not at all: rows go to a temporary file next to ``path`` that
+    replaces it only once complete (a kill mid-write never leaves a partial dataset).
+    """
     path = Path(path)
     kind = dataset_format(path, format)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = list(rows)
     if kind == "jsonl":
-        with path.open("w", encoding="utf-8") as handle:
+        with (
+            _replaced_when_done(path) as temporary,
+            temporary.open("x", encoding="utf-8") as handle,
+        ):
             for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.write(json_text(row) + "\n")
         return path
     try:
         import pyarrow as pa
@@ -173,8 +181,25 @@ def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=N
             ),
         ]
     )
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    table = pa.Table.from_pylist(rows, schema=schema)
+    with _replaced_when_done(path) as temporary:
+        pq.write_table(table, temporary)
     return path
+
+
+@contextlib.contextmanager
+def _replaced_when_done(path: Path) -> Iterator[Path]:
+    """A fresh path in ``path``'s folder, synced and renamed onto ``path`` when the block ends
+    normally, removed when it does not (created by the writer, so the umask applies)."""
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+    try:
+        yield temporary
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 @dataclass

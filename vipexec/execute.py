@@ -56,7 +56,9 @@ def execute(
             result = env[program.entry](*args, **kwargs)
         else:
             result = output.result
-    except (Exception, RunInterrupted) as exc:  # failures are data; KeyboardInterrupt is not
+    except BaseException as exc:  # every failure of the program is data ...
+        if type(exc) is KeyboardInterrupt:
+            raise  # ... but the user's Ctrl-C (programs in the sandbox cannot name the class)
         failure = exc
     finally:
         recorder.deactivate(token)
@@ -80,7 +82,10 @@ def finish_run(
     if compiled.sandbox:
         from vipexec.sandbox.proxy import unwrap
 
-        result = unwrap(result)
+        try:
+            result = unwrap(result)
+        except RecursionError:
+            failure = failure or RecursionError(_TOO_DEEP)
     error = _run_error(compiled, recorder, failure)
     if error is not None:
         result = None
@@ -94,7 +99,11 @@ def finish_run(
         stdout_dropped=output.dropped_chars if output else 0,
         inputs=input_summary,
         ms=(time.perf_counter() - started) * 1e3,
+        trace_cut=recorder.cut,
     )
+
+
+_TOO_DEEP = "the result is nested too deeply to return"
 
 
 def build_globals(
@@ -290,7 +299,7 @@ def _content_hash(value: Any) -> str | None:
     if isinstance(value, (bytes, bytearray)):
         return hashlib.sha256(value).hexdigest()
     if isinstance(value, str):
-        return hashlib.sha256(value.encode()).hexdigest()
+        return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     tobytes = getattr(type(value), "tobytes", None)
     if isinstance(tobytes, types.FunctionType | types.MethodDescriptorType):
         try:

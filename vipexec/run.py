@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +144,8 @@ class Run:
     ms: float = 0.0
     backend: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    trace_cut: dict[str, Any] | None = None
+    """``{"max_bytes", "block"}`` when the block records reached the trace's byte bound"""
 
     @property
     def ok(self) -> bool:
@@ -154,7 +158,7 @@ class Run:
 
     def to_dict(self) -> dict[str, Any]:
         program = self.program
-        return {
+        out = {
             "schema": SCHEMA_VERSION,
             "program": {
                 "name": program.name,
@@ -175,9 +179,12 @@ class Run:
             "blocks": [block.to_dict() for block in self.blocks],
             "meta": self.meta,
         }
+        if self.trace_cut is not None:
+            out["trace_cut"] = self.trace_cut
+        return out
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        return json_text(self.to_dict(), indent=indent)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
@@ -214,6 +221,7 @@ class Run:
             ms=data.get("ms", 0.0),
             backend=data.get("backend"),
             meta=data.get("meta", {}),
+            trace_cut=data.get("trace_cut"),
         )
 
     @classmethod
@@ -255,6 +263,40 @@ class Run:
     def __repr__(self) -> str:
         state = "ok" if self.ok else self.error.kind
         return f"Run({self.program.name!r}, {state}, result={self.result_summary})"
+
+
+def json_text(data: Any, *, indent: int | None = None) -> str:
+    """``data`` as JSON that any reader accepts and any UTF-8 stream can take.
+
+    Non-finite floats (which JSON has no syntax for) become ``"nan"``, ``"inf"``, ``"-inf"``;
+    lone surrogates, C1 control characters and the line separators U+2028/U+2029 are written
+    as ``\\uXXXX`` escapes (they decode back to the same string).
+    """
+    try:
+        text = json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), indent=indent, ensure_ascii=False, allow_nan=False)
+    if _UNSAFE_CHARS.search(text) is None:
+        return text
+    return _UNSAFE_CHARS.sub(_escaped, text)
+
+
+_UNSAFE_CHARS = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _finite(value: Any) -> Any:
+    """A copy of plain JSON data with each non-finite float replaced by its repr."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def json_object(text: str, what: str, required_key: str) -> dict[str, Any]:

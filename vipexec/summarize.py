@@ -4,9 +4,14 @@ A summary is taken at record time so that a trace holds no live references. The 
 
 - exact builtin types dispatch through a table (subclasses defined by a program are *not* treated
   as their base, because a program's subclass could change iteration or length);
-- third-party types (numpy, torch, PIL) are recognised by qualified name, so nothing is imported;
+- third-party types (numpy, torch, PIL) are registered by import path and recognised by type
+  identity: the path is looked up in ``sys.modules`` (nothing is imported), and a class matches
+  only if the very class found there is in its MRO. A ``__module__`` or ``__qualname__`` a
+  program sets is never trusted;
 - anything unknown is summarised by its type name only: no ``repr``, ``__eq__`` or ``len`` of
-  an object whose class the program may have written.
+  an object whose class the program may have written;
+- what an extension summarizer returns is copied into plain JSON data (bounded strings, finite
+  numbers), so a summary never aliases a live object or holds NaN.
 
 Every summary is a dict with a ``"type"`` key; other keys depend on the kind.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -48,29 +54,54 @@ DEFAULT_LIMITS = Limits()
 
 _BY_TYPE: dict[type, _Internal] = {}
 _BY_NAME: dict[str, _Internal] = {}
+"""summarizers registered by import path, matched along the MRO once the path resolves"""
+_NAMED: dict[type, _Internal] = {}
+"""the real classes that registered import paths resolved to"""
+_LASTING_SUMMARIZERS: set[_Internal] = set()
+"""summarizers of classes registered as immutable"""
+LASTING = "lasting"
+"""The key of a memo's per-run store for immutable objects (``{id: (object, summary,
+max_str)}``): a caller that summarises at many moments of one run (the tracer) puts the same
+store into each memo; the store keeps each object alive, so its id stays its own until the
+store is dropped."""
+_LASTING_MAX = 4096
 _RESOLVED: dict[type, _Internal] = {}
 """the summarizer each type resolved to; cleared when it grows past _RESOLVED_MAX, because a
 long-lived worker sees new program-defined classes in every run"""
 _RESOLVED_MAX = 4096
 
 
-def register(kind: type | str, summarizer: Summarizer) -> None:
-    """Register ``summarizer(value, limits) -> dict`` for a type or a ``module.QualName`` string.
+def register(kind: type | str, summarizer: Summarizer, *, immutable: bool = False) -> None:
+    """Register ``summarizer(value, limits) -> dict`` for a type or an import path string.
 
-    Types registered by name match subclasses too (checked along the MRO), which is what
-    third-party classes such as ``torch.nn.Parameter`` need; a program cannot reach them.
+    An import path (``"numpy.ndarray"``, ``"PIL.Image.Image"``) names a class as found in an
+    already imported module; it matches that very class and its subclasses (checked along the
+    MRO), which is what third-party classes such as ``torch.nn.Parameter`` need. A class whose
+    ``__module__``/``__qualname__`` merely spell the path does not match. What ``summarizer``
+    returns is copied into plain JSON data (see :func:`json_ready`).
+
+    ``immutable=True`` promises that an object of the class keeps its summary for life (a
+    frozen value such as an image reference) and that ``summarizer`` reads no bound of
+    ``limits`` but ``max_str``: within one run its summary is then taken once and reused at
+    every block exit, call and nesting depth (see :data:`LASTING`).
     """
 
     def internal(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
-        return summarizer(value, limits)
+        out = json_ready(summarizer(value, limits), limits.max_str)
+        if type(out) is not dict or type(out.get("type")) is not str:
+            return {"type": _bounded_name(type(value), limits), "summary_error": "not a summary"}
+        return out
 
     _register(kind, internal)
+    if immutable:
+        _LASTING_SUMMARIZERS.add(internal)
 
 
 def _register(kind: type | str, summarizer: _Internal) -> None:
     _RESOLVED.clear()
     if isinstance(kind, str):
         _BY_NAME[kind] = summarizer
+        _NAMED.clear()
     elif isinstance(kind, type):
         _BY_TYPE[kind] = summarizer
     else:
@@ -84,7 +115,8 @@ def summarize(
 
     ``memo`` (id -> summary) lets one caller summarise many values that share objects (the
     variables of one block, say) without redoing shared parts; it is only valid while every
-    value summarised with it stays alive, so ids cannot be reused.
+    value summarised with it stays alive, so ids cannot be reused. Under the key
+    :data:`LASTING` it may hold a per-run store that outlives it.
     """
     kind = type(value)
     # The commonest kinds inline: this runs for every bound name at every block exit.
@@ -108,12 +140,24 @@ def summarize(
     fn = _RESOLVED.get(kind)
     if fn is None:
         fn = _resolve(kind)
+    lasting = None
+    if memo is not None and fn in _LASTING_SUMMARIZERS:
+        lasting = memo.get(LASTING)
+        if lasting is not None:
+            kept = lasting.get(key)
+            if kept is not None and kept[0] is value and kept[2] == limits.max_str:
+                memo[key] = kept[1]
+                return kept[1]
     try:
         out = fn(value, limits, memo)
     except Exception as exc:  # a summary must never break the traced program
-        out = {"type": type_name(kind), "summary_error": f"{type(exc).__name__}: {exc}"[:200]}
+        # Only the exception's type: its message could run a program-defined __str__.
+        failed = _bounded_name(type(exc), limits)
+        out = {"type": _bounded_name(kind, limits), "summary_error": failed}
     if memo is not None:
         memo[key] = out
+        if lasting is not None and len(lasting) < _LASTING_MAX:
+            lasting[key] = (value, out, limits.max_str)
     return out
 
 
@@ -129,7 +173,8 @@ def _unknown_of(kind: type) -> _Internal:
     data: no property or method of the object runs. (Reading ``__dict__`` instead would make
     CPython materialise the instance dict, which is slow and slows later attribute access.)
     """
-    name = type.__getattribute__(kind, "__qualname__")
+    # A class statement's name is bounded only by the source size: cut it like a string.
+    name = type_name(kind)[:_MAX_TYPE_NAME]
     mro = type.__getattribute__(kind, "__mro__")
     if any(field in base.__dict__ for base in mro for field in _BOX_FIELDS):
 
@@ -144,13 +189,20 @@ def _unknown_of(kind: type) -> _Internal:
             box = _BOX(value)
         except AttributeError:
             return {"type": name}
+        left, lower, right, upper = box
+        # Plain numbers only, and no NaN, infinity or int too long for JSON (the chained
+        # comparisons are False for each of them).
         if (
-            type(box[0]) in numbers
-            and type(box[1]) in numbers
-            and type(box[2]) in numbers
-            and type(box[3]) in numbers
+            type(left) in numbers
+            and type(lower) in numbers
+            and type(right) in numbers
+            and type(upper) in numbers
+            and -_INT_LIMIT <= left <= _INT_LIMIT
+            and -_INT_LIMIT <= lower <= _INT_LIMIT
+            and -_INT_LIMIT <= right <= _INT_LIMIT
+            and -_INT_LIMIT <= upper <= _INT_LIMIT
         ):
-            return {"type": name, "box": list(box)}
+            return {"type": name, "box": [left, lower, right, upper]}
         return {"type": name}
 
     return summarize_patch_like
@@ -160,22 +212,57 @@ _BOX_FIELDS = ("left", "lower", "right", "upper")
 _BOX = operator.attrgetter(*_BOX_FIELDS)
 
 
+_MAX_TYPE_NAME = 200
+
+
 def type_name(kind: type) -> str:
     # type's own descriptor: no hook of the class can intercept it
     return type.__getattribute__(kind, "__qualname__")
 
 
-def _qualified(kind: type) -> str:
-    module = type.__getattribute__(kind, "__module__")
-    return f"{module}.{type_name(kind)}" if isinstance(module, str) else type_name(kind)
+def _bounded_name(kind: type, limits: Limits) -> str:
+    return type_name(kind)[: limits.max_str]
+
+
+def _class_at(path: str) -> type | None:
+    """The class an import path names in a module already in ``sys.modules``, else None.
+
+    Reads module and class dicts only: no module ``__getattr__`` (lazy imports) runs.
+    """
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        found: Any = sys.modules.get(".".join(parts[:cut]))
+        if found is None:
+            continue
+        for part in parts[cut:]:
+            space = (
+                type.__getattribute__(found, "__dict__") if isinstance(found, type) else vars(found)
+            )
+            found = space.get(part)
+            if found is None:
+                break
+        if isinstance(found, type):
+            return found
+    return None
+
+
+def _named_classes() -> dict[type, _Internal]:
+    """Registered import paths resolved to their classes, for the modules imported so far."""
+    if len(_NAMED) < len(_BY_NAME):
+        for path, summarizer in _BY_NAME.items():
+            kind = _class_at(path)
+            if kind is not None:
+                _NAMED[kind] = summarizer
+    return _NAMED
 
 
 def _resolve(kind: type) -> _Internal:
-    """Exact registered type, else a name registered along the MRO, else type name only."""
+    """Exact registered type, else a registered class along the MRO, else type name only."""
     found = _BY_TYPE.get(kind)
     if found is None:
+        named = _named_classes()
         for base in type.__getattribute__(kind, "__mro__"):
-            found = _BY_NAME.get(_qualified(base))
+            found = named.get(base)
             if found is not None:
                 break
     if found is None:
@@ -301,15 +388,17 @@ def _range(value: range, limits: Limits, memo: dict[int, Summary] | None) -> Sum
 
 def _callable(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
     name = getattr(value, "__qualname__", None)
-    return {"type": type(value).__name__, "name": name if isinstance(name, str) else "?"}
+    name = name[: limits.max_str] if type(name) is str else "?"
+    return {"type": type(value).__name__, "name": name}
 
 
 def _type(value: type, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
-    return {"type": "type", "name": type_name(value)}
+    return {"type": "type", "name": _bounded_name(value, limits)}
 
 
 def _module(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
-    return {"type": "module", "name": value.__name__}
+    name = vars(value).get("__name__")
+    return {"type": "module", "name": name[: limits.max_str] if type(name) is str else "?"}
 
 
 for _kind, _fn in [
@@ -334,7 +423,7 @@ for _kind, _fn in [
 ]:
     _register(_kind, _fn)
 
-# --- third-party arrays and images (matched by name: importing them here would be heavy) -----
+# --- third-party arrays and images (registered by import path: importing them would be heavy) -
 
 
 def _ndarray(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
@@ -366,6 +455,79 @@ _register("numpy.ndarray", _ndarray)
 _register("numpy.generic", _numpy_scalar)
 _register("torch.Tensor", _tensor)
 _register("PIL.Image.Image", _pil_image)
+
+
+# --- what extension summarizers return -------------------------------------------------------
+
+_MAX_JSON_ITEMS = 256
+_MAX_JSON_DEPTH = 8
+
+
+def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
+    """A plain JSON copy of ``value``: nothing in it aliases ``value`` or runs its methods.
+
+    Strings are cut to ``max_str`` characters; lists and objects to 256 entries and 8 levels
+    (what lies deeper becomes ``null``); object keys that are not strings are dropped; a
+    non-finite float becomes the string ``"nan"``, ``"inf"`` or ``"-inf"``; an int beyond
+    ±2**53 becomes an int summary; any other object becomes ``{"type": <class name>}``.
+    """
+    kind = type(value)
+    # Exact types first, with short strings and ints kept inline in containers: this runs
+    # for every summary an extension returns (every ImagePatch at every block exit).
+    if kind is dict:
+        if depth >= _MAX_JSON_DEPTH:
+            return None
+        if len(value) > _MAX_JSON_ITEMS:
+            value = dict(itertools.islice(value.items(), _MAX_JSON_ITEMS))
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str or len(key) > max_str:
+                key = _json_key(key, max_str)
+                if key is None:
+                    continue
+            if (type(item) is str and len(item) <= max_str) or (
+                type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT
+            ):
+                out[key] = item
+            else:
+                out[key] = json_ready(item, max_str, depth + 1)
+        return out
+    if kind is list or kind is tuple:
+        if depth >= _MAX_JSON_DEPTH:
+            return None
+        return [
+            item
+            if (type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT)
+            or (type(item) is str and len(item) <= max_str)
+            else json_ready(item, max_str, depth + 1)
+            for item in value[:_MAX_JSON_ITEMS]
+        ]
+    if kind is str:
+        return value if len(value) <= max_str else value[:max_str]
+    if kind is int:
+        if -_INT_LIMIT <= value <= _INT_LIMIT:
+            return value
+        return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
+    if kind is float:
+        return value if value - value == 0.0 else repr(value)
+    if value is None or kind is bool:
+        return value
+    # issubclass on type(value), never isinstance: isinstance reads a __class__ the object
+    # may define as a property.
+    if issubclass(kind, str):
+        return str.__getitem__(value, slice(0, max_str))
+    if issubclass(kind, int):
+        return json_ready(int.__int__(value), max_str)
+    if issubclass(kind, float):
+        return json_ready(float.__float__(value), max_str)
+    return {"type": type_name(kind)[:max_str]}
+
+
+def _json_key(key: Any, max_str: int) -> str | None:
+    """An object key as JSON can hold it (a plain, bounded string), or None to drop it."""
+    if not issubclass(type(key), str):
+        return None
+    return str.__getitem__(key, slice(0, max_str))
 
 
 def plain_value(summary: Summary) -> Any:

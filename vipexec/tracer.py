@@ -12,13 +12,14 @@ block running at the time, through a context variable so that threads and nested
 from __future__ import annotations
 
 import contextvars
+import marshal
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vipexec.summarize import DEFAULT_LIMITS, Limits, summarize, summarize_many
+from vipexec.summarize import DEFAULT_LIMITS, LASTING, Limits, summarize
 
 _ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
     "vipexec_active_recorder", default=None
@@ -35,6 +36,9 @@ class TraceLimits:
     """API calls recorded per block; later ones are only counted"""
     values: Limits = DEFAULT_LIMITS
     """bounds on each summarised value"""
+    max_bytes: int = 2_000_000
+    """the JSON size (estimated) of everything recorded per block in one run: variables,
+    iterations and calls; past it the trace is cut (see ``Recorder.cut``)"""
 
 
 class BlockState:
@@ -77,6 +81,12 @@ class Recorder:
         self.first_error_block: int | None = None
         self.violations: list[tuple[str, int | None]] = []
         """policy violations as (message, block), kept even if the program caught them"""
+        self.lasting: dict[int, Any] = {}
+        """summaries of immutable objects, reused for the whole run (see summarize.LASTING)"""
+        self.bytes_left = self.limits.max_bytes
+        self.cut: dict[str, Any] | None = None
+        """set when the trace reached ``max_bytes``: ``{"max_bytes", "block"}``, the block whose
+        record did not fit; from then on exits and calls are only counted"""
 
     # --- called by instrumented code (hot path: keep these short) ----------------------------
 
@@ -110,28 +120,47 @@ class Recorder:
         state.last_failed = False
         if failed:
             state.errors += 1
-        if state.executions > self.limits.max_iterations and not failed:
+        if (state.executions > self.limits.max_iterations and not failed) or self.cut:
             return
+        kept = state.executions <= self.limits.max_iterations
         try:
-            values = self._summarize_bound(state.bound_names, frame_locals)
+            values, size = self._summarize_bound(index, state.bound_names, frame_locals, kept)
         except RecursionError:
-            values = {}
-        state.variables = values
-        if state.executions <= self.limits.max_iterations:
+            values, size = {}, 0
+        if kept:
             state.iterations.append(
                 {"variables": values, "status": "error" if failed else "ok", "ms": elapsed / 1e6}
             )
+            size += _ITERATION_SIZE
+        self.bytes_left -= size
+        state.variables = values
 
     # --- API calls ------------------------------------------------------------------------------
 
     def add_call(self, call: dict[str, Any]) -> None:
         if not self._stack:
             return
-        state = self.blocks[self._stack[-1][0]]
-        if len(state.calls) < self.limits.max_calls:
-            state.calls.append(call)
-        else:
-            state.calls_dropped += 1
+        index = self._stack[-1][0]
+        state = self.blocks[index]
+        if len(state.calls) < self.limits.max_calls and not self.cut:
+            size = json_size(call)
+            if size <= self.bytes_left:
+                self.bytes_left -= size
+                state.calls.append(call)
+                return
+            self._cut_at(index)
+        state.calls_dropped += 1
+
+    def takes_calls(self) -> bool:
+        """Whether a call made now would be recorded (not just counted)."""
+        if not self._stack or self.cut:
+            return False
+        return len(self.blocks[self._stack[-1][0]].calls) < self.limits.max_calls
+
+    def drop_call(self) -> None:
+        """Count a call that is not recorded (see :meth:`takes_calls`)."""
+        if self._stack:
+            self.blocks[self._stack[-1][0]].calls_dropped += 1
 
     def note_violation(self, message: str) -> None:
         self.violations.append((message, self.current_block))
@@ -143,12 +172,40 @@ class Recorder:
     # --- helpers --------------------------------------------------------------------------------
 
     def _summarize_bound(
-        self, names: tuple[str, ...], frame_locals: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        present = [name for name in names if name in frame_locals]
-        values = [frame_locals[name] for name in present]
+        self, index: int, names: tuple[str, ...], frame_locals: Mapping[str, Any], kept: bool
+    ) -> tuple[dict[str, Any], int]:
+        """The summaries of the names bound at this exit, and their JSON size (counted twice
+        when the exit is also kept as an iteration); cuts the trace when they do not fit."""
+        limits = self.limits.values
+        max_str = limits.max_str
         # every value is alive in frame_locals while we run, so ids are unique in the memo
-        return dict(zip(present, summarize_many(values, self.limits.values, {})))
+        memo: dict[Any, Any] = {LASTING: self.lasting}
+        out: dict[str, Any] = {}
+        size = 0
+        room = self.bytes_left // 2 if kept else self.bytes_left
+        for name in names:
+            if name not in frame_locals:
+                continue
+            value = frame_locals[name]
+            kind = type(value)
+            # The commonest kinds inline, with their size known without a walk.
+            if kind is int and -_INT_LIMIT <= value <= _INT_LIMIT:
+                summary: dict[str, Any] = {"type": "int", "value": value}
+                size += _SCALAR_SIZE + len(name)
+            elif kind is str and len(value) <= max_str:
+                summary = {"type": "str", "value": value}
+                size += _SCALAR_SIZE + len(name) + len(value)
+            else:
+                summary = summarize(value, limits, memo)
+                size += json_size(summary) + len(name) + 4
+            if size > room:
+                self._cut_at(index)
+                break
+            out[name] = summary
+        return out, size * 2 if kept else size
+
+    def _cut_at(self, index: int) -> None:
+        self.cut = {"max_bytes": self.limits.max_bytes, "block": index}
 
     def activate(self) -> contextvars.Token:
         return _ACTIVE.set(self)
@@ -156,6 +213,25 @@ class Recorder:
     @staticmethod
     def deactivate(token: contextvars.Token) -> None:
         _ACTIVE.reset(token)
+
+
+_INT_LIMIT = 2**53
+_SCALAR_SIZE = 40
+"""JSON size of a scalar summary and its key, without the name and the text:
+``"name": {"type": "int", "value": 12345678},`` """
+_ITERATION_SIZE = 60
+"""JSON size of an iteration record without its variables"""
+
+
+def json_size(value: Any) -> int:
+    """The length of ``value`` (plain JSON data) as compact JSON, estimated at C speed (this
+    runs at block exits): the marshal length times 5/4, which is at or above the JSON length for
+    summaries of numbers and text that JSON does not escape (an escaped character takes up to
+    12 bytes in the file, and counts one)."""
+    try:
+        return len(marshal.dumps(value, 2)) * 5 // 4
+    except ValueError:  # not plain data: no summary is like that, but stay safe
+        return len(repr(value))
 
 
 def _message(exc: BaseException) -> str:
@@ -191,11 +267,15 @@ def record_call(
     recorder = _ACTIVE.get()
     if recorder is None or recorder.current_block is None:
         return
+    if not recorder.takes_calls():
+        recorder.drop_call()  # past the call cap or the byte bound: counted, not summarised
+        return
     limits = recorder.limits.values
+    memo: dict[Any, Any] = {LASTING: recorder.lasting}  # args and result are alive meanwhile
     call: dict[str, Any] = {
         "method": method,
-        "args": {key: summarize(value, limits) for key, value in args.items()},
-        "result": summarize(result, limits),
+        "args": {key: summarize(value, limits, memo) for key, value in args.items()},
+        "result": summarize(result, limits, memo),
         "ms": round(ms, 4),
     }
     for key, value in (

@@ -143,21 +143,7 @@ def models_report(
             models[name]["device"] = placed.device
             models[name]["dtype"] = placed.dtype
     if load:
-        for name, module in modules.items():
-            if not models[name]["used"] or not models[name]["loadable"]:
-                continue
-            device = models[name]["device"] or "cpu"
-            dtype = models[name]["dtype"] or "float32"
-            try:
-                module.load(
-                    "cpu" if device == "-" else device, "float32" if dtype == "-" else dtype
-                )
-            except Exception as exc:
-                models[name]["loadable"] = False
-                models[name]["reason"] = f"load failed: {exc}"
-            else:
-                models[name]["reason"] = f"loaded on {device}: {models[name]['reason']}"
-                module.unload()
+        _load_as_run_would(config, chosen.name, models)
     rows = []
     for method in METHOD_ORDER:
         name = chosen.model_for(method)
@@ -174,6 +160,30 @@ def models_report(
         "methods": rows,
         "models": list(models.values()),
     }
+
+
+def _load_as_run_would(config: ModelsConfig, profile: str, models: dict[str, dict]) -> None:
+    """Load every used, loadable model through the host ``vipexec run --config`` builds (same
+    placement, same resolver for models that reference others), then unload; ``models`` rows
+    get the outcome."""
+    host = build_call_server(config, profile, cache="off")
+    try:
+        for name, row in models.items():
+            if not row["used"] or not row["loadable"]:
+                continue
+            methods = [method for method, model in host.profile.routes.items() if model == name]
+            try:
+                host.load(methods)
+                device = host.placement()[name].device
+            except Exception as exc:
+                row["loadable"] = False
+                row["reason"] = f"load failed: {exc}"
+            else:
+                row["reason"] = f"loaded on {device}: {row['reason']}"
+    finally:
+        for module in host.modules.values():
+            module.unload()
+        host.close()
 
 
 def _table(rows: list[list[str]]) -> list[str]:

@@ -1,5 +1,8 @@
 """Value summaries: one case per kind of value, with the exact summary expected."""
 
+import collections
+import importlib
+import json
 import math
 
 import numpy as np
@@ -142,15 +145,81 @@ def test_patch_like_objects_show_their_box():
     }
 
 
+class RegisteredBase:
+    pass
+
+
 def test_registered_summarizers_match_subclasses_by_name():
-    class Base:
+    class Child(RegisteredBase):
         pass
 
-    class Child(Base):
-        pass
-
-    register(f"{Base.__module__}.{Base.__qualname__}", lambda v, limits: {"type": "Base!"})
+    register(f"{__name__}.RegisteredBase", lambda v, limits: {"type": "Base!"})
     assert summarize(Child()) == {"type": "Base!"}
+
+
+def test_a_class_that_only_spells_a_registered_name_is_not_matched():
+    forged = type("RegisteredBase", (), {"__module__": __name__})
+    register(f"{__name__}.RegisteredBase", lambda v, limits: {"type": "Base!"})
+    assert summarize(forged()) == {"type": "RegisteredBase"}
+
+
+def test_a_forged_numpy_scalar_never_has_its_methods_called():
+    called = []
+    generic = collections.namedtuple("generic", "item", module="numpy")
+    summary = summarize(generic(lambda: called.append(1) or 1))
+    assert summary == {"type": "generic"} and called == []
+
+
+@pytest.mark.parametrize(
+    "module, name, fields",
+    [
+        ("numpy", "ndarray", "shape dtype"),
+        ("torch", "Tensor", "shape dtype device"),
+        ("vipexec.modules.refs", "ImageRef", "id width height"),
+        ("PIL.Image", "Image", "size mode"),
+    ],
+)
+def test_forged_third_party_names_get_the_unknown_summary(module, name, fields):
+    importlib.import_module(module)  # the real class is registered and loaded
+    forged = collections.namedtuple(name, fields, module=module)
+    values = [[float("nan")], "x" * 3_000_000, ["live"]][: len(fields.split())]
+    summary = summarize(forged(*values))
+    assert summary == {"type": name}
+
+
+def test_extension_summaries_are_copied_into_bounded_finite_json():
+    class Odd:
+        pass
+
+    live = ["live"]
+    register(Odd, lambda v, limits: {"type": "Odd", "w": float("nan"), "id": "x" * 10_000,
+                                     "items": live, "big": 2**80, "obj": Odd()})  # fmt: skip
+    summary = summarize(Odd())
+    json.dumps(summary, allow_nan=False)
+    assert summary["w"] == "nan" and len(summary["id"]) == 200
+    assert summary["items"] == ["live"] and summary["items"] is not live
+    assert summary["big"] == {"type": "int", "bits": 81, "negative": False}
+    assert summary["obj"] == {"type": summary["obj"]["type"]}
+
+
+def test_an_extension_summary_that_is_not_a_dict_is_reported():
+    class Odd:
+        pass
+
+    register(Odd, lambda v, limits: [1, 2])
+    assert summarize(Odd())["summary_error"] == "not a summary"
+
+
+def test_numpy_nan_scalars_are_valid_json():
+    summary = summarize(np.float64("nan"))
+    assert summary == {"type": "numpy.float64", "repr": "nan"}
+    json.dumps(summary, allow_nan=False)
+
+
+def test_type_and_function_names_are_bounded():
+    cls = type("C" * 5000, (), {})
+    assert len(summarize(cls)["name"]) == 200
+    assert len(summarize(cls())["type"]) == 200
 
 
 def test_a_failing_summarizer_never_breaks_the_program():
@@ -197,3 +266,15 @@ def test_summaries_do_not_materialise_instance_dicts():
     assert not any(isinstance(ref, dict) for ref in gc.get_referents(patch))
     patch.__dict__  # noqa: B018  (the check itself can fail: materialising shows up)
     assert any(isinstance(ref, dict) for ref in gc.get_referents(patch))
+
+
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), 10**5000, "1"], ids=["nan", "inf", "huge int", "str"]
+)
+def test_a_patch_like_box_holds_only_json_safe_numbers(bad):
+    class Patch:
+        def __init__(self, left):
+            self.left, self.lower, self.right, self.upper = left, 0, 5, 5
+
+    assert summarize(Patch(bad)) == {"type": Patch.__qualname__}
+    assert summarize(Patch(1.5))["box"] == [1.5, 0, 5, 5]

@@ -90,3 +90,14 @@ def test_build_call_server_applies_flags(tiny_models, tmp_path):
         assert off.cache is None and off.config.host.devices == ("cuda:0", "cuda:1")
     finally:
         off.close()
+
+
+def test_load_resolves_referenced_models_as_run_does(tiny_models):
+    # yolo-world takes its class-name embeddings from the clip model (text_encoder = "clip"):
+    # loading it needs the host's resolver, exactly as `vipexec run --config` loads it.
+    code, out, _ = run(tiny_models["config"], "world", as_json=True, load=True)
+    report = json.loads(out)
+    find = next(row for row in report["methods"] if row["method"] == "find")
+    assert find["model"] == "yolo-world"
+    assert find["loadable"] and find["reason"].startswith("loaded on cpu"), find["reason"]
+    assert code == 0, [row["reason"] for row in report["methods"] if not row["loadable"]]

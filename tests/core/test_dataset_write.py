@@ -1,0 +1,53 @@
+"""Dataset files appear whole or not at all."""
+
+import json
+import os
+
+import pytest
+
+from vipexec.dataset import write_rows
+
+
+class Unwritable:
+    """A row value json cannot encode: the write fails after the first rows."""
+
+
+def _rows(count):
+    return [{"prompt": f"q{i}", "completions": ["a\ud800"], "labels": [True]} for i in range(count)]
+
+
+def test_a_write_that_fails_midway_leaves_the_old_file_and_no_partial_one(tmp_path):
+    path = tmp_path / "steps.jsonl"
+    write_rows(_rows(2), path)
+    before = path.read_bytes()
+    broken = [*_rows(50), {"prompt": Unwritable()}]
+    with pytest.raises(TypeError):
+        write_rows(broken, path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["steps.jsonl"]
+
+
+def test_a_failed_first_write_creates_no_file(tmp_path):
+    with pytest.raises(TypeError):
+        write_rows([*_rows(3), {"prompt": Unwritable()}], tmp_path / "new.jsonl")
+    assert os.listdir(tmp_path) == []
+
+
+def test_rows_round_trip_with_any_string(tmp_path):
+    rows = _rows(3)
+    path = write_rows(rows, tmp_path / "steps.jsonl")
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == rows
+    assert os.listdir(tmp_path) == ["steps.jsonl"]
+
+
+def test_parquet_is_replaced_whole(tmp_path):
+    pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq
+
+    row = {"prompt": "q", "completions": ["a"], "labels": [True], "relevance": [True],
+           "logic": [True], "attribute": [True], "images": [],
+           "meta": {"program_id": "p", "query_id": "q", "block_ids": ["b"], "source": "s",
+                    "split": "train", "program": "x"}}  # fmt: skip
+    path = write_rows([row], tmp_path / "steps.parquet")
+    assert pq.read_table(path).to_pylist() == [row]
+    assert os.listdir(tmp_path) == ["steps.parquet"]
