@@ -10,6 +10,7 @@ which must survive them.
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -275,3 +276,28 @@ def test_what_the_worker_needs_stays_allowed(target):
     assert results[3] == (-1, errno.ENOENT)
     assert results[4] == (0, 0)
     assert thread_ran
+
+
+# A 32-bit call (int 0x80) from 64-bit code: "mov eax, 20 (i386 getpid); int 0x80; ret".
+INT80_PROBE = textwrap.dedent(
+    """
+    import ctypes, mmap, sys
+    from vipexec.sandbox.worker import _set_up
+
+    _set_up({"seccomp": sys.argv[1] == "filtered"})
+    page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    page.write(b"\\xb8\\x14\\x00\\x00\\x00\\xcd\\x80\\xc3")
+    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+    sys.exit(0 if ctypes.CFUNCTYPE(ctypes.c_int)(address)() > 0 else 1)
+    """
+)
+
+
+def test_a_call_through_the_32_bit_abi_kills_the_worker():
+    def run(mode):
+        command = [sys.executable, "-c", INT80_PROBE, mode]
+        return subprocess.run(command, timeout=60, check=False).returncode
+
+    if run("unfiltered") != 0:
+        pytest.skip("this kernel runs no 32-bit calls (no IA-32 emulation)")
+    assert run("filtered") == -signal.SIGSYS
