@@ -80,13 +80,23 @@ class Phrase:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_QUOTED = re.compile(r"[\"'“‘]([^\"'”’]+)[\"'”’]")
+_CLOSING_QUOTES = "\"'”’"
+_QUOTED = re.compile(rf"[\"'“‘]([^{_CLOSING_QUOTES}]+)[{_CLOSING_QUOTES}]")
+
+
+def _search_quoted(text: str) -> re.Match[str] | None:
+    """The first quoted span (``_QUOTED.search``) in linear time. An opening quote with no
+    closing quote after it fails only after scanning to the end, so a run of opening quotes made
+    a plain search quadratic; no match can end past the last closing quote, so the search stops
+    there, and every start before it either matches or fails at once."""
+    end = max(text.rfind(quote) for quote in _CLOSING_QUOTES) + 1
+    return _QUOTED.search(text, 0, end) if end > 0 else None
 
 
 def parse_phrase(text: str) -> Phrase:
     """Parse an object phrase such as ``"large red circles"`` or ``"square labelled 'AB'"``."""
     label = None
-    quoted = _QUOTED.search(text)
+    quoted = _search_quoted(text)
     if quoted:
         label = quoted.group(1).strip().upper()
         text = text[: quoted.start()] + " " + text[quoted.end() :]
@@ -245,7 +255,7 @@ def _subject_and_attribute(words: list[str]) -> tuple[str, str] | None:
     for cut in range(1, high + 1):
         ends[cut] = ends[cut - 1] + len(words[cut - 1]) + (1 if cut > 1 else 0)
     longest = " ".join(words[:high])
-    quoted = _QUOTED.search(longest)
+    quoted = _search_quoted(longest)
     if quoted is not None:
         before = _first_unknown_end(longest[: quoted.start()], labelled=True)
         after = quoted.end() + _first_unknown_end(longest[quoted.end() :], labelled=True)
@@ -327,7 +337,7 @@ class OptionWords:
     @classmethod
     def of(cls, option: str) -> OptionWords:
         words = _WORD.findall(option.lower())
-        quoted = _QUOTED.search(option)
+        quoted = _search_quoted(option)
         return cls(
             label=option.strip().strip("\"'").upper(),
             quoted=quoted.group(1).strip().upper() if quoted else None,

@@ -55,6 +55,18 @@ def test_best_image_match_with_many_patches_and_long_texts(scene):
     assert SyntheticBackend().best_image_match(crops, ["large red circle " * 500] * 20) == 0
 
 
+def test_phrases_with_a_run_of_opening_quotes(scene):
+    """A run of opening quotes with no closing one made every quote search quadratic (find,
+    verify_property, best_text_match, best_image_match, simple_query: seconds at 2,000
+    characters, minutes at 16,000); 100,000 here."""
+    image, box = scene
+    backend, text = SyntheticBackend(), "dog " + "“" * 100_000
+    assert backend.find(image, box, text) == []
+    assert backend.verify_property(image, box, text, text) is False
+    assert backend.best_text_match(image, box, [text, "red"], text) in (text, "red")
+    assert backend.best_image_match([(image, box)], [text]) == 0
+
+
 def test_select_answer_with_many_facts_and_options():
     facts = {"seen": ["a red circle " * 10] * 1_000}
     assert language.select_answer(facts, ["red"] * 100 + ["circle"]) == "red"
@@ -87,6 +99,13 @@ VOCABULARY = [
 @given(st.lists(st.sampled_from(VOCABULARY), max_size=10))
 def test_subject_and_attribute_matches_the_per_cut_search(words):
     assert language._subject_and_attribute(words) == quadratic_subject_and_attribute(words)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab '\"“”‘’", max_size=12))
+def test_the_bounded_quote_search_finds_what_the_plain_search_finds(text):
+    found, expected = language._search_quoted(text), language._QUOTED.search(text)
+    assert (found and found.span()) == (expected and expected.span())
 
 
 def test_subject_and_attribute_examples():
