@@ -104,3 +104,33 @@ def test_the_parent_checks_the_bounds_too(store, rendered_scene):
     served = dispatcher.serve("simple_query", image.id, (0, 0, 10, 10), {"question": "x" * 2001})
     assert served.error_type == "ArgumentTooLarge"
     assert "simple_query: question is longer than 2,000 characters" in served.error
+
+
+def test_the_issue_programs_finish_in_a_sandbox_worker(rendered_scene):
+    """The calls that cost minutes in the parent: refused at the bound, or answered at once."""
+    import numpy as np
+
+    import vipexec
+
+    sandbox = vipexec.Sandbox(workers=1, timeout=10)
+    try:
+        image = sandbox.images.add(np.asarray(rendered_scene(3).image))
+        run = sandbox.run("def execute_command():\n    return llm_query('1' * 8000)\n")
+        assert run.ok and run.result.startswith("unknown:")
+        run = sandbox.run(
+            "def execute_command(image):\n"
+            "    return ImagePatch(image).simple_query('is the zzz ' + 'red ' * 3000)\n",
+            inputs={"image": image},
+        )
+        assert run.error.kind == "runtime"
+        assert "simple_query: question is longer than 2,000 characters (12,011)" in str(run.error)
+        run = sandbox.run(
+            "def execute_command(image):\n"
+            "    p = ImagePatch(image)\n"
+            "    return best_image_match([p] * 20000, ['large red circle ' * 100] * 20, True)\n",
+            inputs={"image": image},
+        )
+        assert run.error.kind == "runtime"
+        assert "best_image_match: list_patches has 20,000 items, more than 1,000" in str(run.error)
+    finally:
+        sandbox.close()
