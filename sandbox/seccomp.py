@@ -107,6 +107,8 @@ DENIED = {
     "personality": 135, "uselib": 134, "_sysctl": 156,
     # keys
     "keyctl": 250, "add_key": 248, "request_key": 249,
+    # limits (the C library sets them through prlimit64, checked below)
+    "setrlimit": 160,
     # credentials
     "setuid": 105, "setgid": 106, "setreuid": 113, "setregid": 114, "setresuid": 117,
     "setresgid": 119, "setfsuid": 122, "setfsgid": 123, "setgroups": 116, "capset": 126,
@@ -143,9 +145,8 @@ _FCNTL_REFUSED = (6, 7, 8, 10, 15, 37, 38, 1024)  # SETLK SETLKW SETOWN SETSIG S
 # discipline (TIOCSETD), and SIGIO owners (FIOSETOWN, SIOCSPGRP)
 _IOCTL_REFUSED = (0x5412, 0x541C, 0x541D, 0x5410, 0x540E, 0x5423, 0x8901, 0x8902)
 # calls that may act on another process by pid: allowed only on the caller (pid 0)
-_OWN_PROCESS_ONLY = (
-    _PRLIMIT64, _SCHED_SETPARAM, _SCHED_SETSCHEDULER, _SCHED_SETAFFINITY, _SCHED_SETATTR
-)  # fmt: skip
+_OWN_PROCESS_ONLY = (_SCHED_SETPARAM, _SCHED_SETSCHEDULER, _SCHED_SETAFFINITY, _SCHED_SETATTR)
+_RLIMIT_CPU = 0
 
 
 def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
@@ -175,6 +176,27 @@ def _allow_only_zero(offset: int) -> list[bytes]:
     return [_load(offset), _insn(_JEQ_K, 0, 1, 0), _ret(_RET_ALLOW), _ret(_REFUSED)]
 
 
+def _prlimit_section() -> list[bytes]:
+    """prlimit64 (what getrlimit and setrlimit call): on the caller only, and setting a limit
+    only for CPU time (the worker's per-job limit). A worker running as root could otherwise
+    raise its own hard limits, the address-space limit first."""
+    refused = _ret(_REFUSED)
+    return [
+        _load(_arg_low(0)),
+        _insn(_JEQ_K, 1, 0, 0),
+        refused,
+        _load(_arg_low(2)),  # the new limit: a pointer, NULL when only reading
+        _insn(_JEQ_K, 0, 3, 0),
+        _load(_arg_low(2) + 4),
+        _insn(_JEQ_K, 0, 1, 0),
+        _ret(_RET_ALLOW),
+        _load(_arg_low(1)),
+        _insn(_JEQ_K, 0, 1, _RLIMIT_CPU),
+        _ret(_RET_ALLOW),
+        refused,
+    ]
+
+
 def _clone_section() -> list[bytes]:
     """clone: refused with a namespace flag; otherwise allowed only for a thread."""
     return [
@@ -195,6 +217,7 @@ def _sections() -> list[tuple[int, list[bytes]]]:
         (_CLONE, _clone_section()),
         (_FCNTL, _refuse_when_one_of(_arg_low(1), _FCNTL_REFUSED)),
         (_IOCTL, _refuse_when_one_of(_arg_low(1), _IOCTL_REFUSED)),
+        (_PRLIMIT64, _prlimit_section()),
     ]
     sections += [(number, _allow_only_zero(_arg_low(0))) for number in _OWN_PROCESS_ONLY]
     return sections

@@ -29,8 +29,9 @@ SIGKILL = 9
 # Runs in the probe process. argv: the calls as JSON, the fd to report on, the target pid,
 # "filtered" or "unfiltered". Each call is [syscall number, args]; an arg is an int or a name:
 # "siginfo" (a SIGKILL siginfo as sigqueue would send it), "buffer" (256 zero bytes),
-# "text" (b"probe"), "procfd" (an fd on /proc/TARGET, which pidfd_send_signal accepts),
-# "pipefd" (the read end of a new pipe), "target" (the target's pid).
+# "unlimited" (a struct rlimit of two RLIM_INFINITY), "text" (b"probe"), "procfd" (an fd on
+# /proc/TARGET, which pidfd_send_signal accepts), "pipefd" (the read end of a new pipe),
+# "target" (the target's pid).
 PROBE = textwrap.dedent(
     """
     import ctypes, json, os, sys, threading
@@ -44,10 +45,12 @@ PROBE = textwrap.dedent(
     ctypes.c_int.from_buffer(siginfo, 0).value = 9    # si_signo = SIGKILL
     ctypes.c_int.from_buffer(siginfo, 8).value = -1   # si_code = SI_QUEUE
     buffer = ctypes.create_string_buffer(256)
+    unlimited = ctypes.create_string_buffer(b"\\xff" * 16, 16)  # struct rlimit: both infinite
     text = ctypes.create_string_buffer(b"probe")
     def arg(value):
         if value == "siginfo": return ctypes.addressof(siginfo)
         if value == "buffer": return ctypes.addressof(buffer)
+        if value == "unlimited": return ctypes.addressof(unlimited)
         if value == "text": return ctypes.addressof(text)
         if value == "procfd": return os.open(f"/proc/{target}", os.O_RDONLY | os.O_DIRECTORY)
         if value == "pipefd": return os.pipe()[0]
@@ -246,6 +249,18 @@ def test_processes_sockets_and_file_writes_stay_refused(target):
     assert_refused([[257, [-100, "text", 0o101, 0o600]]], target, expected=errno.EACCES)  # openat
 
 
+def test_limits_other_than_cpu_time_cannot_be_changed(target):
+    """Root could raise its own hard limits (the address-space limit first)."""
+    assert_refused(
+        [
+            [302, [0, 9, "buffer", 0]],  # prlimit64(0, RLIMIT_AS, new, NULL)
+            [302, [0, 7, "buffer", "buffer"]],  # prlimit64(0, RLIMIT_NOFILE, new, old)
+            [160, [9, "buffer"]],  # setrlimit(RLIMIT_AS)
+        ],
+        target,
+    )
+
+
 def test_unknown_recent_syscalls_are_refused(target):
     """Numbers past the reviewed range (landlock, lsm_*, ones not yet assigned) are refused."""
     assert_refused(
@@ -263,6 +278,7 @@ def test_what_the_worker_needs_stays_allowed(target):
         [
             [39, []],  # getpid
             [302, [0, 7, 0, "buffer"]],  # prlimit64 on itself (what getrlimit does)
+            [302, [0, 0, "unlimited", 0]],  # setting its CPU-time limit (the per-job limit)
             [72, ["pipefd", 3]],  # fcntl F_GETFL
             [257, [-100, "text", 0, 0]],  # openat read-only (fails: no such file)
             [436, [1000, 1001, 0]],  # close_range on unused fds
@@ -272,9 +288,10 @@ def test_what_the_worker_needs_stays_allowed(target):
     assert off is None
     assert results[0][0] > 0
     assert results[1] == (0, 0)
-    assert results[2][0] >= 0
-    assert results[3] == (-1, errno.ENOENT)
-    assert results[4] == (0, 0)
+    assert results[2] == (0, 0)
+    assert results[3][0] >= 0
+    assert results[4] == (-1, errno.ENOENT)
+    assert results[5] == (0, 0)
     assert thread_ran
 
 
