@@ -343,3 +343,12 @@ def test_no_gpu_here_means_cpu():
 
     if not torch.cuda.is_available():
         assert discover_gpus("auto") == []
+
+
+def test_the_host_refuses_an_oversize_argument_before_any_model_runs(store, image):
+    """The parent-side check of the API bounds (a compromised worker skips the program's)."""
+    with ModelHost(config(), "all", store=store, cache=False) as host:
+        served = host.serve("simple_query", image.id, box(image), {"question": "cat " * 600})
+        assert served.error_type == "ArgumentTooLarge"
+        assert "simple_query: question is longer than 2,000 characters (2,400)" in served.error
+        assert host.stats()["m"]["computed"] == 0
