@@ -5,7 +5,7 @@ program cannot grow without limit: each method's arguments are bounded here, and
 algorithms are linear in them. A call over a bound raises :class:`ArgumentTooLarge` (a
 ``ValueError``) in the program, naming the method, the argument and the bound; the program can
 catch it like any other ``ValueError``. The bounds are checked in the program's process before
-a call crosses to the parent, and again by the parent's dispatcher.
+a call crosses to the parent, and again by the parent (its dispatcher or the model host).
 """
 
 from __future__ import annotations
