@@ -25,6 +25,7 @@ _EXPORTS = {
     "VideoSegment": "vipexec.modules.api",
     "build_api": "vipexec.modules.api",
     "InputError": "vipexec.modules.errors",
+    "ArgumentTooLarge": "vipexec.modules.errors",
     "ModuleUnavailable": "vipexec.modules.errors",
     "BackendError": "vipexec.modules.errors",
     "UnknownImageError": "vipexec.modules.errors",
@@ -32,6 +33,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ArgumentTooLarge",
     "Backend",
     "BackendError",
     "Dispatcher",
@@ -63,6 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from vipexec.modules.dispatch import Dispatcher, LocalDispatcher
     from vipexec.modules.errors import (
+        ArgumentTooLarge,
         BackendError,
         InputError,
         ModuleUnavailable,

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vipexec import summarize
+from vipexec.modules.bounds import check_arguments
 from vipexec.modules.refs import ImageRef, VideoRef
 from vipexec.sandbox.safe_api import mark_safe_api
 
@@ -225,6 +226,7 @@ class ImagePatch:
         dispatcher = type(self)._dispatcher
         if dispatcher is None:
             raise _unbound()
+        check_arguments(method, args)
         return dispatcher.call(method, self._image.id, self._box, args)
 
     def _child(self, box: Any, margin: int) -> ImagePatch | None:
@@ -329,6 +331,7 @@ def _llm_query(dispatcher: Any, question: Any, long_answer: Any) -> str:
     if dispatcher is None:
         raise _unbound()
     args = {"question": _text(question, "question"), "long_answer": bool(long_answer)}
+    check_arguments("llm_query", args)
     return dispatcher.call("llm_query", None, None, args)
 
 
@@ -410,6 +413,7 @@ class VideoSegment:
             "question": _text(question, "question"),
             "options": options,
         }
+        check_arguments("select_answer", args)
         return dispatcher.call("select_answer", None, None, args)
 
 
@@ -580,8 +584,9 @@ def build_api(dispatcher: Any, *, crop_margin: int = 0) -> dict[str, Any]:
         texts = texts or _text_list(content, "content")
         if not texts:
             raise ValueError("best_image_match() needs at least one content string")
-        crops = [[p._image.id, list(p._box)] for p in patches]
-        index = dispatcher.call("best_image_match", None, None, {"crops": crops, "content": texts})
+        args = {"crops": [[p._image.id, list(p._box)] for p in patches], "content": texts}
+        check_arguments("best_image_match", args)
+        index = dispatcher.call("best_image_match", None, None, args)
         return index if return_index else patches[index]
 
     return {

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, Backend, normalize_result
+from vipexec.modules.bounds import check_arguments
 from vipexec.modules.errors import BackendError
 from vipexec.tracer import record_call
 
@@ -182,6 +183,7 @@ class LocalDispatcher:
                 f"unknown API method {method!r}; known: {', '.join(sorted(METHODS))}"
             )
         check_plain(args, f"{method}() arguments")
+        check_arguments(method, args)  # again: a compromised worker skips the program-side check
         box = tuple(int(v) for v in box) if box is not None else None
         result = self._invoke(method, image, box, args)
         return normalize_result(method, result, args, self._backend.backend_id)

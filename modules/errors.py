@@ -35,3 +35,7 @@ class ModuleUnavailable(ModulesError):
         self.backend = backend
         self.reason = reason
         super().__init__(f"{method}() is unavailable on backend {backend!r}: {reason}")
+
+
+class ArgumentTooLarge(ModulesError, ValueError):
+    """An API call's argument is over its size bound (see :mod:`vipexec.modules.bounds`)."""

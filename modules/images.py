@@ -28,6 +28,13 @@ FRAME_SUFFIXES = frozenset(
 )
 """File suffixes taken as frames when a video is a directory of images."""
 
+MAX_IMAGE_PIXELS = 40_000_000
+"""the most pixels (width x height) an image may have; a file's header is checked before its
+pixels are decoded, so a small file declaring a huge image (a decompression bomb: a 140 kB PNG
+can declare 12000 x 12000) is refused without the memory"""
+MAX_VIDEO_PIXELS = 400_000_000
+"""the most pixels all frames of one video may have together"""
+
 _VIDEO_CODEC_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg"})
 
 
@@ -63,9 +70,24 @@ def to_rgb_array(image: Any, *, what: str = "image") -> np.ndarray:
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InputError(f"{what}: image has zero size ({array.shape[1]}x{array.shape[0]})")
+    _check_pixels(what, array.shape[1], array.shape[0])
     out = np.array(array, dtype=np.uint8, order="C", copy=True)
     out.setflags(write=False)
     return out
+
+
+def _check_pixels(what: str, width: int, height: int, frames: int = 1) -> None:
+    pixels = width * height
+    if pixels > MAX_IMAGE_PIXELS:
+        raise InputError(
+            f"{what}: image is {width}x{height} ({pixels / 1e6:.1f} megapixels), more than the "
+            f"limit of {MAX_IMAGE_PIXELS / 1e6:g} megapixels"
+        )
+    if pixels * frames > MAX_VIDEO_PIXELS:
+        raise InputError(
+            f"{what}: video has {frames} frames of {width}x{height} ({pixels * frames / 1e6:.0f} "
+            f"megapixels), more than the limit of {MAX_VIDEO_PIXELS / 1e6:g} megapixels"
+        )
 
 
 def _is_pil_image(value: Any) -> bool:
@@ -180,6 +202,8 @@ class ImageStore:
         for file in files:
             with _open_image(file) as image:
                 frames.append(_decode(file, image))
+            height, width = frames[0].shape[:2]
+            _check_pixels(str(path), width, height, frames=len(frames))
         return frames
 
     def _frames_from_file(self, path: Path) -> list[np.ndarray]:
@@ -214,7 +238,7 @@ def _open_image(path: Path) -> Image.Image:
     if size == 0:
         raise InputError(f"{path}: file is empty (0 bytes)")
     try:
-        return Image.open(path)
+        image = Image.open(path)
     except UnidentifiedImageError:
         raise InputError(f"{path}: not a readable image (unknown or corrupt format)") from None
     except Image.DecompressionBombError as exc:
@@ -223,6 +247,12 @@ def _open_image(path: Path) -> Image.Image:
         raise InputError(f"{path}: permission denied") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from None
+    try:
+        _check_pixels(str(path), *image.size, frames=int(getattr(image, "n_frames", 1)))
+    except InputError:
+        image.close()
+        raise
+    return image
 
 
 def _decode(path: Path, image: Image.Image, frame: int | None = None) -> np.ndarray:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, normalize_result
+from vipexec.modules.bounds import check_arguments
 from vipexec.modules.dispatch import ServedCall, check_plain
 from vipexec.modules.errors import BackendError, ModuleUnavailable
 from vipexec.modules.models.base import ModelModule, Request, module_class
@@ -426,6 +427,7 @@ class ModelHost:
             raise RuntimeError("the model host is closed")
         module = self._module_for(method)
         check_plain(args, f"{method}() arguments")
+        check_arguments(method, args)  # again: a compromised worker skips the program-side check
         if method in IMAGE_METHODS:
             if image is None or box is None:
                 raise BackendError(f"{method}() needs an image id and a box")

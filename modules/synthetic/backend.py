@@ -23,7 +23,7 @@ import numpy as np
 from vipexec.modules.backend import Backend, Box, box_area, intersect_boxes
 from vipexec.modules.errors import BackendError
 from vipexec.modules.synthetic import language, world
-from vipexec.modules.synthetic.vision import Blob, SceneReading, read_scene
+from vipexec.modules.synthetic.vision import Blob, SceneReading, pixel_digest, read_scene
 
 __all__ = ["NoisySyntheticBackend", "SyntheticBackend"]
 
@@ -127,19 +127,22 @@ class SyntheticBackend(Backend):
     # --- operations on several patches or on text -----------------------------------------------
 
     def best_image_match(self, crops: list[tuple[np.ndarray, Box]], content: list[str]) -> int:
+        """Each text scores a crop 10 if some object in it matches the text's phrase, plus the
+        best option score among the matching objects (or all, or -10 for an empty crop); the
+        crop's score is the mean over texts. Texts are parsed once, each image's objects are
+        scored against every text once, and each distinct crop is scored once."""
+        phrases = [language.parse_phrase(text) for text in content]
+        options = [language.OptionWords.of(text) for text in content]
+        tables: dict[int, tuple[SceneReading, np.ndarray, np.ndarray]] = {}
+        crop_scores: dict[tuple[int, Box], float] = {}
         scores = []
         for image, box in crops:
-            reading = read_scene(image)
-            blobs = reading.blobs_in(box)
-            total = 0.0
-            for text in content:
-                phrase = language.parse_phrase(text)
-                matched = [b for b in blobs if phrase.matches(b)]
-                if matched:
-                    total += 10.0
-                pool = matched or blobs
-                total += max((language.score_option(text, b) for b in pool), default=-10.0)
-            scores.append(total / len(content))
+            key = (id(image), tuple(box))  # the arrays live through the call: ids stay unique
+            if key not in crop_scores:
+                if id(image) not in tables:
+                    tables[id(image)] = _blob_table(read_scene(image), phrases, options)
+                crop_scores[key] = _crop_score(*tables[id(image)], box)
+            scores.append(crop_scores[key])
         return max(range(len(crops)), key=lambda i: (scores[i], -i))
 
     def llm_query(self, question: str, long_answer: bool) -> str:
@@ -148,6 +151,28 @@ class SyntheticBackend(Backend):
 
     def select_answer(self, info: dict[str, Any], question: str, options: list[str]) -> str:
         return language.select_answer(info, options)
+
+
+def _blob_table(
+    reading: SceneReading, phrases: list[language.Phrase], options: list[language.OptionWords]
+) -> tuple[SceneReading, np.ndarray, np.ndarray]:
+    """For every (text, object) of one image: whether the text's phrase matches the object,
+    and the text's option score for it."""
+    matches = np.array([[p.matches(b) for b in reading.blobs] for p in phrases], dtype=bool)
+    scores = np.array([[o.score(b) for b in reading.blobs] for o in options], dtype=float)
+    shape = (len(phrases), len(reading.blobs))
+    return reading, matches.reshape(shape), scores.reshape(shape)
+
+
+def _crop_score(reading: SceneReading, matches: np.ndarray, scores: np.ndarray, box: Box) -> float:
+    inside = [b.index for b in reading.blobs_in(box)]
+    if not inside:
+        return -10.0
+    matched, option = matches[:, inside], scores[:, inside]
+    any_match = matched.any(axis=1)
+    best_matched = np.where(matched, option, -np.inf).max(axis=1)
+    best = np.where(any_match, best_matched + 10.0, option.max(axis=1))
+    return float(sum(best.tolist()) / len(best))
 
 
 # --- the noisy variant ----------------------------------------------------------------------------
@@ -207,9 +232,7 @@ class NoisySyntheticBackend(Backend):
         digest = hashlib.sha256()
         digest.update(f"{self.seed}|{method}|".encode())
         if image is not None:
-            digest.update(
-                hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest()
-            )
+            digest.update(pixel_digest(image))
             digest.update(str(image.shape).encode())
         digest.update(json.dumps([box, args], sort_keys=True, default=str).encode())
         return random.Random(int.from_bytes(digest.digest()[:8], "big"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from vipexec.modules.synthetic import world
@@ -79,20 +80,41 @@ class Phrase:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_QUOTED = re.compile(r"[\"'“‘]([^\"'”’]+)[\"'”’]")
+_CLOSING_QUOTES = "\"'”’"
+_QUOTED = re.compile(rf"[\"'“‘]([^{_CLOSING_QUOTES}]+)[{_CLOSING_QUOTES}]")
+
+
+def _search_quoted(text: str) -> re.Match[str] | None:
+    """The first quoted span (``_QUOTED.search``) in linear time. An opening quote with no
+    closing quote after it fails only after scanning to the end, so a run of opening quotes made
+    a plain search quadratic; no match can end past the last closing quote, so the search stops
+    there, and every start before it either matches or fails at once."""
+    end = max(text.rfind(quote) for quote in _CLOSING_QUOTES) + 1
+    return _QUOTED.search(text, 0, end) if end > 0 else None
 
 
 def parse_phrase(text: str) -> Phrase:
     """Parse an object phrase such as ``"large red circles"`` or ``"square labelled 'AB'"``."""
     label = None
-    quoted = _QUOTED.search(text)
+    quoted = _search_quoted(text)
     if quoted:
         label = quoted.group(1).strip().upper()
         text = text[: quoted.start()] + " " + text[quoted.end() :]
-    words = _WORD.findall(text.lower())
+    return _read_words(_WORD.findall(text.lower()), label).phrase
+
+
+@dataclass
+class _Reading:
+    phrase: Phrase
+    first_unknown: int
+    """index of the first word outside the vocabulary (``len(words)`` if none)"""
+
+
+def _read_words(words: list[str], label: str | None) -> _Reading:
     color = size = shape = None
     needs_text = label is not None
-    unknown = []
+    unknown: list[str] = []
+    first_unknown = len(words)
     i = 0
     while i < len(words):
         word = words[i]
@@ -107,12 +129,11 @@ def parse_phrase(text: str) -> Phrase:
             if word in TEXT_ADJECTIVES and i + 1 < len(words) and label is None:
                 label = words[i + 1].upper()
                 i += 1
-        elif word in GENERIC_NOUNS or word in FILLER:
-            pass
-        else:
+        elif word not in GENERIC_NOUNS and word not in FILLER:
+            first_unknown = min(first_unknown, i)
             unknown.append(word)
         i += 1
-    return Phrase(color, size, shape, needs_text, label, tuple(unknown))
+    return _Reading(Phrase(color, size, shape, needs_text, label, tuple(unknown)), first_unknown)
 
 
 def is_self_reference(text: str) -> bool:
@@ -165,9 +186,8 @@ class Question:
 
 
 def normalize_question(question: str) -> str:
-    text = question.strip().lower()
-    text = re.sub(r"[?.!]+$", "", text).strip()
-    return re.sub(r"\s+", " ", text)
+    text = question.strip().lower().rstrip("?.!").strip()
+    return " ".join(text.split())
 
 
 def parse_question(question: str) -> Question:
@@ -192,11 +212,9 @@ def parse_question(question: str) -> Question:
         return Question("is_this", match.group(1))
     match = _IS_THE.match(text)
     if match:
-        words = match.group(1).split()
-        for cut in range(len(words) - 1, 0, -1):
-            subject, attribute = " ".join(words[:cut]), " ".join(words[cut:])
-            if _all_attribute_words(attribute) and not parse_phrase(subject).unknown:
-                return Question("is_attr", subject, attribute)
+        split = _subject_and_attribute(match.group(1).split())
+        if split is not None:
+            return Question("is_attr", *split)
     return Question("unknown")
 
 
@@ -207,12 +225,62 @@ def _first_group(match: re.Match) -> str:
     return ""
 
 
-def _all_attribute_words(text: str) -> bool:
-    words = [w for w in _WORD.findall(text) if w not in FILLER]
-    return bool(words) and all(
-        w in COLOR_WORDS or w in SIZE_WORDS or w in SHAPE_WORDS or w in TEXT_ADJECTIVES
-        for w in words
+def _is_attribute_word(word: str) -> bool:
+    return (
+        word in COLOR_WORDS or word in SIZE_WORDS or word in SHAPE_WORDS or word in TEXT_ADJECTIVES
     )
+
+
+def _subject_and_attribute(words: list[str]) -> tuple[str, str] | None:
+    """Split "is the <words>" into the longest subject (a phrase naming nothing unknown) and an
+    attribute of attribute words only (at least one besides filler), or ``None``.
+
+    One pass each way instead of parsing the subject once per cut (quadratic): the cuts whose
+    attribute qualifies form one range, and whether a subject names something unknown depends
+    only on where the first unknown word of the longest subject sits (see
+    :func:`_first_unknown_end`).
+    """
+    content = [[t for t in _WORD.findall(w) if t not in FILLER] for w in words]
+    low, last_content = len(words), -1
+    for i in range(len(words) - 1, 0, -1):
+        if not all(_is_attribute_word(t) for t in content[i]):
+            break
+        low = i
+        if content[i] and last_content < 0:
+            last_content = i
+    high = min(len(words) - 1, last_content)
+    if low > high:
+        return None
+    ends = [0] * (high + 1)  # ends[cut]: length of " ".join(words[:cut])
+    for cut in range(1, high + 1):
+        ends[cut] = ends[cut - 1] + len(words[cut - 1]) + (1 if cut > 1 else 0)
+    longest = " ".join(words[:high])
+    quoted = _search_quoted(longest)
+    if quoted is not None:
+        before = _first_unknown_end(longest[: quoted.start()], labelled=True)
+        after = quoted.end() + _first_unknown_end(longest[quoted.end() :], labelled=True)
+        quoted_unknown_end = 0 if before <= quoted.start() else after
+    plain_unknown_end = _first_unknown_end(longest, labelled=False)
+    for cut in range(high, low - 1, -1):
+        if quoted is not None and quoted.end() <= ends[cut]:
+            unknown_end = quoted_unknown_end  # the subject holds the whole quoted label
+        else:
+            unknown_end = plain_unknown_end  # a cut inside the quotes leaves no label
+        if unknown_end > ends[cut]:
+            return " ".join(words[:cut]), " ".join(words[cut:])
+    return None
+
+
+def _first_unknown_end(text: str, *, labelled: bool) -> int:
+    """Where the first unknown word of ``text`` ends as :func:`parse_phrase` reads it (after
+    any quoted label is cut out; ``labelled``: a label is already known), else a length past
+    the text. A prefix of ``text`` ending at a word boundary names something unknown exactly
+    when it reaches that end: the words a prefix drops never change how earlier words read."""
+    found = list(_WORD.finditer(text.lower()))
+    reading = _read_words([m.group(0) for m in found], "" if labelled else None)
+    if reading.first_unknown == len(found):
+        return len(text) + 1
+    return found[reading.first_unknown].end()
 
 
 def unknown_answer(question: str) -> str:
@@ -249,25 +317,51 @@ def attribute_kind(attribute: str) -> str | None:
 def score_option(option: str, blob: Blob | None) -> float:
     """How well a text option describes a blob: + for each matching attribute word, - for each
     contradicting one; a label equal to the blob's text counts most."""
-    if blob is None:
-        return 0.0
-    score = 0.0
-    words = _WORD.findall(option.lower())
-    if blob.text and option.strip().strip("\"'").upper() == blob.text:
-        score += 3.0
-    for word in words:
-        if word in COLOR_WORDS:
-            score += 2.0 if COLOR_WORDS[word] == blob.color else -2.0
-        elif word in SHAPE_WORDS:
-            score += 2.0 if SHAPE_WORDS[word] == blob.shape else -2.0
-        elif word in SIZE_WORDS:
-            score += 1.0 if SIZE_WORDS[word] == blob.size else -1.0
-        elif word in TEXT_NOUNS or word in TEXT_ADJECTIVES:
-            score += 0.5 if blob.text else -0.5
-    quoted = _QUOTED.search(option)
-    if quoted and blob.text:
-        score += 3.0 if quoted.group(1).strip().upper() == blob.text else -1.0
-    return score
+    return OptionWords.of(option).score(blob)
+
+
+@dataclass(frozen=True)
+class OptionWords:
+    """A text option's attribute words, counted once: scoring it against a blob is then
+    constant time, however long the option (see :func:`score_option`)."""
+
+    label: str
+    """the whole option stripped of quotes, upper case (compared with a blob's text)"""
+    quoted: str | None
+    """the first quoted label, upper case"""
+    colors: Counter[str]
+    shapes: Counter[str]
+    sizes: Counter[str]
+    text_words: int
+
+    @classmethod
+    def of(cls, option: str) -> OptionWords:
+        words = _WORD.findall(option.lower())
+        quoted = _search_quoted(option)
+        return cls(
+            label=option.strip().strip("\"'").upper(),
+            quoted=quoted.group(1).strip().upper() if quoted else None,
+            colors=Counter(COLOR_WORDS[w] for w in words if w in COLOR_WORDS),
+            shapes=Counter(SHAPE_WORDS[w] for w in words if w in SHAPE_WORDS),
+            sizes=Counter(SIZE_WORDS[w] for w in words if w in SIZE_WORDS),
+            text_words=sum(1 for w in words if w in TEXT_NOUNS or w in TEXT_ADJECTIVES),
+        )
+
+    def score(self, blob: Blob | None) -> float:
+        if blob is None:
+            return 0.0
+        score = 3.0 if blob.text and self.label == blob.text else 0.0
+        for counts, own, weight in (
+            (self.colors, blob.color, 2.0),
+            (self.shapes, blob.shape, 2.0),
+            (self.sizes, blob.size, 1.0),
+        ):
+            matching = counts[own]
+            score += weight * (matching - (counts.total() - matching))
+        score += 0.5 * self.text_words if blob.text else -0.5 * self.text_words
+        if self.quoted is not None and blob.text:
+            score += 3.0 if self.quoted == blob.text else -1.0
+        return score
 
 
 # --- llm_query: arithmetic and comparisons --------------------------------------------------------
@@ -279,7 +373,9 @@ _NUMBER_WORDS = {
     "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
     "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
 }  # fmt: skip
-_NUM = r"-?\d+(?:\.\d+)?"
+_NUM = r"-?(?<!\d)\d+(?:\.\d+)?"
+"""a number; it starts only at the first digit of a run, so a search that fails after a long
+digit run tries it once, not once per digit (which was quadratic)"""
 _OPS = [
     (r"\bmultiplied by\b", "*"), (r"\btimes\b", "*"), (r"\bdivided by\b", "/"),
     (r"\bplus\b", "+"), (r"\bminus\b", "-"), (r"×", "*"), (r"÷", "/"),
@@ -405,31 +501,43 @@ def _as_number(text: str) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Fact:
+    text: str
+    number: float | None
+    words: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Fact:
+        norm = text.strip().lower()
+        return cls(norm, _as_number(norm), frozenset(_WORD.findall(norm)))
+
+
 def score_answer(option: str, facts: list[str]) -> float:
     """Support for ``option`` in the facts: exact or numeric equality first, then word overlap."""
-    option_norm = option.strip().lower()
-    option_number = _as_number(option_norm)
-    option_words = set(_WORD.findall(option_norm))
+    return _score_answer(_Fact.of(option), [_Fact.of(fact) for fact in facts])
+
+
+def _score_answer(option: _Fact, facts: list[_Fact]) -> float:
     best = 0.0
     for fact in facts:
-        fact_norm = fact.strip().lower()
-        if fact_norm == option_norm:
+        if fact.text == option.text:
             best = max(best, 3.0)
             continue
-        number = _as_number(fact_norm)
-        if option_number is not None and number is not None:
-            if option_number == number:
+        if option.number is not None and fact.number is not None:
+            if option.number == fact.number:
                 best = max(best, 3.0)
             continue
-        fact_words = set(_WORD.findall(fact_norm))
-        if option_words and fact_words:
-            best = max(best, 2.0 * len(option_words & fact_words) / len(option_words | fact_words))
+        if option.words and fact.words:
+            overlap = len(option.words & fact.words) / len(option.words | fact.words)
+            best = max(best, 2.0 * overlap)
     return best
 
 
 def select_answer(info: dict, options: list[str]) -> str:
     """The option with the most support in ``info`` (the first option on ties, or with none)."""
-    facts: list[str] = []
-    _flatten(info, facts)
-    scores = [score_answer(option, facts) for option in options]
+    texts: list[str] = []
+    _flatten(info, texts)
+    facts = [_Fact.of(text) for text in texts]  # once, not once per option
+    scores = [_score_answer(_Fact.of(option), facts) for option in options]
     return options[max(range(len(options)), key=lambda i: (scores[i], -i))]

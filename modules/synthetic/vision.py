@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -107,10 +108,30 @@ def _cols(box: world.Box, width: int) -> slice:
     return slice(max(box[0], 0), max(box[2], 0))
 
 
+def pixel_digest(image: np.ndarray) -> bytes:
+    """A 16-byte digest of an image's pixels, computed once per read-only array that owns its
+    pixels (what the image store hands out) rather than on every call: hashing a whole image
+    costs more than most answers."""
+    if image.flags.writeable or image.base is not None:  # its pixels may change: hash each time
+        return _digest(image)
+    known = _DIGESTS.get(id(image))
+    if known is not None and known[0]() is image:
+        return known[1]
+    digest = _digest(image)
+    key = id(image)
+    # the callback runs as the array is freed, before its id can be reused (single dict
+    # operations need no lock under the GIL; a lock here could deadlock inside a collection)
+    _DIGESTS[key] = (weakref.ref(image, lambda _: _DIGESTS.pop(key, None)), digest)
+    return digest
+
+
+def _digest(image: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest()
+
+
 def read_scene(image: np.ndarray) -> SceneReading:
     """Read a scene from its pixels (cached by content)."""
-    key = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).hexdigest()
-    key = f"{image.shape}:{key}"
+    key = f"{image.shape}:{pixel_digest(image).hex()}"
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
@@ -126,6 +147,7 @@ def read_scene(image: np.ndarray) -> SceneReading:
 
 _CACHE: OrderedDict[str, SceneReading] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+_DIGESTS: dict[int, tuple[weakref.ref, bytes]] = {}  # id(array) -> (the array, its digest)
 _CACHE_SIZE = 64
 
 

@@ -401,3 +401,12 @@ def test_a_host_without_torch_models_leaves_torch_threads_alone(torch_threads):
 def test_torch_threads_must_be_a_positive_int(value):
     with pytest.raises(ConfigError, match="torch_threads"):
         torch_config(torch_threads=value)
+
+
+def test_the_host_refuses_an_oversize_argument_before_any_model_runs(store, image):
+    """The parent-side check of the API bounds (a compromised worker skips the program's)."""
+    with ModelHost(config(), "all", store=store, cache=False) as host:
+        served = host.serve("simple_query", image.id, box(image), {"question": "cat " * 600})
+        assert served.error_type == "ArgumentTooLarge"
+        assert "simple_query: question is longer than 2,000 characters (2,400)" in served.error
+        assert host.stats()["m"]["computed"] == 0
