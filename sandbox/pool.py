@@ -7,9 +7,10 @@
 
 Workers start from a ``forkserver`` (a clean interpreter, never a fork of a process that may
 have initialised CUDA) and are reused: a warm run costs a message each way. The parent serves
-the workers' API calls (one thread per busy worker, so a model host sees concurrent requests
-it can batch), enforces the wall-clock deadline from outside, and replaces a worker that
-crashed or had to be killed. A failure costs one program, never the pool.
+the workers' API calls (on a serving thread per worker, so a model host sees concurrent
+requests it can batch, and a slow call can be abandoned at its program's deadline), enforces
+the wall-clock deadline from outside, and replaces a worker that crashed or had to be killed.
+A failure costs one program, never the pool.
 """
 
 from __future__ import annotations
@@ -203,7 +204,8 @@ class Sandbox:
     may add to a worker) and ``cpu`` (seconds of CPU time per program, default: the timeout)
     bound every run. API calls are answered by ``server`` (a
     :class:`vipexec.modules.dispatch.CallServer`, such as a model host), or by the named
-    ``backend`` over ``store`` (an :class:`vipexec.modules.images.ImageStore`).
+    ``backend`` over ``store`` (an :class:`vipexec.modules.images.ImageStore`). A server
+    with a ``load()`` method (a model host) is loaded before any program's clock starts.
     """
 
     def __init__(
@@ -480,9 +482,13 @@ class Sandbox:
         def failed(kind: str, message: str) -> Run:
             return _failed_run(program, worker, kind, message, input_summary, started)
 
+        try:
+            data = messages.encode({**job, "job": job_id})
+        except messages.MessageTooLarge as exc:
+            raise InvalidArgumentError(f"program and inputs too large to send ({exc})") from None
         worker.mark_job_sent()
         try:
-            messages.send(worker.conn, {**job, "job": job_id})
+            worker.conn.send_bytes(data)
         except (OSError, ValueError):
             worker.kill()
             return None  # died idle: the job goes to another worker
@@ -494,8 +500,8 @@ class Sandbox:
                     worker.kill()
                     return failed("timeout", f"the program ran past its {timeout:g} s deadline "
                                   "and did not stop; the worker was killed")  # fmt: skip
-                worker.desk.abandon(tell_worker=True)
-                worker.interrupt()
+                if not worker.desk.abandon(tell_worker=True):
+                    worker.interrupt()  # (an abandoned call's answer stops the program itself)
                 interrupted = True
                 deadline = time.perf_counter() + GRACE_SECONDS
                 continue

@@ -63,13 +63,13 @@ class CallDesk:
         self._deliver(messages.encode({"op": "reply", "job": job, "call": message.get("call"),
                                        "abandoned": True}))  # fmt: skip
 
-    def abandon(self, *, tell_worker: bool) -> None:
-        """Give up the pending call, if any: its answer will be dropped, and the worker is
-        told (``tell_worker``) so that the program stops waiting for it."""
+    def abandon(self, *, tell_worker: bool) -> bool:
+        """Give up the pending call, if any (says whether there was one): its answer will be
+        dropped, and the worker is told (``tell_worker``), which stops the program there."""
         with self._lock:
             pending = self._pending
             if pending is None:
-                return
+                return False
             self._pending = None
             # The serving thread is still in this call: retire it, the next call gets another.
             self._requests.put(None)
@@ -78,6 +78,7 @@ class CallDesk:
             job, call = pending
             self._deliver(messages.encode({"op": "reply", "job": job, "call": call,
                                            "abandoned": True}))  # fmt: skip
+        return True
 
     def close(self, timeout: float = 5.0) -> None:
         """End the serving thread (an idle one ends at once; see :meth:`abandon` for one that
