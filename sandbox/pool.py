@@ -66,23 +66,23 @@ class _Worker:
 
     def __init__(self, config: dict[str, Any], workdir: str, server: Any) -> None:
         parent_end, child_end = socket.socketpair()
-        self.shared_fd = os.memfd_create("vipexec-blocks")
+        shared_fd = os.memfd_create("vipexec-blocks")
         size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
-        os.ftruncate(self.shared_fd, size)
-        self._map = mmap.mmap(self.shared_fd, size)
+        os.ftruncate(shared_fd, size)
+        self._map = mmap.mmap(shared_fd, size)
         self.shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(self._map)
         command = [
             sys.executable,
             "-m",
             "vipexec.sandbox.worker",
             str(child_end.fileno()),
-            str(self.shared_fd),
+            str(shared_fd),
             json.dumps(config),
         ]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.process = subprocess.Popen(
             command,
-            pass_fds=(child_end.fileno(), self.shared_fd),
+            pass_fds=(child_end.fileno(), shared_fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -91,7 +91,7 @@ class _Worker:
             start_new_session=True,  # a Ctrl-C in the terminal reaches the parent only
         )
         child_end.close()
-        os.close(self.shared_fd)  # the mapping keeps the memory; the worker has its own fd
+        os.close(shared_fd)  # the mapping keeps the memory; the worker has its own fd
         self.conn = Connection(parent_end.detach())
         self.killed = False
         self.ready = False
