@@ -40,7 +40,7 @@ from vipexec.execute import summarize_inputs
 from vipexec.program import Program
 from vipexec.run import BlockTrace, Run, RunError
 from vipexec.sandbox import messages
-from vipexec.sandbox.serving import CallDesk
+from vipexec.sandbox.serving import WorkerLine
 from vipexec.sandbox.worker import MAX_TRACKED_BLOCKS
 
 GRACE_SECONDS = 0.5
@@ -100,7 +100,7 @@ class _Worker:
         """why the parent gave up on this worker mid-job, when it did"""
         self.pid = self.process.pid
         self.seccomp_off: str | None = None
-        self.desk = CallDesk(server, self.conn.send_bytes, self._broken)
+        self.line = WorkerLine(self.conn, server, self._broken)
 
     def wait_ready(self) -> None:
         """Wait for the worker's hello; on failure the worker is killed and SandboxError says
@@ -161,7 +161,6 @@ class _Worker:
 
     def kill(self) -> None:
         self.killed = True
-        self.desk.abandon(tell_worker=False)  # before the pipe closes under a serving thread
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -179,7 +178,7 @@ class _Worker:
         self._release()
 
     def _release(self) -> None:
-        self.desk.close()
+        self.line.close()  # ends at once: its worker is idle, or dead and the pipe at EOF
         with contextlib.suppress(Exception):
             self.conn.close()
         with contextlib.suppress(Exception):
@@ -396,7 +395,6 @@ class Sandbox:
             try:
                 run = self._converse(worker, program, job, inputs, timeout)
             finally:
-                worker.desk.abandon(tell_worker=False)
                 worker.busy = False
                 if worker.alive:
                     self._idle.put(worker)
@@ -472,8 +470,8 @@ class Sandbox:
     def _converse(
         self, worker: _Worker, program: Program, job: dict[str, Any], inputs: Any, timeout: float
     ) -> Run | None:
-        """Run ``job`` on ``worker`` and watch its deadline while its calls are served on the
-        worker's own serving thread; None when the worker died before taking the job."""
+        """Run ``job`` on ``worker`` and watch its deadline while the worker's line thread
+        serves its calls; None when the worker died before taking the job."""
         started = time.perf_counter()
         deadline = started + timeout
         job_id = next(self._jobs)
@@ -487,6 +485,7 @@ class Sandbox:
         except messages.MessageTooLarge as exc:
             raise InvalidArgumentError(f"program and inputs too large to send ({exc})") from None
         worker.mark_job_sent()
+        outcomes = worker.line.start(job_id)
         try:
             worker.conn.send_bytes(data)
         except (OSError, ValueError):
@@ -500,45 +499,36 @@ class Sandbox:
                     worker.kill()
                     return failed("timeout", f"the program ran past its {timeout:g} s deadline "
                                   "and did not stop; the worker was killed")  # fmt: skip
-                if not worker.desk.abandon(tell_worker=True):
+                if not worker.line.stop_serving():
                     worker.interrupt()  # (an abandoned call's answer stops the program itself)
                 interrupted = True
                 deadline = time.perf_counter() + GRACE_SECONDS
                 continue
             try:
-                if not worker.conn.poll(remaining):
-                    continue
-                message = messages.receive(worker.conn)
-            except (EOFError, OSError, ValueError) as exc:
+                what, payload = outcomes.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if what == "lost":
                 if not worker.started_job and not worker.killed:
                     worker.kill()
                     return None  # died idle: the job goes to another worker
-                return self._dead_worker_run(program, worker, exc, input_summary, started)
-            except messages.ProtocolError as exc:
+                return self._dead_worker_run(program, worker, payload, input_summary, started)
+            if what == "malformed":
                 worker.kill()  # not in a known state: never reused
-                return failed("crashed", f"the worker sent a malformed message ({exc})")
-            op = message["op"]
-            if message.get("job") != job_id:
+                return failed("crashed", f"the worker sent a malformed message ({payload})")
+            op = payload["op"]
+            if payload.get("job") != job_id:
                 worker.kill()
                 return failed("crashed", f"the worker sent a {op!r} message for another job")
-            if op == "call" and interrupted:
-                worker.desk.refuse(job_id, message)
-            elif op == "call":
-                try:
-                    worker.desk.submit(job_id, message)
-                except messages.ProtocolError as exc:
-                    worker.kill()
-                    return failed("crashed", str(exc))
-            elif op == "done":
-                run = self._finished_run(program, message, input_summary, worker)
+            if op == "done":
+                run = self._finished_run(program, payload, input_summary, worker)
                 if run.ok and (interrupted or time.perf_counter() > started + timeout):
                     return _overran(run, timeout)
                 return run
-            elif op == "invalid":
-                raise InvalidArgumentError(str(message.get("message")))
-            else:
-                worker.kill()
-                return failed("crashed", f"unexpected message {op!r}")
+            if op == "invalid":
+                raise InvalidArgumentError(str(payload.get("message")))
+            worker.kill()
+            return failed("crashed", f"unexpected message {op!r}")
 
     def _finished_run(
         self, program: Program, message: dict[str, Any], input_summary: dict, worker: _Worker
@@ -561,7 +551,7 @@ class Sandbox:
         code = worker.exit_code()
         killed_by_us = worker.killed
         worker.kill()
-        if worker.fault is not None:
+        if worker.fault is not None and code == -signal.SIGKILL:  # killed by us, for this
             return _failed_run(program, worker, "crashed", worker.fault, input_summary, started)
         if code is not None and code < 0:
             name = (

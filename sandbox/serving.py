@@ -1,13 +1,17 @@
-"""One worker's API calls, served in the parent on a thread of their own.
+"""The parent's side of one worker's pipe during a job: read its messages, serve its API calls.
 
-A program's API call is served on its worker's serving thread, never on the thread that
-watches the program's deadline, so a slow call cannot hold a deadline back: at the deadline
-the pending call is *abandoned* (the worker is told so at once and the call's eventual answer
-is dropped). Python cannot stop a thread, so an abandoned call's thread is retired: it finishes
-its call, drops the answer and exits, and the worker's next call gets a fresh thread.
+A job's messages are read, and its calls served, on the worker's *line thread*, never on the
+thread that watches the job's deadline: a slow call cannot hold a deadline back, and a call
+costs one wake-up in the parent (the line thread reads the call, serves it and answers on the
+spot). The last message of a job (``done``, or a failure to read one) goes to the watching
+thread through the job's outcome queue.
 
-Each call is answered at most once, under a lock, and only while it is still the pending one;
-that is what keeps an answer from ever reaching a later job.
+At the deadline a call being served is *abandoned*: the worker is answered at once (the program
+raises ``DeadlineExceeded`` from the call) and the call's eventual answer is dropped. Python
+cannot stop a thread, so the line thread in that call is retired (it finishes its call, drops
+the answer and exits) and a fresh line thread reads the rest of the job. Each call is answered
+at most once, under a lock, and only while its thread is still the line's current one: an
+answer can never reach a later call or job.
 """
 
 from __future__ import annotations
@@ -15,91 +19,123 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 from vipexec.sandbox import messages
 
+Outcome = tuple[str, Any]
+"""``("message", message)`` (the job's last message: done, invalid, or one that does not fit),
+``("lost", exception)`` (the pipe failed: the worker is gone) or ``("malformed", exception)``"""
 
-class CallDesk:
-    """Serves one worker's calls (see the module docstring).
 
-    ``send`` writes an encoded message to the worker; ``on_broken`` is called when that fails
-    (the worker is gone or no longer in a known state and must be killed).
+class WorkerLine:
+    """Reads one worker's messages and serves its calls, job after job (see the module doc).
+
+    ``on_broken`` is called when an answer cannot be written (the worker is gone or in no
+    known state, and must be killed).
     """
 
-    def __init__(
-        self, server: Any, send: Callable[[bytes], None], on_broken: Callable[[str], None]
-    ) -> None:
+    def __init__(self, conn: Connection, server: Any, on_broken: Callable[[str], None]) -> None:
+        self._conn = conn
         self._server = server
-        self._send = send
         self._on_broken = on_broken
         self._lock = threading.Lock()
-        self._pending: tuple[int, Any] | None = None
-        self._requests: queue.SimpleQueue | None = None
-        self._thread: threading.Thread | None = None
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._current: threading.Thread | None = None
+        self._serving: tuple[int, Any] | None = None
+        """the (job, call) being served, while one is"""
+        self._refusing = False
+        """past the deadline: calls are answered "abandoned", not served"""
+        self._job_of_current: tuple[int, queue.SimpleQueue] | None = None
 
-    def submit(self, job: int, message: dict[str, Any]) -> None:
-        """Serve a call of ``job``; ``ProtocolError`` if one is already pending (a worker
-        waits for each answer, so a second call means it is not in a known state)."""
-        call = message.get("call")
+    def start(self, job: int) -> queue.SimpleQueue:
+        """Read the messages of ``job`` (sent next); its outcome comes on the returned queue."""
+        outcomes: queue.SimpleQueue = queue.SimpleQueue()
         with self._lock:
-            if self._pending is not None:
-                raise messages.ProtocolError("a second API call before the first was answered")
-            self._pending = (job, call)
-            if self._thread is None:
-                self._requests = queue.SimpleQueue()
-                self._thread = threading.Thread(
-                    target=self._serve_requests,
-                    args=(self._requests,),
-                    name="vipexec-serve",
-                    daemon=True,  # an abandoned call may never return
-                )
-                self._thread.start()
-            requests = self._requests
-        requests.put((job, call, message))
+            self._refusing = False
+            if self._current is None:
+                self._current = self._new_thread(None)
+        self._jobs.put((job, outcomes))
+        return outcomes
 
-    def refuse(self, job: int, message: dict[str, Any]) -> None:
-        """Answer a call made after the deadline with "abandoned", without serving it."""
-        self._deliver(messages.encode({"op": "reply", "job": job, "call": message.get("call"),
-                                       "abandoned": True}))  # fmt: skip
-
-    def abandon(self, *, tell_worker: bool) -> bool:
-        """Give up the pending call, if any (says whether there was one): its answer will be
-        dropped, and the worker is told (``tell_worker``), which stops the program there."""
+    def stop_serving(self) -> bool:
+        """The deadline passed: serve no more calls, and abandon the one being served, if any
+        (says whether there was one: its answer stops the program, no signal is needed)."""
         with self._lock:
-            pending = self._pending
-            if pending is None:
+            self._refusing = True
+            serving = self._serving
+            if serving is None:
                 return False
-            self._pending = None
-            # The serving thread is still in this call: retire it, the next call gets another.
-            self._requests.put(None)
-            self._requests, self._thread = None, None
-        if tell_worker:
-            job, call = pending
-            self._deliver(messages.encode({"op": "reply", "job": job, "call": call,
-                                           "abandoned": True}))  # fmt: skip
-        return True
+            self._serving = None
+            job, outcomes = self._job_of_current
+            # The current thread is stuck in the call: a fresh one reads the rest of the job.
+            self._current = self._new_thread((job, outcomes))
+            self._answer(_abandoned(job, serving[1]))
+            return True
 
     def close(self, timeout: float = 5.0) -> None:
-        """End the serving thread (an idle one ends at once; see :meth:`abandon` for one that
-        is still in a call)."""
-        self.abandon(tell_worker=False)
+        """End the line thread once it is idle, or once its worker is gone (a thread still in
+        an abandoned call exits when the call returns)."""
         with self._lock:
-            thread, requests = self._thread, self._requests
-            self._requests, self._thread = None, None
-        if thread is not None:
-            requests.put(None)
+            thread, self._current = self._current, None
+        self._jobs.put(None)
+        if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    def _serve_requests(self, requests: queue.SimpleQueue) -> None:
-        while (item := requests.get()) is not None:
-            job, call, message = item
-            data = _reply(job, call, self._serve(message))
+    # --- the line thread ------------------------------------------------------------------------
+
+    def _new_thread(self, job: tuple[int, queue.SimpleQueue] | None) -> threading.Thread:
+        thread = threading.Thread(
+            target=self._read_jobs, args=(job,), name="vipexec-line", daemon=True
+        )  # daemon: an abandoned call may never return
+        thread.start()
+        return thread
+
+    def _read_jobs(self, job: tuple[int, queue.SimpleQueue] | None) -> None:
+        me = threading.current_thread()
+        while True:
+            if job is None:
+                job = self._jobs.get()
+                if job is None:
+                    return
             with self._lock:
-                if self._pending != (job, call):
-                    continue  # abandoned: nobody waits for this answer any more
-                self._pending = None
-                self._deliver(data)
+                if self._current is not me:  # replaced while waiting: leave the line
+                    self._jobs.put(job)
+                    return
+                self._job_of_current = job
+            if not self._read_job(me, *job):
+                return
+            job = None
+
+    def _read_job(self, me: threading.Thread, job: int, outcomes: queue.SimpleQueue) -> bool:
+        """Serve ``job``'s calls until its last message; False when this thread must leave."""
+        while True:
+            try:
+                message = messages.receive(self._conn)
+            except (EOFError, OSError, ValueError) as exc:
+                outcomes.put(("lost", exc))
+                return False  # the worker is gone: nothing more will come on this line
+            except messages.ProtocolError as exc:
+                outcomes.put(("malformed", exc))
+                return False  # the worker is killed: never read from it again
+            if message["op"] != "call" or message.get("job") != job:
+                outcomes.put(("message", message))
+                return message.get("job") == job and message["op"] in ("done", "invalid")
+            call = message.get("call")
+            with self._lock:
+                if self._current is not me:
+                    return False
+                if self._refusing:
+                    self._answer(_abandoned(job, call))
+                    continue
+                self._serving = (job, call)
+            answer = _reply(job, call, self._serve(message))
+            with self._lock:
+                if self._current is not me:
+                    return False  # abandoned: the answer is dropped, another thread reads on
+                self._serving = None
+                self._answer(answer)
 
     def _serve(self, message: dict[str, Any]) -> Any:
         from vipexec.modules.dispatch import ServedCall
@@ -112,11 +148,16 @@ class CallDesk:
         except Exception as exc:  # a server bug costs this call, never the pool
             return ServedCall.failure(exc, 0.0, "?")
 
-    def _deliver(self, data: bytes) -> None:
+    def _answer(self, data: bytes) -> None:
+        """Write an answer (the caller holds the lock, so each call is answered once)."""
         try:
-            self._send(data)
+            self._conn.send_bytes(data)
         except (OSError, ValueError) as exc:
             self._on_broken(f"the answer to its API call could not be sent ({exc})")
+
+
+def _abandoned(job: int, call: Any) -> bytes:
+    return messages.encode({"op": "reply", "job": job, "call": call, "abandoned": True})
 
 
 def _reply(job: int, call: Any, served: Any) -> bytes:

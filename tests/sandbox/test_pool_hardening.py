@@ -206,7 +206,7 @@ def test_a_trace_too_large_to_send_is_reported_at_once(pool):
 
 
 def _pool_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("vipexec-")]
+    return {t for t in threading.enumerate() if t.name.startswith("vipexec-")}
 
 
 def test_close_racing_a_respawn_leaves_nothing_behind(capfd):
@@ -214,14 +214,14 @@ def test_close_racing_a_respawn_leaves_nothing_behind(capfd):
         "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass\n"
     )
     for _ in range(4):
-        before = child_pids()
+        before, threads_before = child_pids(), _pool_threads()
         sandbox = vipexec.Sandbox(workers=2, timeout=0.3)
         workdir = Path(sandbox._workdir.name)
         run = sandbox.run(stubborn)  # killed: a replacement starts in the background
         assert run.error.kind == "timeout"
         sandbox.close()
         assert not (child_pids() - before)
-        assert not _pool_threads()
+        assert not (_pool_threads() - threads_before)
         assert not workdir.exists()
         with pytest.raises(SandboxError, match="closed"):
             sandbox.run("print(1)\n")
