@@ -22,6 +22,10 @@ class ProtocolError(Exception):
     """A worker sent something that is not a well-formed message."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+"""one encoder for every message (``json.dumps`` with options builds a new one per call)"""
+
+
 class MessageTooLarge(ValueError):
     """A message over :data:`MAX_MESSAGE_BYTES`: the other side would refuse it."""
 
@@ -29,7 +33,7 @@ class MessageTooLarge(ValueError):
 def encode(message: dict[str, Any]) -> bytes:
     """The wire form of a message; ``TypeError``/``ValueError``/``RecursionError`` when it is
     not plain JSON data, :class:`MessageTooLarge` when the other side would refuse it."""
-    data = json.dumps(message, separators=(",", ":")).encode()
+    data = _ENCODER.encode(message).encode()
     if len(data) > MAX_MESSAGE_BYTES:
         raise MessageTooLarge(
             f"{len(data) / 2**20:.0f} MB; the limit is {MAX_MESSAGE_BYTES // 2**20} MB"

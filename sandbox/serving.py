@@ -22,6 +22,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from vipexec.modules.dispatch import ServedCall
 from vipexec.sandbox import messages
 
 Outcome = tuple[str, Any]
@@ -138,8 +139,6 @@ class WorkerLine:
                 self._answer(answer)
 
     def _serve(self, message: dict[str, Any]) -> Any:
-        from vipexec.modules.dispatch import ServedCall
-
         try:
             return self._server.serve(
                 str(message["method"]), message.get("image"), message.get("box"),
@@ -163,8 +162,6 @@ def _abandoned(job: int, call: Any) -> bytes:
 def _reply(job: int, call: Any, served: Any) -> bytes:
     """The encoded answer; one that cannot cross (not plain JSON, too large) becomes a failed
     call, so a broken server costs only the program that asked."""
-    from vipexec.modules.dispatch import ServedCall
-
     try:
         return messages.encode({"op": "reply", "job": job, "call": call,
                                 "served": served.to_dict()})  # fmt: skip
