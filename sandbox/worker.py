@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import linecache
 import mmap
 import os
 import resource
@@ -29,6 +30,7 @@ from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
 
+from vipexec.compiler import program_filename
 from vipexec.errors import CPUTimeExceeded, DeadlineExceeded, InvalidArgumentError
 from vipexec.execute import execute, finish_run, summarize_inputs
 from vipexec.modules.api import build_api
@@ -87,8 +89,13 @@ class PublishingRecorder(Recorder):
 class RemoteDispatcher:
     """The worker's half of the API door: ask the parent, record the answer, return it."""
 
-    def __init__(self, conn: Connection, job: int) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._job = 0
+        self._next = 0
+
+    def begin(self, job: int) -> None:
+        """Calls from now on belong to ``job``."""
         self._job = job
         self._next = 0
 
@@ -205,6 +212,10 @@ class Worker:
         values = Limits(**config.get("value_limits", {}))
         self.limits = TraceLimits(values=values, **config.get("trace_limits", {}))
         PublishingRecorder.shared = shared
+        # One API for the worker's life: classes made per job would pile up (programs cannot
+        # write to them, and each run gets a fresh namespace built from this one).
+        self.dispatcher = RemoteDispatcher(conn)
+        self.api = build_api(self.dispatcher)
 
     def serve_forever(self) -> None:
         while True:
@@ -246,10 +257,11 @@ class Worker:
         inputs = messages.decode_value(message.get("inputs"))
         PublishingRecorder.latest = None
         _held.signal = None
+        self.dispatcher.begin(job)
         try:
             run = execute(
                 program,
-                namespace=build_api(RemoteDispatcher(self.conn, job)),
+                namespace=self.api,
                 inputs=inputs,
                 sandbox=True,
                 limits=self.limits,
@@ -261,7 +273,15 @@ class Worker:
             return
         except BaseException as exc:  # whatever a program raises is its own error
             run = _escaped_run(program, exc, inputs, started)
+        finally:
+            _forget_source(program)
         self.conn.send_bytes(_done_message(job, run))
+
+
+def _forget_source(program: Program) -> None:
+    """Drop the program's lines from ``linecache`` (the compiler files them for tracebacks;
+    kept, one entry per distinct program would pile up for the worker's life)."""
+    linecache.cache.pop(program_filename(program), None)
 
 
 def _escaped_run(program: Program, exc: BaseException, inputs: Any, started: float) -> Run:
