@@ -96,6 +96,7 @@ class _Worker:
         self.killed = False
         self.ready = False
         self.busy = False
+        self.runs = 0
         self.fault: str | None = None
         """why the parent gave up on this worker mid-job, when it did"""
         self.pid = self.process.pid
@@ -205,6 +206,9 @@ class Sandbox:
     :class:`vipexec.modules.dispatch.CallServer`, such as a model host), or by the named
     ``backend`` over ``store`` (an :class:`vipexec.modules.images.ImageStore`). A server
     with a ``load()`` method (a model host) is loaded before any program's clock starts.
+    A worker is recycled (stopped between jobs, a fresh one started in the background) after
+    ``recycle_runs`` runs or once its resident memory passes ``recycle_rss`` MB, so that
+    whatever a long life leaves in a worker never costs a program.
     """
 
     def __init__(
@@ -222,6 +226,8 @@ class Sandbox:
         trace_limits: dict[str, Any] | None = None,
         value_limits: dict[str, Any] | None = None,
         seccomp: bool = True,
+        recycle_runs: int = 2000,
+        recycle_rss: int = 512,
     ) -> None:
         _check_positive("workers", workers, integer=True)
         _check_positive("timeout", timeout)
@@ -242,6 +248,10 @@ class Sandbox:
         self.timeout = float(timeout)
         self.cpu = float(cpu) if cpu is not None else float(timeout)
         self.max_output = int(max_output)
+        _check_positive("recycle_runs", recycle_runs, integer=True)
+        _check_positive("recycle_rss", recycle_rss, integer=True)
+        self.recycle_runs = recycle_runs
+        self.recycle_rss = recycle_rss
         self._config = {
             "memory_mb": int(memory),
             "seccomp": seccomp,
@@ -297,19 +307,37 @@ class Sandbox:
             if worker in self._all:
                 self._all.remove(worker)
 
-    def _replace(self, worker: _Worker) -> None:
-        """Retire a dead or killed worker and start another in the background (the Run of
-        the failed program is reported without waiting for the new worker to boot)."""
-        worker.kill()
+    def _replace(self, worker: _Worker, *, graceful: bool = False) -> None:
+        """Retire a worker (dead, killed, or ``graceful``: stopped, for recycling) and start
+        another in the background (the Run of the last program is reported without waiting)."""
+        if not graceful:
+            worker.kill()
         self._forget(worker)
         with self._lock:
             if self._closed:
+                if graceful:
+                    worker.kill()
                 return
-            thread = threading.Thread(target=self._respawn, name="vipexec-respawn", daemon=True)
+            retired = worker if graceful else None
+            thread = threading.Thread(
+                target=self._respawn, args=(retired,), name="vipexec-respawn", daemon=True
+            )
             self._respawners = [t for t in self._respawners if t.is_alive()] + [thread]
             thread.start()
 
-    def _respawn(self) -> None:
+    def _due_for_recycling(self, worker: _Worker) -> bool:
+        if worker.runs >= self.recycle_runs:
+            return True
+        try:
+            with open(f"/proc/{worker.pid}/statm") as statm:
+                resident = int(statm.read().split()[1]) * mmap.PAGESIZE
+        except (OSError, ValueError, IndexError):
+            return False
+        return resident > self.recycle_rss * 2**20
+
+    def _respawn(self, retired: _Worker | None = None) -> None:
+        if retired is not None:
+            retired.stop()
         try:
             self._await_ready(self._start_workers(1))
         except Exception:
@@ -396,10 +424,13 @@ class Sandbox:
                 run = self._converse(worker, program, job, inputs, timeout)
             finally:
                 worker.busy = False
-                if worker.alive:
-                    self._idle.put(worker)
-                else:
+                worker.runs += 1
+                if not worker.alive:
                     self._replace(worker)
+                elif self._due_for_recycling(worker):
+                    self._replace(worker, graceful=True)
+                else:
+                    self._idle.put(worker)
             if run is not None:
                 return run
         # Several workers in a row died before taking the job: something kills them all.
