@@ -24,6 +24,7 @@ import os
 import queue
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,8 @@ from vipexec.sandbox.worker import MAX_TRACKED_BLOCKS
 GRACE_SECONDS = 0.5
 """how long a program has to stop after the deadline signal before its worker is killed"""
 START_TIMEOUT = 60.0
+SEND_TIMEOUT = 5.0
+"""how long a write to a worker may block before the worker counts as not reading"""
 JOB_ATTEMPTS = 3
 """how many workers a job is offered to when each dies before taking it"""
 _JOB_NOT_TAKEN = -1
@@ -66,6 +69,12 @@ class _Worker:
 
     def __init__(self, config: dict[str, Any], workdir: str, server: Any) -> None:
         parent_end, child_end = socket.socketpair()
+        # A worker that stops reading (compromised) must not block a writer in the parent
+        # forever (an answer is written under its line's lock): the write fails, the worker
+        # is killed.
+        parent_end.setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SEND_TIMEOUT), 0)
+        )
         shared_fd = os.memfd_create("vipexec-blocks")
         size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
         os.ftruncate(shared_fd, size)
