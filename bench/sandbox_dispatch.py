@@ -8,8 +8,12 @@
    a 2-worker pool with `Sandbox.map`.
 3. CLI cold start: `vipexec run examples/count_shapes.py <scene>` as a fresh process, against
    a bare `python -c pass`.
+4. The call boundary: trivial API calls per second from one program (a call server that
+   answers at once), in a worker against the same program in process (`sandbox=True`), and a
+   raw socket round trip between two processes as the floor.
+5. Scaling: the same short programs through a 1-worker and a 2-worker pool (target >= 1.7x).
 
-Usage: ``python bench/sandbox_dispatch.py [--runs 200] [--programs 1000]``
+Usage: ``python bench/sandbox_dispatch.py [--runs 200] [--programs 1000] [--calls 5000]``
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import vipexec
@@ -105,6 +111,91 @@ def throughput(programs: int, image_path: Path) -> tuple[float, int]:
     return elapsed, sum(run.ok for run in runs)
 
 
+class InstantServer:
+    """A call server that answers every call at once: what is left is the boundary's cost."""
+
+    backend_id = "instant"
+
+    def serve(self, method, image, box, args):
+        from vipexec.modules.dispatch import ServedCall
+
+        return ServedCall("yes", 0.0, self.backend_id)
+
+
+def calls_program(calls: int) -> str:
+    return f"for i in range({calls}):\n    answer = llm_query('is it?')\nprint(answer)\n"
+
+
+def pool_calls_per_second(calls: int, rounds: int) -> float:
+    with vipexec.Sandbox(workers=1, timeout=600, server=InstantServer()) as sandbox:
+        sandbox.run(calls_program(100))
+        best = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            run = sandbox.run(calls_program(calls))
+            best.append(calls / (time.perf_counter() - start))
+            assert run.ok, run.error
+    return statistics.median(best)
+
+
+def in_process_calls_per_second(calls: int, rounds: int) -> float:
+    from vipexec.modules.api import build_api
+    from vipexec.modules.dispatch import ServerDispatcher
+
+    program = Program.from_source(calls_program(calls))
+    namespace = build_api(ServerDispatcher(InstantServer()))
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run = program.run(namespace, sandbox=True)
+        samples.append(calls / (time.perf_counter() - start))
+        assert run.ok, run.error
+    return statistics.median(samples)
+
+
+def socket_round_trips_per_second(count: int) -> float:
+    """Echo ``count`` small framed messages through a forked child (the floor for any design)."""
+    parent_end, child_end = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        parent_end.close()
+        conn = Connection(child_end.detach())
+        for _ in range(count):
+            conn.send_bytes(conn.recv_bytes())
+        os._exit(0)
+    child_end.close()
+    conn = Connection(parent_end.detach())
+    message = json.dumps({"op": "call", "method": "llm_query", "args": {"question": "x"}})
+    start = time.perf_counter()
+    for _ in range(count):
+        conn.send_bytes(message.encode())
+        json.loads(conn.recv_bytes())
+    elapsed = time.perf_counter() - start
+    os.waitpid(pid, 0)
+    conn.close()
+    return count / elapsed
+
+
+def scaling(programs: int, image_path: Path) -> dict[int, float]:
+    """Programs per second through a 1- and a 2-worker pool (interleaved, median of 3)."""
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    pools = {n: vipexec.Sandbox(workers=n, timeout=30) for n in rates}
+    try:
+        images = {n: pool.images.load(image_path) for n, pool in pools.items()}
+        for n, pool in pools.items():
+            pool.map([SHORT] * 8, inputs={"image": images[n]})  # warm every worker
+        for _ in range(3):
+            for n, pool in pools.items():
+                start = time.perf_counter()
+                runs = pool.map([SHORT] * programs, inputs={"image": images[n]})
+                rates[n].append(programs / (time.perf_counter() - start))
+                assert all(run.ok for run in runs)
+    finally:
+        for pool in pools.values():
+            pool.close()
+    return {n: statistics.median(samples) for n, samples in rates.items()}
+
+
 def cold_start(image_path: Path, repeat: int) -> tuple[float, float]:
     command = [sys.executable, "-m", "vipexec", "run", str(ROOT / "examples/count_shapes.py"),
                str(image_path)]  # fmt: skip
@@ -128,6 +219,11 @@ def main() -> None:
     )
     parser.add_argument("--programs", type=int, default=1000, help="programs for throughput")
     parser.add_argument("--cold-repeat", type=int, default=5, help="CLI cold starts to time")
+    parser.add_argument("--calls", type=int, default=5000, help="API calls per program (4.)")
+    parser.add_argument("--scaling-programs", type=int, default=2000, help="programs (5.)")
+    parser.add_argument(
+        "--only", type=int, nargs="*", default=None, help="run only these sections (1-5)"
+    )
     args = parser.parse_args()
 
     from vipexec.modules.synthetic.export import write_scenes
@@ -135,26 +231,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         image_path = write_scenes(tmp, 1, seed=1)[0]
 
-        print("1. warm dispatch of a trivial program")
-        results = {
-            "persistent pool (Sandbox.run)": pool_latency(args.runs),
-            "fork per program": fork_latency(args.runs),
-            "spawn per program": spawn_latency(args.spawn_runs),
-        }
-        base = statistics.median(results["persistent pool (Sandbox.run)"])
-        print(f"   {'variant':32s} {'median ms':>10s} {'p90 ms':>8s} {'x pool':>7s}")
-        for name, samples in results.items():
-            median, p90 = percentiles(samples)
-            print(f"   {name:32s} {median * 1e3:10.3f} {p90 * 1e3:8.3f} {median / base:7.1f}")
-        print("   target: pool median < 1 ms")
+        wanted = set(args.only or range(1, 6))
+        if 1 in wanted:
+            latency(args)
+        if 2 in wanted:
+            elapsed, ok = throughput(args.programs, image_path)
+            print(f"2. throughput: {args.programs} short programs on 2 workers in {elapsed:.2f} s "
+                  f"= {args.programs / elapsed:.0f} programs/s ({ok} ok)")  # fmt: skip
+        if 3 in wanted:
+            bare, cli = cold_start(image_path, args.cold_repeat)
+            print(f"3. CLI cold start: `vipexec run examples/count_shapes.py` {cli:.3f} s median "
+                  f"(bare `python -c pass`: {bare:.3f} s); target < 1 s")  # fmt: skip
+        if 4 in wanted:
+            floor = socket_round_trips_per_second(args.calls)
+            local = in_process_calls_per_second(args.calls, 3)
+            pooled = pool_calls_per_second(args.calls, 3)
+            print(f"4. trivial API calls/s: worker -> parent {pooled:,.0f}; in process "
+                  f"(sandbox=True) {local:,.0f}; raw socket round trips {floor:,.0f}; "
+                  f"worker/in-process {pooled / local:.2f}; target >= 10,000/s")  # fmt: skip
+        if 5 in wanted:
+            rates = scaling(args.scaling_programs, image_path)
+            print(f"5. scaling: {args.scaling_programs} short programs: 1 worker "
+                  f"{rates[1]:.0f}/s, 2 workers {rates[2]:.0f}/s = {rates[2] / rates[1]:.2f}x "
+                  "(target >= 1.7x)")  # fmt: skip
 
-        elapsed, ok = throughput(args.programs, image_path)
-        print(f"2. throughput: {args.programs} short programs on 2 workers in {elapsed:.2f} s "
-              f"= {args.programs / elapsed:.0f} programs/s ({ok} ok)")  # fmt: skip
 
-        bare, cli = cold_start(image_path, args.cold_repeat)
-        print(f"3. CLI cold start: `vipexec run examples/count_shapes.py` {cli:.3f} s median "
-              f"(bare `python -c pass`: {bare:.3f} s); target < 1 s")  # fmt: skip
+def latency(args: argparse.Namespace) -> None:
+    print("1. warm dispatch of a trivial program")
+    results = {
+        "persistent pool (Sandbox.run)": pool_latency(args.runs),
+        "fork per program": fork_latency(args.runs),
+        "spawn per program": spawn_latency(args.spawn_runs),
+    }
+    base = statistics.median(results["persistent pool (Sandbox.run)"])
+    print(f"   {'variant':32s} {'median ms':>10s} {'p90 ms':>8s} {'x pool':>7s}")
+    for name, samples in results.items():
+        median, p90 = percentiles(samples)
+        print(f"   {name:32s} {median * 1e3:10.3f} {p90 * 1e3:8.3f} {median / base:7.1f}")
+    print("   target: pool median < 1 ms")
 
 
 if __name__ == "__main__":

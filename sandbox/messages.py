@@ -22,13 +22,37 @@ class ProtocolError(Exception):
     """A worker sent something that is not a well-formed message."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+"""one encoder for every message (``json.dumps`` with options builds a new one per call)"""
+
+
+class MessageTooLarge(ValueError):
+    """A message over :data:`MAX_MESSAGE_BYTES`: the other side would refuse it."""
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """The wire form of a message; ``TypeError``/``ValueError``/``RecursionError`` when it is
+    not plain JSON data, :class:`MessageTooLarge` when the other side would refuse it."""
+    data = _ENCODER.encode(message).encode()
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(
+            f"{len(data) / 2**20:.0f} MB; the limit is {MAX_MESSAGE_BYTES // 2**20} MB"
+        )
+    return data
+
+
 def send(conn: Connection, message: dict[str, Any]) -> None:
-    conn.send_bytes(json.dumps(message, separators=(",", ":")).encode())
+    conn.send_bytes(encode(message))
 
 
 def receive(conn: Connection) -> dict[str, Any]:
     """One message; EOFError/OSError when the other side is gone, ProtocolError if garbled."""
-    data = conn.recv_bytes(MAX_MESSAGE_BYTES)
+    try:
+        data = conn.recv_bytes(MAX_MESSAGE_BYTES)
+    except OSError as exc:
+        if exc.args == ("bad message length",):  # multiprocessing's word for "over maxlength"
+            raise ProtocolError("a message over the size limit") from None
+        raise
     try:
         message = json.loads(data)
     except (ValueError, RecursionError) as exc:

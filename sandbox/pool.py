@@ -7,21 +7,24 @@
 
 Workers start from a ``forkserver`` (a clean interpreter, never a fork of a process that may
 have initialised CUDA) and are reused: a warm run costs a message each way. The parent serves
-the workers' API calls (one thread per busy worker, so a model host sees concurrent requests
-it can batch), enforces the wall-clock deadline from outside, and replaces a worker that
-crashed or had to be killed. A failure costs one program, never the pool.
+the workers' API calls (on a serving thread per worker, so a model host sees concurrent
+requests it can batch, and a slow call can be abandoned at its program's deadline), enforces
+the wall-clock deadline from outside, and replaces a worker that crashed or had to be killed.
+A failure costs one program, never the pool.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import json
 import mmap
 import os
 import queue
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -38,11 +41,18 @@ from vipexec.execute import summarize_inputs
 from vipexec.program import Program
 from vipexec.run import BlockTrace, Run, RunError
 from vipexec.sandbox import messages
+from vipexec.sandbox.serving import WorkerLine
 from vipexec.sandbox.worker import MAX_TRACKED_BLOCKS
 
 GRACE_SECONDS = 0.5
 """how long a program has to stop after the deadline signal before its worker is killed"""
 START_TIMEOUT = 60.0
+SEND_TIMEOUT = 5.0
+"""how long a write to a worker may block before the worker counts as not reading"""
+JOB_ATTEMPTS = 3
+"""how many workers a job is offered to when each dies before taking it"""
+_JOB_NOT_TAKEN = -1
+"""the parent's mark in a worker's shared slot 0 until the worker takes the job"""
 
 
 class SandboxError(VipexecError):
@@ -57,25 +67,31 @@ class _Worker:
     state or threads) that does not re-import the caller's ``__main__`` module.
     """
 
-    def __init__(self, config: dict[str, Any], workdir: str) -> None:
+    def __init__(self, config: dict[str, Any], workdir: str, server: Any) -> None:
         parent_end, child_end = socket.socketpair()
-        self.shared_fd = os.memfd_create("vipexec-blocks")
+        # A worker that stops reading (compromised) must not block a writer in the parent
+        # forever (an answer is written under its line's lock): the write fails, the worker
+        # is killed.
+        parent_end.setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SEND_TIMEOUT), 0)
+        )
+        shared_fd = os.memfd_create("vipexec-blocks")
         size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
-        os.ftruncate(self.shared_fd, size)
-        self._map = mmap.mmap(self.shared_fd, size)
+        os.ftruncate(shared_fd, size)
+        self._map = mmap.mmap(shared_fd, size)
         self.shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(self._map)
         command = [
             sys.executable,
             "-m",
             "vipexec.sandbox.worker",
             str(child_end.fileno()),
-            str(self.shared_fd),
+            str(shared_fd),
             json.dumps(config),
         ]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.process = subprocess.Popen(
             command,
-            pass_fds=(child_end.fileno(), self.shared_fd),
+            pass_fds=(child_end.fileno(), shared_fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -84,24 +100,66 @@ class _Worker:
             start_new_session=True,  # a Ctrl-C in the terminal reaches the parent only
         )
         child_end.close()
+        os.close(shared_fd)  # the mapping keeps the memory; the worker has its own fd
         self.conn = Connection(parent_end.detach())
         self.killed = False
+        self.ready = False
+        self.busy = False
+        self.runs = 0
+        self.fault: str | None = None
+        """why the parent gave up on this worker mid-job, when it did"""
         self.pid = self.process.pid
         self.seccomp_off: str | None = None
+        self.line = WorkerLine(self.conn, server, self._broken)
 
     def wait_ready(self) -> None:
-        if not self.conn.poll(START_TIMEOUT):
-            self.kill()
-            raise SandboxError(f"a sandbox worker did not start within {START_TIMEOUT:.0f} s")
+        """Wait for the worker's hello; on failure the worker is killed and SandboxError says
+        why (the last line it wrote to stderr)."""
         try:
+            if not self.conn.poll(START_TIMEOUT):
+                raise SandboxError(f"a sandbox worker did not start within {START_TIMEOUT:.0f} s")
             hello = messages.receive(self.conn)
-        except (EOFError, OSError, messages.ProtocolError):
+            if hello["op"] != "ready":
+                raise messages.ProtocolError(f"unexpected first message {hello['op']!r}")
+        except (EOFError, OSError, ValueError, messages.ProtocolError) as exc:
+            reason = self._last_words() or f"{type(exc).__name__}: {exc}"
             self.kill()
-            detail = self.process.stderr.read().decode(errors="replace").strip().splitlines()
-            reason = detail[-1] if detail else f"exit code {self.process.returncode}"
             raise SandboxError(f"a sandbox worker failed to start: {reason}") from None
+        except SandboxError:
+            self.kill()
+            raise
         self.seccomp_off = hello.get("seccomp")
-        self.process.stderr.close()  # nothing more is read from it
+        self.ready = True
+        with contextlib.suppress(Exception):
+            self.process.stderr.close()  # nothing more is read from it
+
+    def _last_words(self) -> str:
+        """The last line the (now killed) worker wrote to stderr."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()  # a worker that is still up would never close its stderr
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        try:
+            lines = self.process.stderr.read().decode(errors="replace").strip().splitlines()
+        except (OSError, ValueError):  # closed by a concurrent close()
+            return ""
+        return lines[-1] if lines else f"exit code {self.process.returncode}"
+
+    def _broken(self, reason: str) -> None:
+        """The parent lost the thread of a conversation: kill the worker (its watcher then
+        sees the pipe close and reports ``reason``)."""
+        self.fault = reason
+        self.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    @property
+    def started_job(self) -> bool:
+        """Whether the worker took the job it was sent (it clears the mark first thing)."""
+        return self.shared[0] != _JOB_NOT_TAKEN
+
+    def mark_job_sent(self) -> None:
+        self.shared[0] = _JOB_NOT_TAKEN
 
     @property
     def alive(self) -> bool:
@@ -130,6 +188,7 @@ class _Worker:
         self._release()
 
     def _release(self) -> None:
+        self.line.close()  # ends at once: its worker is idle, or dead and the pipe at EOF
         with contextlib.suppress(Exception):
             self.conn.close()
         with contextlib.suppress(Exception):
@@ -144,7 +203,7 @@ class _Worker:
     def position(self) -> tuple[int | None, list[int]]:
         """The block running now (or None) and how often each block was entered."""
         values = list(self.shared)
-        return (values[0] - 1 if values[0] else None), values[1:]
+        return (values[0] - 1 if values[0] > 0 else None), values[1:]
 
 
 class Sandbox:
@@ -154,7 +213,11 @@ class Sandbox:
     may add to a worker) and ``cpu`` (seconds of CPU time per program, default: the timeout)
     bound every run. API calls are answered by ``server`` (a
     :class:`vipexec.modules.dispatch.CallServer`, such as a model host), or by the named
-    ``backend`` over ``store`` (an :class:`vipexec.modules.images.ImageStore`).
+    ``backend`` over ``store`` (an :class:`vipexec.modules.images.ImageStore`). A server
+    with a ``load()`` method (a model host) is loaded before any program's clock starts.
+    A worker is recycled (stopped between jobs, a fresh one started in the background) after
+    ``recycle_runs`` runs or once its resident memory passes ``recycle_rss`` MB, so that
+    whatever a long life leaves in a worker never costs a program.
     """
 
     def __init__(
@@ -172,6 +235,8 @@ class Sandbox:
         trace_limits: dict[str, Any] | None = None,
         value_limits: dict[str, Any] | None = None,
         seccomp: bool = True,
+        recycle_runs: int = 2000,
+        recycle_rss: int = 512,
     ) -> None:
         _check_positive("workers", workers, integer=True)
         _check_positive("timeout", timeout)
@@ -192,6 +257,10 @@ class Sandbox:
         self.timeout = float(timeout)
         self.cpu = float(cpu) if cpu is not None else float(timeout)
         self.max_output = int(max_output)
+        _check_positive("recycle_runs", recycle_runs, integer=True)
+        _check_positive("recycle_rss", recycle_rss, integer=True)
+        self.recycle_runs = recycle_runs
+        self.recycle_rss = recycle_rss
         self._config = {
             "memory_mb": int(memory),
             "seccomp": seccomp,
@@ -203,43 +272,87 @@ class Sandbox:
         self._workdir = tempfile.TemporaryDirectory(prefix="vipexec-sandbox-")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
+        self._respawners: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._jobs = itertools.count(1)
+        self.size = workers
         try:
-            self._add_workers(workers)
+            booting = self._start_workers(workers)
+            _warm_up(server)  # while the workers boot, and before any program's clock starts
+            self._await_ready(booting)
         except BaseException:
             self.close()
             raise
-        self.size = workers
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def _add_workers(self, count: int) -> None:
-        started = [_Worker(self._config, self._workdir.name) for _ in range(count)]
+    def _start_workers(self, count: int) -> list[_Worker]:
+        # Under the lock: close() cannot delete the working directory under a starting worker,
+        # and every worker started is in _all, where close() finds it.
         with self._lock:
+            if self._closed:
+                raise SandboxError("this Sandbox is closed")
+            started = [_Worker(self._config, self._workdir.name, self.server) for _ in range(count)]
             self._all.extend(started)
-        for worker in started:
-            worker.wait_ready()
+        return started
+
+    def _await_ready(self, workers: list[_Worker]) -> None:
+        for worker in workers:
+            try:
+                worker.wait_ready()
+            except BaseException:
+                self._forget(worker)
+                raise
+            with self._lock:
+                closed = self._closed
+            if closed:
+                worker.kill()
+                raise SandboxError("this Sandbox is closed")
             self._idle.put(worker)
 
-    def _replace(self, worker: _Worker) -> None:
-        """Retire a dead or killed worker and start another in the background (the Run of
-        the failed program is reported without waiting for the new worker to boot)."""
-        worker.kill()
+    def _forget(self, worker: _Worker) -> None:
         with self._lock:
             if worker in self._all:
                 self._all.remove(worker)
-            if self._closed:
-                return
-        threading.Thread(target=self._respawn, name="vipexec-respawn", daemon=True).start()
 
-    def _respawn(self) -> None:
+    def _replace(self, worker: _Worker, *, graceful: bool = False) -> None:
+        """Retire a worker (dead, killed, or ``graceful``: stopped, for recycling) and start
+        another in the background (the Run of the last program is reported without waiting)."""
+        if not graceful:
+            worker.kill()
+        self._forget(worker)
+        with self._lock:
+            if self._closed:
+                if graceful:
+                    worker.kill()
+                return
+            retired = worker if graceful else None
+            thread = threading.Thread(
+                target=self._respawn, args=(retired,), name="vipexec-respawn", daemon=True
+            )
+            self._respawners = [t for t in self._respawners if t.is_alive()] + [thread]
+            thread.start()
+
+    def _due_for_recycling(self, worker: _Worker) -> bool:
+        if worker.runs >= self.recycle_runs:
+            return True
         try:
-            self._add_workers(1)
-        except SandboxError:
+            with open(f"/proc/{worker.pid}/statm") as statm:
+                resident = int(statm.read().split()[1]) * mmap.PAGESIZE
+        except (OSError, ValueError, IndexError):
+            return False
+        return resident > self.recycle_rss * 2**20
+
+    def _respawn(self, retired: _Worker | None = None) -> None:
+        if retired is not None:
+            retired.stop()
+        try:
+            self._await_ready(self._start_workers(1))
+        except Exception:
             # Keep the pool usable at its remaining size; an empty pool fails loudly in run().
             with self._lock:
-                self.size = max(len(self._all), 0)
+                self.size = len(self._all)
 
     @property
     def seccomp(self) -> str | None:
@@ -253,13 +366,28 @@ class Sandbox:
         with self._lock:
             return [w.pid for w in self._all]
 
+    @property
+    def busy_worker_pids(self) -> list[int]:
+        """Workers running a program now (they took the job they were sent)."""
+        with self._lock:
+            return [w.pid for w in self._all if w.busy and w.started_job]
+
     def close(self) -> None:
-        """Stop every worker (no process is left behind); the pool cannot be used after."""
+        """Stop every worker: no process, thread or directory of the pool is left behind
+        (except the thread of an API call abandoned at a deadline that has not returned yet:
+        a thread cannot be stopped; it exits when the call returns). The pool cannot be used
+        after."""
         with self._lock:
             self._closed = True
             workers, self._all = self._all, []
+            respawners, self._respawners = self._respawners, []
         for worker in workers:
-            worker.stop()
+            if worker.ready and not worker.busy:
+                worker.stop()
+            else:
+                worker.kill()  # still starting, or in a job: nothing to wait for
+        for thread in respawners:
+            thread.join()  # their worker was killed above, or they saw the pool closed
         with contextlib.suppress(Exception):
             self._workdir.cleanup()
 
@@ -297,14 +425,34 @@ class Sandbox:
         timeout = self.timeout if timeout is None else float(timeout)
         _check_positive("timeout", timeout)
         inputs = self._prepare_inputs(inputs)
-        worker = self._idle.get()
-        try:
-            return self._converse(worker, program, inputs, timeout)
-        finally:
-            if worker.alive:
-                self._idle.put(worker)
-            else:
-                self._replace(worker)
+        job = self._job_message(program, inputs)
+        for _ in range(JOB_ATTEMPTS):
+            worker = self._take_worker()
+            worker.busy = True
+            try:
+                run = self._converse(worker, program, job, inputs, timeout)
+            finally:
+                worker.busy = False
+                worker.runs += 1
+                if not worker.alive:
+                    self._replace(worker)
+                elif self._due_for_recycling(worker):
+                    self._replace(worker, graceful=True)
+                else:
+                    self._idle.put(worker)
+            if run is not None:
+                return run
+        # Several workers in a row died before taking the job: something kills them all.
+        raise SandboxError(f"{JOB_ATTEMPTS} sandbox workers in a row died before starting a job")
+
+    def _take_worker(self) -> _Worker:
+        while True:
+            if self._closed:
+                raise SandboxError("this Sandbox is closed")
+            if self.size == 0:
+                raise SandboxError("no sandbox worker could be (re)started")
+            with contextlib.suppress(queue.Empty):
+                return self._idle.get(timeout=0.5)
 
     def map(
         self,
@@ -348,12 +496,9 @@ class Sandbox:
             return [self._prepare_value(item) for item in value]
         return value
 
-    def _converse(self, worker: _Worker, program: Program, inputs: Any, timeout: float) -> Run:
-        started = time.perf_counter()
-        deadline = started + timeout
-        job = {
+    def _job_message(self, program: Program, inputs: Any) -> dict[str, Any]:
+        return {
             "op": "run",
-            "job": 1,
             "name": program.name,
             "entry": program.entry,
             "source": program.source,
@@ -361,57 +506,69 @@ class Sandbox:
             "cpu_seconds": self.cpu,
             "max_output": self.max_output,
         }
+
+    def _converse(
+        self, worker: _Worker, program: Program, job: dict[str, Any], inputs: Any, timeout: float
+    ) -> Run | None:
+        """Run ``job`` on ``worker`` and watch its deadline while the worker's line thread
+        serves its calls; None when the worker died before taking the job."""
+        started = time.perf_counter()
+        deadline = started + timeout
+        job_id = next(self._jobs)
         input_summary = summarize_inputs(inputs)
+
+        def failed(kind: str, message: str) -> Run:
+            return _failed_run(program, worker, kind, message, input_summary, started)
+
         try:
-            messages.send(worker.conn, job)
-        except (OSError, ValueError) as exc:
+            data = messages.encode({**job, "job": job_id})
+        except messages.MessageTooLarge as exc:
+            raise InvalidArgumentError(f"program and inputs too large to send ({exc})") from None
+        worker.mark_job_sent()
+        outcomes = worker.line.start(job_id)
+        try:
+            worker.conn.send_bytes(data)
+        except (OSError, ValueError):
             worker.kill()
-            return _failed_run(program, worker, "crashed", f"the worker was gone ({exc})",
-                               input_summary, started)  # fmt: skip
+            return None  # died idle: the job goes to another worker
         interrupted = False
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 if interrupted:
                     worker.kill()
-                    return _failed_run(program, worker, "timeout",
-                                       f"the program ran past its {timeout:g} s deadline and "
-                                       "did not stop; the worker was killed",
-                                       input_summary, started)  # fmt: skip
-                worker.interrupt()
+                    return failed("timeout", f"the program ran past its {timeout:g} s deadline "
+                                  "and did not stop; the worker was killed")  # fmt: skip
+                if not worker.line.stop_serving():
+                    worker.interrupt()  # (an abandoned call's answer stops the program itself)
                 interrupted = True
                 deadline = time.perf_counter() + GRACE_SECONDS
                 continue
             try:
-                if not worker.conn.poll(remaining):
-                    continue
-                message = messages.receive(worker.conn)
-            except (EOFError, OSError, messages.ProtocolError) as exc:
-                return self._dead_worker_run(program, worker, exc, input_summary, started)
-            op = message["op"]
-            if op == "call":
-                self._serve(worker, message)
-            elif op == "done":
-                return self._finished_run(program, message, input_summary, worker)
-            elif op == "invalid":
-                raise InvalidArgumentError(str(message.get("message")))
-            else:
+                what, payload = outcomes.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if what == "lost":
+                if not worker.started_job and not worker.killed:
+                    worker.kill()
+                    return None  # died idle: the job goes to another worker
+                return self._dead_worker_run(program, worker, payload, input_summary, started)
+            if what == "malformed":
+                worker.kill()  # not in a known state: never reused
+                return failed("crashed", f"the worker sent a malformed message ({payload})")
+            op = payload["op"]
+            if payload.get("job") != job_id:
                 worker.kill()
-                return _failed_run(program, worker, "crashed", f"unexpected message {op!r}",
-                                   input_summary, started)  # fmt: skip
-
-    def _serve(self, worker: _Worker, message: dict[str, Any]) -> None:
-        from vipexec.modules.dispatch import ServedCall
-
-        try:
-            served = self.server.serve(
-                str(message["method"]), message.get("image"), message.get("box"),
-                dict(message.get("args") or {}),
-            )  # fmt: skip
-        except Exception as exc:  # a server bug must not take the pool down
-            served = ServedCall.failure(exc, 0.0, "?")
-        messages.send(worker.conn, {"op": "reply", "call": message.get("call"),
-                                    "served": served.to_dict()})  # fmt: skip
+                return failed("crashed", f"the worker sent a {op!r} message for another job")
+            if op == "done":
+                run = self._finished_run(program, payload, input_summary, worker)
+                if run.ok and (interrupted or time.perf_counter() > started + timeout):
+                    return _overran(run, timeout)
+                return run
+            if op == "invalid":
+                raise InvalidArgumentError(str(payload.get("message")))
+            worker.kill()
+            return failed("crashed", f"unexpected message {op!r}")
 
     def _finished_run(
         self, program: Program, message: dict[str, Any], input_summary: dict, worker: _Worker
@@ -434,6 +591,8 @@ class Sandbox:
         code = worker.exit_code()
         killed_by_us = worker.killed
         worker.kill()
+        if worker.fault is not None and code == -signal.SIGKILL:  # killed by us, for this
+            return _failed_run(program, worker, "crashed", worker.fault, input_summary, started)
         if code is not None and code < 0:
             name = (
                 signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
@@ -449,6 +608,27 @@ class Sandbox:
         else:
             message = f"the worker exited unexpectedly (exit code {code}; {exc})"
         return _failed_run(program, worker, "crashed", message, input_summary, started)
+
+
+def _warm_up(server: Any) -> None:
+    """Load what ``server`` serves with (a model host's models) before any program's clock
+    starts, so that loading never counts against a deadline."""
+    load = getattr(server, "load", None)
+    if callable(load):
+        with contextlib.suppress(Exception):
+            # A model that cannot load fails the calls that need it, each with its reason,
+            # exactly as it would without the warm-up; the pool itself is fine.
+            load()
+
+
+def _overran(run: Run, timeout: float) -> Run:
+    """A run that finished, but only after its deadline (in a call the parent was serving, or
+    within the kill grace): a timeout, with the trace it left."""
+    run.error = RunError("timeout", "Timeout", f"the program finished after its {timeout:g} s "
+                         "deadline", None, None)  # fmt: skip
+    run.result = None
+    run.result_summary = {"type": "NoneType", "value": None}
+    return run
 
 
 def _failed_run(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import linecache
 import mmap
 import os
 import resource
@@ -29,11 +30,13 @@ from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
 
+from vipexec.compiler import program_filename
 from vipexec.errors import CPUTimeExceeded, DeadlineExceeded, InvalidArgumentError
-from vipexec.execute import execute
+from vipexec.execute import execute, finish_run, summarize_inputs
 from vipexec.modules.api import build_api
 from vipexec.modules.dispatch import ServedCall, record_served, served_error
 from vipexec.program import Program
+from vipexec.run import BlockTrace, Run, RunError
 from vipexec.sandbox import builtins as _builtins  # noqa: F401  (loaded before the first run)
 from vipexec.sandbox import messages
 from vipexec.sandbox import policy as _policy  # noqa: F401  (RestrictedPython, once)
@@ -44,6 +47,8 @@ from vipexec.tracer import Recorder, TraceLimits
 MAX_TRACKED_BLOCKS = 4096
 """blocks whose execution counts are published; slot 0 holds the current block + 1"""
 _INTERRUPTS = {signal.SIGUSR1, signal.SIGXCPU}
+LOST_TRACK_EXIT = 70
+"""the worker's exit code when a message it got does not fit where it is"""
 
 
 class PublishingRecorder(Recorder):
@@ -51,6 +56,12 @@ class PublishingRecorder(Recorder):
 
     shared: Any = None  # set by the worker before each run
     running = False
+    latest: PublishingRecorder | None = None
+    """the recorder of the run in progress (the worker needs it when a run escapes execute)"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        PublishingRecorder.latest = self
 
     def enter(self, index: int) -> None:
         shared = self.shared
@@ -80,27 +91,49 @@ class RemoteDispatcher:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._job = 0
+        self._next = 0
+
+    def begin(self, job: int) -> None:
+        """Calls from now on belong to ``job``."""
+        self._job = job
         self._next = 0
 
     def call(self, method: str, image: str | None, box: Any, args: dict[str, Any]) -> Any:
         self._next += 1
         request = {
             "op": "call",
+            "job": self._job,
             "call": self._next,
             "method": method,
             "image": image,
             "box": list(box) if box is not None else None,
             "args": args,
         }
-        # A deadline signal must not split a message in two: hold it until the reply is in.
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        # A deadline signal must not split a message in two: it is held until the reply is in
+        # (a flag, not a signal mask: two system calls fewer per call).
+        # (At the deadline the parent answers a pending call with "abandoned" at once.)
+        _held.calling = True
+        started = time.perf_counter()
         try:
             messages.send(self._conn, request)
             reply = messages.receive(self._conn)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        if reply.get("op") != "reply" or reply.get("call") != self._next:
-            raise RuntimeError("the sandbox lost track of an API call")
+            expected = ("reply", self._job, self._next)
+            if (reply["op"], reply.get("job"), reply.get("call")) != expected:
+                # Not the answer to this call: this worker no longer knows where it is.
+                os._exit(LOST_TRACK_EXIT)
+        except BaseException:
+            _held.release()
+            raise
+        _held.calling = False
+        if reply.get("abandoned"):
+            # Filed in the trace too: it is the call that held the program at its deadline.
+            _held.signal = None
+            stop = DeadlineExceeded("the wall-clock deadline passed during an API call")
+            ms = (time.perf_counter() - started) * 1000.0
+            record_served(method, image, box, args, ServedCall.failure(stop, ms, "?"))
+            raise stop
+        _held.release()
         served = ServedCall.from_dict(reply["served"])
         record_served(method, image, box, args, served)
         if served.error is not None:
@@ -108,9 +141,27 @@ class RemoteDispatcher:
         return served.result
 
 
+class _held:
+    """A deadline signal that arrived while an API call's messages were on the pipe."""
+
+    calling = False
+    signal: int | None = None
+
+    @staticmethod
+    def release() -> None:
+        """The call is over: raise the signal that was held, if one was."""
+        _held.calling = False
+        signum, _held.signal = _held.signal, None
+        if signum is not None:
+            _interrupt(signum, None)
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     if not PublishingRecorder.running:
         return  # between programs: nothing to stop
+    if _held.calling:
+        _held.signal = signum  # raised once the reply is in
+        return
     if signum == signal.SIGXCPU:
         raise CPUTimeExceeded("the CPU-time limit ran out")
     raise DeadlineExceeded("the wall-clock deadline passed")
@@ -161,6 +212,10 @@ class Worker:
         values = Limits(**config.get("value_limits", {}))
         self.limits = TraceLimits(values=values, **config.get("trace_limits", {}))
         PublishingRecorder.shared = shared
+        # One API for the worker's life: classes made per job would pile up (programs cannot
+        # write to them, and each run gets a fresh namespace built from this one).
+        self.dispatcher = RemoteDispatcher(conn)
+        self.api = build_api(self.dispatcher)
 
     def serve_forever(self) -> None:
         while True:
@@ -169,10 +224,10 @@ class Worker:
             except (EOFError, OSError):
                 return  # the pool is gone
             op = message["op"]
-            if op == "stop":
-                return
             if op == "run":
                 self.run_job(message)
+            else:
+                return  # "stop", or a message that fits no job: end rather than guess
 
     def program(self, message: dict[str, Any]) -> Program:
         key = (message["name"], message.get("entry"), message["source"])
@@ -189,19 +244,24 @@ class Worker:
         return program
 
     def run_job(self, message: dict[str, Any]) -> None:
+        # Clearing the shared block counters also tells the parent the job was taken.
         ctypes.memset(ctypes.addressof(self.shared), 0, ctypes.sizeof(self.shared))
+        job = message["job"]
         cpu = message.get("cpu_seconds")
         if cpu:
             soft = int(_cpu_used() + cpu) + 1
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        started = time.perf_counter()
+        program = self.program(message)
+        inputs = messages.decode_value(message.get("inputs"))
+        PublishingRecorder.latest = None
+        _held.signal = None
+        self.dispatcher.begin(job)
         try:
-            program = self.program(message)
-            inputs = messages.decode_value(message.get("inputs"))
-            namespace = build_api(RemoteDispatcher(self.conn))
             run = execute(
                 program,
-                namespace=namespace,
+                namespace=self.api,
                 inputs=inputs,
                 sandbox=True,
                 limits=self.limits,
@@ -209,15 +269,60 @@ class Worker:
                 recorder_class=PublishingRecorder,
             )
         except InvalidArgumentError as exc:
-            messages.send(self.conn, {"op": "invalid", "job": message["job"], "message": str(exc)})
+            messages.send(self.conn, {"op": "invalid", "job": job, "message": str(exc)})
             return
+        except BaseException as exc:  # whatever a program raises is its own error
+            run = _escaped_run(program, exc, inputs, started)
+        finally:
+            _forget_source(program)
+        self.conn.send_bytes(_done_message(job, run))
+
+
+def _forget_source(program: Program) -> None:
+    """Drop the program's lines from ``linecache`` (the compiler files them for tracebacks;
+    kept, one entry per distinct program would pile up for the worker's life)."""
+    linecache.cache.pop(program_filename(program), None)
+
+
+def _escaped_run(program: Program, exc: BaseException, inputs: Any, started: float) -> Run:
+    """The Run of a program whose exception got past :func:`execute` (a ``BaseException``
+    subclass of its own, or a result too deep to unwrap): its error, with its trace."""
+    recorder = PublishingRecorder.latest
+    try:
+        if recorder is None:
+            raise exc
+        compiled = program.compile(sandbox=True)
+        return finish_run(compiled, recorder, None, None, exc, summarize_inputs(inputs), started)
+    except BaseException:  # even describing it failed: say what is known
+        error = RunError("runtime", type(exc).__name__, "the program's error could not be "
+                         "described", None, None)  # fmt: skip
+        return Run.failed(program, error, ms=(time.perf_counter() - started) * 1e3)
+
+
+def _done_message(job: int, run: Run) -> bytes:
+    """The encoded ``done`` message; a trace that cannot cross (too large, not JSON) is sent
+    as the program's error with only its block statuses."""
+    try:
         data = run.to_dict()
         data.pop("program")  # the parent has it
         plain, value = messages.plain_or_none(run.result)
-        messages.send(
-            self.conn,
-            {"op": "done", "job": message["job"], "run": data, "plain": plain, "result": value},
+        return messages.encode(
+            {"op": "done", "job": job, "run": data, "plain": plain, "result": value}
         )
+    except messages.MessageTooLarge as exc:
+        error = RunError("memory", "TraceTooLarge", f"the trace is too large to send ({exc})",
+                         None, None)  # fmt: skip
+    except BaseException as exc:  # a hostile result must cost only its own run
+        error = RunError("runtime", type(exc).__name__,
+                         "the run's result or trace could not be encoded", None, None)  # fmt: skip
+    blocks = [
+        BlockTrace(b.index, b.step, b.description, b.lines, b.status, executions=b.executions)
+        for b in run.blocks
+    ]
+    cut = Run.failed(run.program, error, blocks, ms=run.ms, meta={"trace": "cut: " + error.type})
+    data = cut.to_dict()
+    data.pop("program")
+    return messages.encode({"op": "done", "job": job, "run": data, "plain": True, "result": None})
 
 
 def main(argv: list[str]) -> None:

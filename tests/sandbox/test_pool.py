@@ -131,11 +131,11 @@ def test_hard_kill_still_says_which_block_was_running(pool):
 
 def _kill_busy_worker(pool, sig):
     def killer():
-        time.sleep(0.3)
-        for pid in pool.worker_pids:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[1].split()[0] == "R":
-                    os.kill(pid, sig)
+        # Only the worker that took this job: never an idle one or a replacement still starting.
+        while not pool.busy_worker_pids:
+            time.sleep(0.01)
+        time.sleep(0.3)  # into its first block
+        os.kill(pool.busy_worker_pids[0], sig)
 
     thread = threading.Thread(target=killer)
     thread.start()
