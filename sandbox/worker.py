@@ -25,6 +25,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 from collections import OrderedDict
 from multiprocessing.connection import Connection
@@ -325,8 +326,25 @@ def _done_message(job: int, run: Run) -> bytes:
     return messages.encode({"op": "done", "job": job, "run": data, "plain": True, "result": None})
 
 
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once the pool's process is gone.
+
+    A worker busy with an endless program never reads its socket, so it would not see the
+    parent's end and would spin until its CPU limit. (``PR_SET_PDEATHSIG`` does not fit: it
+    fires when the *thread* that started the worker ends, and the pool starts replacements
+    from short-lived threads.)
+    """
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+PARENT_CHECK_SECONDS = 0.5
+
+
 def main(argv: list[str]) -> None:
     """``python -m vipexec.sandbox.worker CONN_FD SHARED_FD CONFIG_JSON`` (started by the pool)."""
+    parent = os.getppid()
     conn_fd, shared_fd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
     conn = Connection(conn_fd)
     size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
@@ -334,6 +352,7 @@ def main(argv: list[str]) -> None:
     os.close(shared_fd)
     shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(shared_map)
     seccomp_off = _set_up(config)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     messages.send(conn, {"op": "ready", "pid": os.getpid(), "seccomp": seccomp_off})
     Worker(conn, shared, config).serve_forever()
 

@@ -226,3 +226,32 @@ def test_close_racing_a_respawn_leaves_nothing_behind(capfd):
         with pytest.raises(SandboxError, match="closed"):
             sandbox.run("print(1)\n")
     assert "Traceback" not in capfd.readouterr().err
+
+
+HOST_THEN_KILLED = """
+import sys, threading, time
+import vipexec
+sandbox = vipexec.Sandbox(workers=1, timeout=600, backend="synthetic")
+program = vipexec.Program.from_source("def execute_command():\\n    while True:\\n        pass\\n")
+threading.Thread(target=sandbox.run, args=(program,), daemon=True).start()
+while not sandbox.busy_worker_pids:
+    time.sleep(0.01)
+print(sandbox.busy_worker_pids[0], flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_worker_running_an_endless_program_ends_when_its_host_is_killed():
+    """A SIGKILLed host never sends the deadline signal: the worker must notice on its own."""
+    import subprocess
+    import sys
+
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST_THEN_KILLED], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        worker = int(host.stdout.readline())
+    finally:
+        host.kill()
+        host.wait()
+    _wait_until_dead(worker, limit=30.0)
