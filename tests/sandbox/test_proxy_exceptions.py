@@ -204,13 +204,18 @@ INTERNALS = [
 ]
 
 
-@pytest.mark.parametrize(("expression", "message"), INTERNALS)
-def test_exception_internals_are_refused_when_compiled(run_source, expression, message):
-    run = run_source(
+def _return_from_handler(run_source, expression):
+    """Run a program that catches the caller's chained error as ``e`` and returns ``expression``."""
+    return run_source(
         "def execute_command(h):\n    try:\n        h.chained()\n    except RuntimeError as e:\n"
         f"        return {expression}\n",
         inputs={"h": Holder()},
     )
+
+
+@pytest.mark.parametrize(("expression", "message"), INTERNALS)
+def test_exception_internals_are_refused_when_compiled(run_source, expression, message):
+    run = _return_from_handler(run_source, expression)
     assert run.error.kind == "policy"
     assert message in run.error.message
 
@@ -219,11 +224,7 @@ def test_exception_internals_are_refused_when_compiled(run_source, expression, m
     "name", ["__traceback__", "__context__", "__cause__", "__notes__", "tb_frame", "f_locals"]
 )
 def test_exception_internals_are_refused_through_getattr(run_source, name):
-    run = run_source(
-        "def execute_command(h):\n    try:\n        h.chained()\n    except RuntimeError as e:\n"
-        f"        return getattr(e, {name!r})\n",
-        inputs={"h": Holder()},
-    )
+    run = _return_from_handler(run_source, f"getattr(e, {name!r})")
     assert run.error.kind == "policy"
     assert name in run.error.message
 
