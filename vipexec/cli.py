@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -448,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+    # Pillow warns about images over its own pixel limit while opening them; ours is lower and
+    # refuses them with one line, so its two-line warning would only repeat that.
+    warnings.filterwarnings(
+        "ignore", message=r"Image size \(\d+ pixels\) exceeds limit", category=RuntimeWarning
+    )
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:

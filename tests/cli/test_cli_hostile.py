@@ -116,3 +116,16 @@ def test_scene_counts_are_bounded(tmp_path, capsys, option):
     assert main(["scene", str(tmp_path / "out"), option, str(10**21)]) == 2
     assert capsys.readouterr().err == f"vipexec: {option} {10**21}: at most 100,000 per call\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_decompression_bomb_is_one_line_on_stderr(tmp_path):
+    from tests.modules.test_image_bounds import png_declaring
+
+    png_declaring(tmp_path / "bomb.png", 12000, 12000)
+    (tmp_path / "p.py").write_text("def execute_command(image):\n    return 1\n")
+    done = _vipexec("run", "p.py", "bomb.png", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "vipexec: bomb.png: image is 12000x12000 (144.0 megapixels), more than the limit of "
+        "40 megapixels\n"
+    )
