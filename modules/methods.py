@@ -87,7 +87,8 @@ class CotPhrase:
     purpose: str
 
     def render(self, args: Mapping[str, Any]) -> str:
-        """``"<tool> <purpose>"`` with the arguments filled in (a missing one reads "it")."""
+        """``"<tool> <purpose>"`` with the arguments filled in (a missing one reads "it",
+        "object", "the options" or "the texts")."""
         return f"{self.tool} {self.purpose.format_map(_Filled(args))}".strip()
 
 
@@ -96,7 +97,11 @@ class _Filled(dict):
         super().__init__({key: _argument_text(value) for key, value in args.items()})
 
     def __missing__(self, key: str) -> str:
-        return "it"
+        return _UNKNOWN_ARGUMENTS.get(key, "it")
+
+
+_UNKNOWN_ARGUMENTS = {"object_name": "object", "options": "the options", "content": "the texts"}
+"""how an argument the trace did not record reads"""
 
 
 def _argument_text(value: Any) -> str:
@@ -265,7 +270,7 @@ _ENTRIES = (
         _PATCH,
         "find(object_name: str) -> list[ImagePatch]",
         "patches",
-        CotPhrase(_DETECTOR, "to locate every {object_name} in the region"),
+        CotPhrase(_DETECTOR, "to locate every {object_name}"),
         served="patch",
         backend_args=("object_name",),
         text_bounds=_bounds(object_name=MAX_PHRASE_CHARS),
@@ -278,7 +283,7 @@ _ENTRIES = (
         _PATCH,
         "exists(object_name: str) -> bool",
         "bool",
-        CotPhrase(_DETECTOR, "to check whether there is a {object_name} in the region"),
+        CotPhrase(_DETECTOR, "to check whether there is a {object_name}"),
         served="patch",
         backend_args=("object_name",),
         text_bounds=_bounds(object_name=MAX_PHRASE_CHARS),
@@ -304,7 +309,7 @@ _ENTRIES = (
         _PATCH,
         "best_text_match(option_list: list[str], prefix: str | None = None) -> str",
         "option",
-        CotPhrase(_MATCHER, "to choose which of {options} best describes the region"),
+        CotPhrase(_MATCHER, "to choose which of {options} fits best"),
         served="patch",
         backend_args=("options", "prefix"),
         text_bounds=_bounds(options=MAX_PHRASE_CHARS, prefix=MAX_PHRASE_CHARS),
@@ -318,7 +323,7 @@ _ENTRIES = (
         _PATCH,
         "simple_query(question: str | None = None) -> str",
         "text",
-        CotPhrase(_VQA, 'to answer "{question}" about the region'),
+        CotPhrase(_VQA, 'to answer "{question}"'),
         served="patch",
         backend_args=("question",),
         text_bounds=_bounds(question=MAX_QUESTION_CHARS),
@@ -331,7 +336,7 @@ _ENTRIES = (
         _PATCH,
         "compute_depth() -> float",
         "number",
-        CotPhrase("a depth estimator", "to measure how far away the region is"),
+        CotPhrase("a depth estimator", "to measure how far away it is"),
         served="patch",
         cross_check=CrossCheck("number"),
         agreement="number",
