@@ -212,7 +212,7 @@ def test_a_call_reads_by_what_answers_it_with_its_region_and_result():
     text = block_step(block, trace)
     assert text == (
         "In this step, we use an object detector to check whether there is a dog in the region "
-        "at (0, 0, 64, 48): the answer is no. This gives a region at (0, 0, 64, 48) and False."
+        "at (0, 0, 64, 48): the answer is no. This gives a region at (0, 0, 64, 48) and false."
     )
     assert check_step_form(text, block) == []
 
@@ -291,3 +291,14 @@ def test_check_step_form_reports_each_broken_rule():
         "does not state the filter operation (keep)"
     ]
     assert check_step_form(good + " We find the dogs.", block) == [], "plain words are prose"
+
+
+def test_the_ten_steps_in_docs_are_in_step_with_their_script():
+    import runpy
+
+    script = runpy.run_path(str(ROOT / "scripts" / "cot_examples.py"), run_name="cot_examples")
+    doc = (ROOT / "docs" / "cot.md").read_text(encoding="utf-8")
+    assert script["document"](doc, script["examples_markdown"]()) == doc, (
+        "run: python scripts/cot_examples.py --write"
+    )
+    assert doc.count("\n### ") == 10

@@ -38,6 +38,8 @@ def describe_value(summary: Any) -> str:
             return _number(value)
         if value is None:
             return "nothing"
+        if isinstance(value, bool):
+            return "true" if value else "false"
         return str(value)
     if kind == "ImagePatch":
         return f"a region at {describe_box(summary.get('box', ()))}"
