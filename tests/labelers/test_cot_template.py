@@ -54,13 +54,24 @@ def test_faulty_programs_meet_the_form_too(run_on):
 # --- hand-written blocks, one per operation ------------------------------------------------------
 
 
-def one_step(body: str, variables: dict | None = None, known: dict | None = None) -> tuple:
-    """The text and block of a one-block program whose block is ``body``."""
+def one_step(body: str, variables=None, known=None, *, calls=(), error=None) -> tuple:
+    """The text and block of a one-block program whose block is ``body``, with a trace of
+    these variables and calls (failing with ``error`` when given)."""
     source = "def execute_command(image):\n    # Step 1: do it\n" + "".join(
         f"    {line}\n" for line in body.splitlines()
     )
     block = Program.from_source(source, name="hand.py").blocks[0]
-    trace = BlockTrace(0, 1, "do it", block.lines, "ok", variables=variables or {}, executions=1)
+    trace = BlockTrace(
+        0,
+        1,
+        "do it",
+        block.lines,
+        "error" if error else "ok",
+        variables=variables or {},
+        calls=list(calls),
+        executions=1,
+        error=error,
+    )
     text = block_step(block, trace, known=known)
     return text, block
 
@@ -182,7 +193,6 @@ def test_negation_combination_branch_and_answer():
 
 
 def test_a_call_reads_by_what_answers_it_with_its_region_and_result():
-    source = "image_patch = ImagePatch(image)\nhas_dog = image_patch.exists('dog')"
     call = {
         "method": "exists",
         "args": {"object_name": {"type": "str", "value": "dog"}},
@@ -190,26 +200,15 @@ def test_a_call_reads_by_what_answers_it_with_its_region_and_result():
         "image": "x",
         "box": [0, 0, 64, 48],
     }
-    program = Program.from_source(
-        "def execute_command(image):\n    # Step 1: look for a dog\n"
-        + "".join(f"    {line}\n" for line in source.splitlines()),
-        name="hand.py",
-    )
-    block = program.blocks[0]
-    trace = BlockTrace(
-        0,
-        1,
-        "look for a dog",
-        block.lines,
-        "ok",
-        variables={
-            "image_patch": {"type": "ImagePatch", "image": "x", "box": [0, 0, 64, 48]},
-            "has_dog": {"type": "bool", "value": False},
-        },
+    variables = {
+        "image_patch": {"type": "ImagePatch", "image": "x", "box": [0, 0, 64, 48]},
+        "has_dog": {"type": "bool", "value": False},
+    }
+    text, block = one_step(
+        "image_patch = ImagePatch(image)\nhas_dog = image_patch.exists('dog')",
+        variables,
         calls=[call],
-        executions=1,
     )
-    text = block_step(block, trace)
     assert text == (
         "In this step, we use an object detector to check whether there is a dog in the region "
         "at (0, 0, 64, 48): the answer is no. This gives a region at (0, 0, 64, 48) and false."
@@ -218,26 +217,12 @@ def test_a_call_reads_by_what_answers_it_with_its_region_and_result():
 
 
 def test_failures_are_described_faithfully_without_code_names():
-    program = Program.from_source(
-        "def execute_command(image):\n    # Step 1: divide\n    ratio = total / count\n",
-        name="hand.py",
-    )
-    block = program.blocks[0]
-    trace = BlockTrace(
-        0,
-        1,
-        "divide",
-        block.lines,
-        "error",
-        executions=1,
-        error={"type": "ZeroDivisionError", "message": "division by zero"},
-    )
-    text = block_step(block, trace)
+    error = {"type": "ZeroDivisionError", "message": "division by zero"}
+    text, block = one_step("ratio = total / count", error=error)
     assert text.endswith('This step fails because it divides by zero ("division by zero").')
     assert check_step_form(text, block) == []
-    named = BlockTrace(0, 1, "divide", block.lines, "error", executions=1,
-                       error={"type": "NameError", "message": "name 'total' is not defined"})  # fmt: skip
-    text = block_step(block, named)
+    error = {"type": "NameError", "message": "name 'total' is not defined"}
+    text, block = one_step("ratio = total / count", error=error)
     assert text.endswith("This step fails because it uses a value that was never defined.")
     assert check_step_form(text, block) == []
 
@@ -302,3 +287,19 @@ def test_the_ten_steps_in_docs_are_in_step_with_their_script():
         "run: python scripts/cot_examples.py --write"
     )
     assert doc.count("\n### ") == 10
+
+
+def test_every_step_of_the_benchmark_programs_and_their_faults_meets_the_form():
+    """The label-quality generator's programs, correct and with every recorded fault."""
+    from vipexec.labelers.quality import QualityConfig, generate
+
+    config = QualityConfig(scenes=3, faults_per_instance=50, noisy=False)
+    steps = 0
+    variants = set()
+    for _query, _instance, variant, _fault, run, _world in generate(config):
+        variants.add(variant)
+        for block, text in zip(run.program.blocks, run_steps(run)):
+            steps += 1
+            assert check_step_form(text, block) == [], (block.source, text)
+    assert steps > 300
+    assert {"operator", "negation", "off_by_one", "wrong_variable", "syntax"} <= variants

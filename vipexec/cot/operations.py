@@ -26,7 +26,13 @@ from vipexec.modules.bounds import SHOWN_NAMES
 from vipexec.modules.methods import lookup
 from vipexec.program import Block
 
-__all__ = ["OPERATION_WORDS", "Operation", "block_operations", "own_statements"]
+__all__ = [
+    "OPERATION_WORDS",
+    "Operation",
+    "api_call_phrase",
+    "block_operations",
+    "own_statements",
+]
 
 OPERATION_WORDS: Mapping[str, tuple[str, ...]] = {
     "compare": ("compare",),
@@ -50,6 +56,8 @@ MAX_PER_KIND = 2
 """sentences kept per operation kind (the first ones in source order)"""
 
 _STEP_COMMENT = re.compile(r"#\s*step\b", re.IGNORECASE)
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+"""the words of a variable name: ``red_circles2`` -> red, circles, 2; ``redCircles`` too"""
 
 
 @dataclass(frozen=True)
@@ -196,8 +204,9 @@ class _Reader:
         self.found: list[Operation] = []
         self.described: set[str] = set()
         """names whose value a sentence already gave (later ones use the words alone)"""
-        self.items: set[str] = set()
-        """loop and comprehension targets: they read as "the item\""""
+        self.items: dict[str, str] = {}
+        """loop and comprehension targets: they read as "the item" ("the position" over a
+        range)"""
 
     def add(self, kind: str, sentence: str) -> None:
         self.found.append(Operation(kind, sentence))
@@ -206,8 +215,12 @@ class _Reader:
 
     def statement(self, node: ast.stmt) -> None:
         if isinstance(node, ast.For):
-            self._targets(node.target)
-            self.add("loop", f"We go through each item of {self.operand(node.iter)}.")
+            if _call_name(node.iter) == "range":
+                self.add("loop", f"We go through each position {self._range(node.iter)}.")
+                self._positions(node.target)
+            else:
+                self._targets(node.target)
+                self.add("loop", f"We go through each item of {self.operand(node.iter)}.")
             self.expression(node.iter)
             self._body(node.body + node.orelse)
         elif isinstance(node, ast.While):
@@ -273,7 +286,22 @@ class _Reader:
     def _targets(self, target: ast.expr) -> None:
         for node in ast.walk(target):
             if isinstance(node, ast.Name):
-                self.items.add(node.id)
+                self.items[node.id] = "the item"
+
+    def _positions(self, target: ast.expr) -> None:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                self.items[node.id] = "the position"
+
+    def _range(self, call: ast.Call) -> str:
+        """``range(...)`` in words: "from 0 up to (not including) N"."""
+        bounds = [self.operand(a) for a in call.args]
+        if len(bounds) == 1:
+            return f"from 0 up to (not including) {bounds[0]}"
+        if len(bounds) >= 2:
+            step = f", in steps of {bounds[2]}" if len(bounds) > 2 else ""
+            return f"from {bounds[0]} up to (not including) {bounds[1]}{step}"
+        return "of a range"
 
     # --- expressions ----------------------------------------------------------------------------
 
@@ -376,7 +404,7 @@ class _Reader:
     def _key(self, key: ast.expr) -> str:
         if isinstance(key, ast.Lambda):
             for arg in key.args.args:
-                self.items.add(arg.arg)
+                self.items[arg.arg] = "the item"
             return self.operand(key.body)
         return self.operand(key)
 
@@ -408,8 +436,8 @@ class _Reader:
             return _constant(node.value)
         if isinstance(node, ast.Name):
             if node.id in self.items:
-                return "the item"
-            words = " ".join(w for w in node.id.split("_") if w) or "value"
+                return self.items[node.id]
+            words = " ".join(_NAME_WORDS.findall(node.id)).lower() or "value"
             value = self.values.get(node.id)
             if value is None or node.id in self.described:
                 return f"the {words}"
@@ -423,6 +451,8 @@ class _Reader:
             index = _constant_index(node.slice)
             if index is not None:
                 return f"{_position(index)} of {self.operand(node.value)}"
+            if not isinstance(node.slice, ast.Slice):
+                return f"the item of {self.operand(node.value)} at {self.operand(node.slice)}"
         if isinstance(node, ast.Call):
             return self._call_operand(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
@@ -451,7 +481,11 @@ class _Reader:
             return first
         if name == "sorted":
             return f"{first}, sorted"
+        if name == "range":
+            return f"the numbers {self._range(node)}"
         entry = _api_entry(node)
+        if entry is not None and entry.result == "yesno" and node.args:
+            return f'"yes" if {self.condition(node.args[0])}, else "no"'
         if entry is not None:
             args = _call_arguments(node, entry.backend_args)
             return f"the result of {entry.cot.render(args)}"
@@ -469,6 +503,15 @@ _SYMBOL_WORDS = {
     ast.Mod: "modulo",
     ast.Pow: "to the power",
 }
+
+
+def api_call_phrase(node: ast.expr) -> str | None:
+    """What answers an API call written in the code and what it is asked, with the call's
+    literal arguments (the method table's CoT facet); ``None`` for any other expression."""
+    entry = _api_entry(node)
+    if entry is None:
+        return None
+    return entry.cot.render(_call_arguments(node, entry.backend_args))  # type: ignore[arg-type]
 
 
 def _api_entry(node: ast.expr) -> Any:

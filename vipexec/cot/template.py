@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from vipexec.cot.converter import StepContext
 from vipexec.cot.form import OPENING, code_names, quotes
-from vipexec.cot.operations import block_operations, own_statements
+from vipexec.cot.operations import api_call_phrase, block_operations, own_statements
 from vipexec.cot.values import describe_box, describe_boxes, describe_number, describe_value
 from vipexec.modules.methods import METHODS, lookup
 from vipexec.program import Block
@@ -122,13 +122,11 @@ def _resources(block: Block) -> str:
     phrases = []
     for statement in own_statements(block):
         for node in _calls_in(statement):
-            entry = lookup(_called_name(node))
-            if entry is not None and entry.cot.render({}) not in phrases:
-                phrases.append(entry.cot.render({}))
-            elif _called_name(node) in ("ImagePatch", "VideoSegment"):
+            phrase = api_call_phrase(node)
+            if phrase is None and _called_name(node) in ("ImagePatch", "VideoSegment"):
                 phrase = "the given image as one region" if node.args else "a region"
-                if phrase not in phrases:
-                    phrases.append(phrase)
+            if phrase is not None and phrase not in phrases:
+                phrases.append(phrase)
     if phrases:
         return _join(phrases)
     return "the results of the earlier steps" if block.reads else "plain values"
