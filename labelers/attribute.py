@@ -1,24 +1,20 @@
 """Attribute: do the module results a block used survive a second model's check?
 
 Every module call a block made (its own and those of blocks nested in it) is re-asked of an
-independent *checker* backend on the same pixels, image and box:
+independent *checker* backend on the same pixels, image and box. How a call is cross-examined
+is its method's ``cross_check`` facet in the method table (:mod:`vipexec.modules.methods`);
+``mode="cross"`` asks the checker's VQA where the facet has a question, ``mode="same"``
+repeats the method:
 
-==================  =================================================================
-call                cross-check (``mode="cross"``; ``mode="same"`` repeats the method)
-==================  =================================================================
-find(X)             each returned box: the checker's VQA must answer "yes" to
-                    "Is there a X?" on that box (a detection the checker does not see
-                    is contradicted); the checker's own detector must find no X the
-                    call missed (no box with IoU >= ``iou`` among the results)
-exists(X)           VQA "Is there a X?" on the same box agrees
-verify_property     VQA "Is the X A?" on the same box agrees
-simple_query(q)     the checker's answer to q agrees (case, articles and number words
-                    folded)
-best_text_match     the checker picks the same option
-compute_depth       relative difference at most ``depth_tolerance``
-best_image_match    the checker picks the same patch
-llm_query, ...      not visual: not checked
-==================  =================================================================
+- ``detections``: each returned box must get "yes" to the facet's question from the checker's
+  VQA, and the checker's own detector must find nothing the call missed (no result box with
+  IoU >= ``iou``);
+- ``yes_no``: the checker's VQA answer to the facet's question on the same box agrees;
+- ``answer``: the checker's answer to the same question agrees (case, articles and number
+  words folded);
+- ``option`` / ``crops``: the checker picks the same option / the same patch;
+- ``number``: relative difference at most ``depth_tolerance``;
+- no facet (text-only calls): not visual, not checked.
 
 A block is negative when any result it used is contradicted, positive when at least one was
 checked and none was, and positive too when it used no module result at all (nothing can be
