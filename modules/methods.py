@@ -46,6 +46,7 @@ from vipexec.modules.bounds import (
 __all__ = [
     "API_FUNCTIONS",
     "API_METHODS",
+    "CROSS_CHECKS",
     "METHODS",
     "RESULT_KINDS",
     "SERVED",
