@@ -1,24 +1,20 @@
 """Attribute: do the module results a block used survive a second model's check?
 
 Every module call a block made (its own and those of blocks nested in it) is re-asked of an
-independent *checker* backend on the same pixels, image and box:
+independent *checker* backend on the same pixels, image and box. How a call is cross-examined
+is its method's ``cross_check`` facet in the method table (:mod:`vipexec.modules.methods`);
+``mode="cross"`` asks the checker's VQA where the facet has a question, ``mode="same"``
+repeats the method:
 
-==================  =================================================================
-call                cross-check (``mode="cross"``; ``mode="same"`` repeats the method)
-==================  =================================================================
-find(X)             each returned box: the checker's VQA must answer "yes" to
-                    "Is there a X?" on that box (a detection the checker does not see
-                    is contradicted); the checker's own detector must find no X the
-                    call missed (no box with IoU >= ``iou`` among the results)
-exists(X)           VQA "Is there a X?" on the same box agrees
-verify_property     VQA "Is the X A?" on the same box agrees
-simple_query(q)     the checker's answer to q agrees (case, articles and number words
-                    folded)
-best_text_match     the checker picks the same option
-compute_depth       relative difference at most ``depth_tolerance``
-best_image_match    the checker picks the same patch
-llm_query, ...      not visual: not checked
-==================  =================================================================
+- ``detections``: each returned box must get "yes" to the facet's question from the checker's
+  VQA, and the checker's own detector must find nothing the call missed (no result box with
+  IoU >= ``iou``);
+- ``yes_no``: the checker's VQA answer to the facet's question on the same box agrees;
+- ``answer``: the checker's answer to the same question agrees (case, articles and number
+  words folded);
+- ``option`` / ``crops``: the checker picks the same option / the same patch;
+- ``number``: relative difference at most ``depth_tolerance``;
+- no facet (text-only calls): not visual, not checked.
 
 A block is negative when any result it used is contradicted, positive when at least one was
 checked and none was, and positive too when it used no module result at all (nothing can be
@@ -37,11 +33,12 @@ from typing import Any, ClassVar
 
 from vipexec.labelers._blocks import descendants, plain
 from vipexec.labelers.base import Label, LabelContext
+from vipexec.modules.methods import VQA_METHOD, CrossCheck, lookup
+from vipexec.modules.number_words import SMALL_NUMBER_WORDS
 from vipexec.run import Run
 
 __all__ = ["AttributeLabeler", "CallVerdict"]
 
-UNCHECKED_METHODS = frozenset({"llm_query", "select_answer"})
 MODES = ("cross", "same")
 
 
@@ -170,23 +167,27 @@ class AttributeLabeler:
 
     def _verify(self, block: int, call: dict[str, Any], store: Any) -> CallVerdict:
         method = call.get("method", "?")
+        entry = lookup(method)
+        check = entry.cross_check if entry is not None else None
         if call.get("error"):
             return CallVerdict(block, method, None, "the call failed")
-        if method in UNCHECKED_METHODS:
+        if entry is not None and entry.served == "text":
             return CallVerdict(block, method, None, "not a visual call")
         args = {key: plain(value) for key, value in (call.get("args") or {}).items()}
         result = call.get("result") or {}
-        if method == "best_image_match":
-            return self._best_image_match(block, args, result, store)
+        if check is not None and check.kind == "crops":
+            return self._crops(block, method, args, result, store)
         image, box = call.get("image"), call.get("box")
         if image is None or box is None:
             return CallVerdict(block, method, None, "the call names no image and box")
         if store is None or image not in store:
             return CallVerdict(block, method, None, "the image's pixels are not available")
-        pixels = store.pixels(image)
+        if check is None:
+            return CallVerdict(block, method, None, f"{method}() is not cross-checked")
+        call_at = _CallAt(block, method, entry.backend_args, check, image, store.pixels(image))
         box = tuple(int(v) for v in box)
         try:
-            return self._check(block, method, args, result, image, pixels, box)
+            return self._CHECKS[check.kind](self, call_at, args, result, box)
         except Exception as exc:  # a checker that cannot answer does not judge
             return CallVerdict(block, method, None, f"checker failed: {type(exc).__name__}: {exc}")
 
@@ -196,114 +197,116 @@ class AttributeLabeler:
             self._cache[key] = getattr(self.backend, method)(pixels, box, *args)
         return self._cache[key]
 
-    def _yes(self, image: str, pixels: Any, box: tuple, question: str) -> bool | None:
-        answer = str(self._ask("simple_query", image, pixels, box, question)).strip().lower()
+    def _ask_same(self, call: _CallAt, box: tuple, args: dict[str, Any]) -> Any:
+        """The checker's answer to the very call the program made."""
+        values = [args.get(name) for name in call.backend_args]
+        return self._ask(call.method, call.image, call.pixels, box, *values)
+
+    def _yes(self, call: _CallAt, box: tuple, question: str) -> bool | None:
+        answer = self._ask(VQA_METHOD, call.image, call.pixels, box, question)
+        answer = str(answer).strip().lower()
         if answer.startswith("yes"):
             return True
         if answer.startswith("no"):
             return False
         return None
 
-    def _check(
-        self,
-        block: int,
-        method: str,
-        args: dict[str, Any],
-        result: dict[str, Any],
-        image: str,
-        pixels: Any,
-        box: tuple,
+    def _yes_no(
+        self, call: _CallAt, args: dict[str, Any], result: dict[str, Any], box: tuple
     ) -> CallVerdict:
         value = result.get("value")
-        if method == "find":
-            return self._find(block, args, result, image, pixels, box)
-        if method in ("exists", "verify_property"):
-            name = str(args.get("object_name", "object"))
-            if method == "exists":
-                question = f"Is there a {name}?"
-                same = ("exists", name)
-            else:
-                attribute = str(args.get("attribute", ""))
-                question = f"Is the {name} {attribute}?"
-                same = ("verify_property", name, attribute)
-            theirs = None if self.mode == "same" else self._yes(image, pixels, box, question)
-            if theirs is None:  # same mode, or the checker's VQA cannot answer: same method
-                theirs = bool(self._ask(same[0], image, pixels, box, *same[1:]))
-            agrees = theirs == bool(value)
-            reason = f"said {value}, the checker says {theirs}"
-            return CallVerdict(block, method, agrees, reason, theirs)
-        if method == "simple_query":
-            question = str(args.get("question", ""))
-            theirs = self._ask("simple_query", image, pixels, box, question)
-            if str(theirs).lower().startswith("unknown"):
-                return CallVerdict(block, method, None, f"the checker cannot answer {question!r}")
-            agrees = _same_answer(value, theirs)
-            return CallVerdict(
-                block, method, agrees, f"answered {value!r}, the checker {theirs!r}", theirs
-            )
-        if method == "best_text_match":
-            options = args.get("options")
-            options = (
-                [plain(o) for o in options.get("items", [])]
-                if isinstance(options, dict)
-                else options
-            )
-            prefix = args.get("prefix")
-            theirs = self._ask("best_text_match", image, pixels, box, list(options), prefix)
-            return CallVerdict(
-                block, method, theirs == value, f"chose {value!r}, the checker {theirs!r}", theirs
-            )
-        if method == "compute_depth":
-            theirs = float(self._ask("compute_depth", image, pixels, box))
-            if value is None:
-                return CallVerdict(block, method, None, "no depth recorded")
-            gap = abs(float(value) - theirs) / max(abs(theirs), 1e-9)
-            agrees = gap <= self.depth_tolerance
-            reason = f"depth {value:.3g}, the checker {theirs:.3g} ({100 * gap:.0f}% apart)"
-            return CallVerdict(block, method, agrees, reason, theirs)
-        return CallVerdict(block, method, None, f"{method}() is not cross-checked")
+        words = _words(args)
+        theirs = None
+        if self.mode != "same":
+            theirs = self._yes(call, box, call.check.question.format_map(words))
+        if theirs is None:  # same mode, or the checker's VQA cannot answer: same method
+            theirs = bool(self._ask_same(call, box, words))
+        agrees = theirs == bool(value)
+        reason = f"said {value}, the checker says {theirs}"
+        return CallVerdict(call.block, call.method, agrees, reason, theirs)
 
-    def _find(
-        self,
-        block: int,
-        args: dict[str, Any],
-        result: dict[str, Any],
-        image: str,
-        pixels: Any,
-        box: tuple,
+    def _answer(
+        self, call: _CallAt, args: dict[str, Any], result: dict[str, Any], box: tuple
     ) -> CallVerdict:
-        name = str(args.get("object_name", "object"))
+        value = result.get("value")
+        question = str(args.get("question", ""))
+        theirs = self._ask_same(call, box, {"question": question})
+        if str(theirs).lower().startswith("unknown"):
+            return CallVerdict(
+                call.block, call.method, None, f"the checker cannot answer {question!r}"
+            )
+        agrees = _same_answer(value, theirs)
+        reason = f"answered {value!r}, the checker {theirs!r}"
+        return CallVerdict(call.block, call.method, agrees, reason, theirs)
+
+    def _option(
+        self, call: _CallAt, args: dict[str, Any], result: dict[str, Any], box: tuple
+    ) -> CallVerdict:
+        value = result.get("value")
+        options = args.get("options")
+        options = (
+            [plain(o) for o in options.get("items", [])] if isinstance(options, dict) else options
+        )
+        theirs = self._ask_same(call, box, {**args, "options": list(options)})
+        reason = f"chose {value!r}, the checker {theirs!r}"
+        return CallVerdict(call.block, call.method, theirs == value, reason, theirs)
+
+    def _number(
+        self, call: _CallAt, args: dict[str, Any], result: dict[str, Any], box: tuple
+    ) -> CallVerdict:
+        value = result.get("value")
+        theirs = float(self._ask_same(call, box, args))
+        if value is None:
+            return CallVerdict(call.block, call.method, None, "no depth recorded")
+        gap = abs(float(value) - theirs) / max(abs(theirs), 1e-9)
+        agrees = gap <= self.depth_tolerance
+        reason = f"depth {value:.3g}, the checker {theirs:.3g} ({100 * gap:.0f}% apart)"
+        return CallVerdict(call.block, call.method, agrees, reason, theirs)
+
+    def _detections(
+        self, call: _CallAt, args: dict[str, Any], result: dict[str, Any], box: tuple
+    ) -> CallVerdict:
+        words = _words(args)
+        name = words["object_name"]
         boxes = [_box_of(item) for item in result.get("items", [])]
         boxes = [b for b in boxes if b is not None]
         complete = len(boxes) == result.get("len", len(boxes))
         for found in boxes:
             if self.mode == "same":
-                seen = bool(self._ask("find", image, pixels, found, name))
+                seen = bool(self._ask_same(call, found, words))
             else:
-                seen = self._yes(image, pixels, found, f"Is there a {name}?")
+                seen = self._yes(call, found, call.check.question.format_map(words))
             if seen is False:
                 return CallVerdict(
-                    block,
-                    "find",
+                    call.block,
+                    call.method,
                     False,
                     f"the checker sees no {name} in box {list(found)}",
                     {"spurious": list(found)},
                 )
         if self.check_misses and complete:
-            theirs = [tuple(b) for b in self._ask("find", image, pixels, box, name)]
+            theirs = [tuple(b) for b in self._ask_same(call, box, words)]
             missed = [b for b in theirs if all(_iou(b, f) < self.iou for f in boxes)]
             if missed:
                 return CallVerdict(
-                    block,
-                    "find",
+                    call.block,
+                    call.method,
                     False,
                     f"missed a {name} the checker finds at {list(missed[0])}",
                     {"missed": [list(b) for b in missed]},
                 )
-        return CallVerdict(block, "find", True, f"{len(boxes)} {name} box(es) confirmed")
+        return CallVerdict(call.block, call.method, True, f"{len(boxes)} {name} box(es) confirmed")
 
-    def _best_image_match(
-        self, block: int, args: dict[str, Any], result: dict[str, Any], store: Any
+    _CHECKS: ClassVar[dict[str, Any]] = {
+        "yes_no": _yes_no,
+        "answer": _answer,
+        "option": _option,
+        "number": _number,
+        "detections": _detections,
+    }
+
+    def _crops(
+        self, block: int, method: str, args: dict[str, Any], result: dict[str, Any], store: Any
     ) -> CallVerdict:
         crops = args.get("crops")
         items = crops.get("items", []) if isinstance(crops, dict) else crops or []
@@ -312,27 +315,42 @@ class AttributeLabeler:
             pair = plain(item)
             values = [plain(v) for v in pair.get("items", [])] if isinstance(pair, dict) else pair
             if not values or len(values) != 2:
-                return CallVerdict(block, "best_image_match", None, "crops not recorded in full")
+                return CallVerdict(block, method, None, "crops not recorded in full")
             image_id, crop = (
                 values[0],
                 _box_of(values[1]) if isinstance(values[1], dict) else values[1],
             )
             if store is None or image_id not in store or crop is None:
-                return CallVerdict(block, "best_image_match", None, "pixels not available")
+                return CallVerdict(block, method, None, "pixels not available")
             pairs.append((store.pixels(image_id), tuple(int(v) for v in crop)))
         content = args.get("content")
         content = (
             [plain(c) for c in content.get("items", [])] if isinstance(content, dict) else content
         )
-        theirs = self.backend.best_image_match(pairs, list(content or []))
+        theirs = getattr(self.backend, method)(pairs, list(content or []))
         value = result.get("value")
-        return CallVerdict(
-            block,
-            "best_image_match",
-            theirs == value,
-            f"chose {value}, the checker {theirs}",
-            theirs,
-        )
+        reason = f"chose {value}, the checker {theirs}"
+        return CallVerdict(block, method, theirs == value, reason, theirs)
+
+
+@dataclass(frozen=True)
+class _CallAt:
+    """One recorded call being cross-examined: where it was made and how to ask it again."""
+
+    block: int
+    method: str
+    backend_args: tuple[str, ...]
+    check: CrossCheck
+    image: str
+    pixels: Any
+
+
+def _words(args: dict[str, Any]) -> dict[str, str]:
+    """The text arguments of a yes/no or detection call, as the checker's question uses them."""
+    return {
+        "object_name": str(args.get("object_name", "object")),
+        "attribute": str(args.get("attribute", "")),
+    }
 
 
 def _box_of(item: Any) -> tuple[int, ...] | None:
@@ -356,16 +374,13 @@ def _iou(a: tuple, b: tuple) -> float:
     return inter / union if union > 0 else 0.0
 
 
-_NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10",
-}  # fmt: skip
+_DIGITS = {word: str(number) for word, number in SMALL_NUMBER_WORDS.items()}
 
 
 def _fold(answer: Any) -> str:
     text = str(answer).strip().lower()
     text = re.sub(r"[^a-z0-9 ]+", " ", text)
-    tokens = [_NUMBER_WORDS.get(t, t) for t in text.split() if t not in ("a", "an", "the")]
+    tokens = [_DIGITS.get(t, t) for t in text.split() if t not in ("a", "an", "the")]
     return " ".join(tokens)
 
 

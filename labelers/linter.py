@@ -20,23 +20,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vipexec.labelers.suites import Suite
+from vipexec.modules.methods import API_FUNCTIONS, METHODS
 
 __all__ = ["ALWAYS_TRUTHY_FUNCTIONS", "API_NAMES", "Finding", "lint_suite"]
 
-API_NAMES = frozenset(
-    {
-        "ImagePatch",
-        "VideoSegment",
-        "llm_query",
-        "best_image_match",
-        "distance",
-        "bool_to_yesno",
-        "coerce_to_numeric",
-        "solve_query",
-        "execute_command",
-    }
+API_NAMES = API_FUNCTIONS | {"ImagePatch", "VideoSegment", "solve_query", "execute_command"}
+"""names a program may use without binding them: the API's classes and free functions, and
+the entry-point names"""
+ALWAYS_TRUTHY_FUNCTIONS = frozenset(
+    name for name, entry in METHODS.items() if entry.result == "yesno" and name in API_FUNCTIONS
 )
-ALWAYS_TRUTHY_FUNCTIONS = frozenset({"bool_to_yesno"})
 """functions whose result is always a non-empty string"""
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from vipexec.modules.backend import Backend, Box
 from vipexec.modules.images import image_id
+from vipexec.modules.methods import lookup
 from vipexec.modules.synthetic import language
 from vipexec.modules.synthetic.scene import Rendered
 from vipexec.modules.synthetic.vision import Blob, SceneReading
@@ -136,27 +137,41 @@ def _reading(rendered: Rendered) -> SceneReading:
 
 
 def same_result(method: str, a: Any, b: Any, *, iou: float = 0.5) -> bool | None:
-    """Whether two answers to one call agree (None: the call is not compared)."""
-    if method == "find":
-        boxes_a, boxes_b = [tuple(x) for x in a], [tuple(x) for x in b]
-        if len(boxes_a) != len(boxes_b):
+    """Whether two answers to one call agree (None: the call is not compared); the method
+    table's ``agreement`` facet says how."""
+    entry = lookup(method)
+    agreement = entry.agreement if entry is not None else None
+    return None if agreement is None else _AGREEMENT[agreement](a, b, iou)
+
+
+def _same_boxes(a: Any, b: Any, iou: float) -> bool:
+    boxes_a, boxes_b = [tuple(x) for x in a], [tuple(x) for x in b]
+    if len(boxes_a) != len(boxes_b):
+        return False
+    unmatched = list(boxes_b)
+    for box in boxes_a:
+        match = next((m for m in unmatched if _iou(box, m) >= iou), None)
+        if match is None:
             return False
-        unmatched = list(boxes_b)
-        for box in boxes_a:
-            match = next((m for m in unmatched if _iou(box, m) >= iou), None)
-            if match is None:
-                return False
-            unmatched.remove(match)
-        return True
-    if method in ("exists", "verify_property"):
-        return bool(a) == bool(b)
-    if method in ("simple_query", "best_text_match"):
-        if isinstance(b, str) and b.startswith("unknown"):
-            return None
-        return str(a).strip().lower() == str(b).strip().lower()
-    if method == "compute_depth":
-        return abs(float(a) - float(b)) <= 0.1 * max(abs(float(b)), 1e-9)
-    return None
+        unmatched.remove(match)
+    return True
+
+
+def _same_bool(a: Any, b: Any, iou: float) -> bool:
+    return bool(a) == bool(b)
+
+
+def _same_text(a: Any, b: Any, iou: float) -> bool | None:
+    if isinstance(b, str) and b.startswith("unknown"):
+        return None
+    return str(a).strip().lower() == str(b).strip().lower()
+
+
+def _same_number(a: Any, b: Any, iou: float) -> bool:
+    return abs(float(a) - float(b)) <= 0.1 * max(abs(float(b)), 1e-9)
+
+
+_AGREEMENT = {"boxes": _same_boxes, "bool": _same_bool, "text": _same_text, "number": _same_number}
 
 
 def _iou(a: tuple, b: tuple) -> float:

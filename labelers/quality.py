@@ -38,6 +38,7 @@ from vipexec.labelers.logic import LogicLabeler
 from vipexec.labelers.oracle import TruthBackend, same_result
 from vipexec.labelers.relevance import RelevanceLabeler
 from vipexec.labelers.templates import TEMPLATES, Fault, Instance, make_instances
+from vipexec.modules.methods import lookup
 from vipexec.program import Program
 from vipexec.run import Run
 
@@ -319,49 +320,27 @@ def _attribute_truth(run: Run, world: _World) -> list[bool | None]:
 def _call_truth(call: dict[str, Any], world: _World) -> bool | None:
     """Whether a recorded call's result matches the truth backend's answer (None: unjudged)."""
     method = call.get("method")
-    if call.get("error") or method not in (
-        "find",
-        "exists",
-        "verify_property",
-        "simple_query",
-        "best_text_match",
-        "compute_depth",
-    ):
+    entry = lookup(method)
+    if call.get("error") or entry is None or entry.agreement is None:
         return None
     image, box = call.get("image"), call.get("box")
     if image is None or box is None or image not in world.store:
         return None
     pixels = world.store.pixels(image)
     args = {k: plain(v) for k, v in (call.get("args") or {}).items()}
+    options = args.get("options")
+    if isinstance(options, dict):
+        args["options"] = [plain(o) for o in options.get("items", [])]
     result = call.get("result") or {}
-    backend = world.truth_backend
-    box = tuple(int(v) for v in box)
-    if method == "find":
-        expected = backend.find(pixels, box, args["object_name"])
-        items = result.get("items") or []
-        got = [[plain(v) for v in item.get("items", [])] for item in items]
-        if len(items) != result.get("len", len(items)):
-            return None
-        return same_result("find", got, expected)
-    if method == "exists":
-        return same_result(
-            method, result.get("value"), backend.exists(pixels, box, args["object_name"])
-        )
-    if method == "verify_property":
-        expected = backend.verify_property(pixels, box, args["object_name"], args["attribute"])
+    values = [args.get(name) for name in entry.backend_args]
+    expected = getattr(world.truth_backend, method)(pixels, tuple(int(v) for v in box), *values)
+    if entry.result != "patches":
         return same_result(method, result.get("value"), expected)
-    if method == "simple_query":
-        expected = backend.simple_query(pixels, box, args["question"])
-        return same_result(method, result.get("value"), expected)
-    if method == "best_text_match":
-        options = args.get("options")
-        options = (
-            [plain(o) for o in options.get("items", [])] if isinstance(options, dict) else options
-        )
-        expected = backend.best_text_match(pixels, box, list(options), args.get("prefix"))
-        return same_result(method, result.get("value"), expected)
-    expected = backend.compute_depth(pixels, box)
-    return same_result(method, result.get("value"), expected)
+    items = result.get("items") or []
+    if len(items) != result.get("len", len(items)):
+        return None
+    got = [[plain(v) for v in item.get("items", [])] for item in items]
+    return same_result(method, got, expected)
 
 
 # --- the benchmark ------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from vipexec import summarize
-from vipexec.modules.bounds import check_arguments
+from vipexec.modules.methods import check_arguments
+from vipexec.modules.number_words import NUMBER_WORDS, SCALES
 from vipexec.modules.refs import ImageRef, VideoRef
 from vipexec.sandbox.safe_api import mark_safe_api
 
@@ -468,29 +469,19 @@ def bool_to_yesno(bool_answer: Any) -> str:
     return "yes" if bool_answer else "no"
 
 
-_NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
-}  # fmt: skip
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
-
-
 def _word_number(text: str) -> int | None:
     """``"twenty one"`` -> 21; ``None`` unless every word is a number word."""
     words = [w for w in re.split(r"[\s\-,]+", text.lower().strip()) if w and w != "and"]
-    if not words or not all(w in _NUMBER_WORDS or w in _SCALES for w in words):
+    if not words or not all(w in NUMBER_WORDS or w in SCALES for w in words):
         return None
     total = current = 0
     for word in words:
-        if word in _NUMBER_WORDS:
-            current += _NUMBER_WORDS[word]
+        if word in NUMBER_WORDS:
+            current += NUMBER_WORDS[word]
         elif word == "hundred":
             current = max(current, 1) * 100
         else:
-            total += max(current, 1) * _SCALES[word]
+            total += max(current, 1) * SCALES[word]
             current = 0
     return total + current
 

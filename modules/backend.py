@@ -15,12 +15,12 @@ until a backend is actually created.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from vipexec.modules.errors import BackendError, ModuleUnavailable
+from vipexec.modules.methods import METHODS as _TABLE
+from vipexec.modules.methods import ContractBroken, method_named
 from vipexec.registry import Registry
 
 if TYPE_CHECKING:
@@ -45,13 +45,11 @@ __all__ = [
 Box = tuple[int, int, int, int]
 """``(left, lower, right, upper)``: pixels, origin bottom-left, half-open."""
 
-IMAGE_METHODS = frozenset(
-    {"find", "exists", "verify_property", "best_text_match", "simple_query", "compute_depth"}
-)
+IMAGE_METHODS = frozenset(name for name, entry in _TABLE.items() if entry.served == "patch")
 """Operations on one patch: the dispatcher passes ``(pixels, box)`` of one image."""
 
-METHODS = IMAGE_METHODS | {"best_image_match", "llm_query", "select_answer"}
-"""Every operation of the contract."""
+METHODS = frozenset(name for name, entry in _TABLE.items() if entry.served is not None)
+"""Every operation of the contract (the API methods that reach a backend)."""
 
 
 # --- boxes ------------------------------------------------------------------------------------
@@ -183,42 +181,10 @@ class Backend:
 
 def normalize_result(method: str, result: Any, args: dict[str, Any], backend: str) -> Any:
     """Check a backend's result against the contract and convert it to plain Python data."""
-
-    def broken(what: str) -> BackendError:
-        return BackendError(f"backend {backend!r} broke the contract: {method}() {what}")
-
-    if method == "find":
-        if not isinstance(result, (list, tuple)):
-            raise broken(f"returned {type(result).__name__}, expected a list of boxes")
-        boxes = []
-        for item in result:
-            values = list(item) if hasattr(item, "__iter__") and not isinstance(item, str) else []
-            if len(values) != 4:
-                raise broken(f"returned a box that is not 4 numbers: {item!r}")
-            if not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in values):
-                raise broken(f"returned a box with non-finite or non-numeric values: {item!r}")
-            boxes.append(tuple(int(v) for v in values))
-        return boxes
-    if method in ("exists", "verify_property"):
-        numpy_scalar = type(result).__module__ == "numpy"
-        if not isinstance(result, (bool, numbers.Integral)) and not numpy_scalar:
-            raise broken(f"returned {type(result).__name__}, expected a bool")
-        return bool(result)
-    if method == "compute_depth":
-        if not isinstance(result, numbers.Real):
-            raise broken(f"returned {type(result).__name__}, expected a float")
-        return float(result)
-    if method == "best_image_match":
-        count = len(args["crops"])
-        if not isinstance(result, numbers.Integral) or not 0 <= int(result) < count:
-            raise broken(f"returned {result!r}, expected an index below {count}")
-        return int(result)
-    if not isinstance(result, str):
-        raise broken(f"returned {type(result).__name__}, expected a str")
-    result = str(result)
-    if method in ("best_text_match", "select_answer") and result not in args["options"]:
-        raise broken(f"returned {result!r}, which is not one of the options")
-    return result
+    try:
+        return method_named(method).normalize(result, args)
+    except ContractBroken as exc:
+        raise BackendError(f"backend {backend!r} broke the contract: {method}() {exc}") from None
 
 
 # --- registry ---------------------------------------------------------------------------------

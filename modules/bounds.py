@@ -1,8 +1,9 @@
 """Size bounds on the arguments of API calls.
 
 The parent process serves every API call, so a call's cost must be bounded by something the
-program cannot grow without limit: each method's arguments are bounded here, and the backends'
-algorithms are linear in them. A call over a bound raises :class:`ArgumentTooLarge` (a
+program cannot grow without limit: the bounds are defined here, each method's entry in the
+method table (:mod:`vipexec.modules.methods`) says which bound applies to which argument, and
+the backends' algorithms are linear in them. A call over a bound raises :class:`ArgumentTooLarge` (a
 ``ValueError``) in the program, naming the method, the argument and the bound; the program can
 catch it like any other ``ValueError``. The bounds are checked in the program's process before
 a call crosses to the parent, and again by the parent (its dispatcher or the model host).
@@ -29,61 +30,45 @@ MAX_INFO_ITEMS = 1_000
 MAX_INFO_CHARS = 100_000
 """characters of all the strings of a ``select_answer`` info"""
 
-# method -> {argument: bound on its characters (a str or each str of a list)}
-_TEXT_BOUNDS: dict[str, dict[str, int]] = {
-    "find": {"object_name": MAX_PHRASE_CHARS},
-    "exists": {"object_name": MAX_PHRASE_CHARS},
-    "verify_property": {"object_name": MAX_PHRASE_CHARS, "attribute": MAX_PHRASE_CHARS},
-    "best_text_match": {"options": MAX_PHRASE_CHARS, "prefix": MAX_PHRASE_CHARS},
-    "simple_query": {"question": MAX_QUESTION_CHARS},
-    "llm_query": {"question": MAX_PROMPT_CHARS},
-    "select_answer": {"question": MAX_QUESTION_CHARS, "options": MAX_PHRASE_CHARS},
-    "best_image_match": {"content": MAX_PHRASE_CHARS},
-}
-# method -> {argument: bound on its number of items}
-_COUNT_BOUNDS: dict[str, dict[str, int]] = {
-    "best_text_match": {"options": MAX_OPTIONS},
-    "select_answer": {"options": MAX_OPTIONS},
-    "best_image_match": {"content": MAX_OPTIONS, "crops": MAX_PATCHES},
-}
-_SHOWN_NAMES = {"attribute": "property", "crops": "list_patches"}  # as the program wrote them
+SHOWN_NAMES = {"attribute": "property", "crops": "list_patches"}
+"""argument names as the program wrote them, where the call's own name differs"""
 
 
-def check_arguments(method: str, args: dict[str, Any]) -> None:
-    """Raise :class:`ArgumentTooLarge` if an argument of this call is over its bound."""
-    for name, limit in _COUNT_BOUNDS.get(method, {}).items():
-        value = args.get(name)
-        if isinstance(value, (list, tuple)) and len(value) > limit:
-            _too_large(method, name, f"has {len(value):,} items, more than {limit:,}")
-    for name, limit in _TEXT_BOUNDS.get(method, {}).items():
-        value = args.get(name)
-        texts = value if isinstance(value, (list, tuple)) else [value]
-        for text in texts:
-            if isinstance(text, str) and len(text) > limit:
-                _too_large(method, name, f"is longer than {limit:,} characters ({len(text):,})")
-    if method == "select_answer":
-        _check_info(args.get("info"))
+def check_text(method: str, name: str, value: Any, limit: int) -> None:
+    """Raise :class:`ArgumentTooLarge` if the str ``value`` (or any str of a list) is longer
+    than ``limit`` characters."""
+    texts = value if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        if isinstance(text, str) and len(text) > limit:
+            too_large(method, name, f"is longer than {limit:,} characters ({len(text):,})")
 
 
-def _check_info(info: Any) -> None:
+def check_count(method: str, name: str, value: Any, limit: int) -> None:
+    """Raise :class:`ArgumentTooLarge` if the list ``value`` has more than ``limit`` items."""
+    if isinstance(value, (list, tuple)) and len(value) > limit:
+        too_large(method, name, f"has {len(value):,} items, more than {limit:,}")
+
+
+def check_nested(method: str, name: str, value: Any) -> None:
+    """Raise :class:`ArgumentTooLarge` if nested plain data holds more than
+    :data:`MAX_INFO_ITEMS` items or :data:`MAX_INFO_CHARS` characters in all."""
     items = chars = 0
-    pending = [info]
+    pending = [value]
     while pending:
-        value = pending.pop()
+        item = pending.pop()
         items += 1
         if items > MAX_INFO_ITEMS:
-            _too_large("select_answer", "info", f"holds more than {MAX_INFO_ITEMS:,} items")
-        if isinstance(value, str):
-            chars += len(value)
+            too_large(method, name, f"holds more than {MAX_INFO_ITEMS:,} items")
+        if isinstance(item, str):
+            chars += len(item)
             if chars > MAX_INFO_CHARS:
-                limit = f"{MAX_INFO_CHARS:,}"
-                _too_large("select_answer", "info", f"holds more than {limit} characters")
-        elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, (list, tuple)):
-            pending.extend(value)
+                too_large(method, name, f"holds more than {MAX_INFO_CHARS:,} characters")
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
 
 
-def _too_large(method: str, name: str, problem: str) -> None:
-    raise ArgumentTooLarge(f"{method}: {_SHOWN_NAMES.get(name, name)} {problem}")
+def too_large(method: str, name: str, problem: str) -> None:
+    raise ArgumentTooLarge(f"{method}: {SHOWN_NAMES.get(name, name)} {problem}")

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, Backend, normalize_result
-from vipexec.modules.bounds import check_arguments
 from vipexec.modules.errors import BackendError
+from vipexec.modules.methods import check_arguments, method_named
 from vipexec.tracer import record_call
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class LocalDispatcher:
             if image is None or box is None:
                 raise BackendError(f"{method}() needs an image id and a box")
             return fn(self._store.pixels(image), box, **args)
-        if method == "best_image_match":
+        if method_named(method).served == "crops":
             crops = [(self._store.pixels(i), tuple(int(v) for v in b)) for i, b in args["crops"]]
             return fn(crops, list(args["content"]))
         return fn(**args)

@@ -28,9 +28,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from vipexec.modules.number_words import SMALL_NUMBER_WORDS
+
 COLORS = ("red", "blue", "green", "yellow", "purple", "gray", "brown", "cyan")
 SHAPES = ("cube", "sphere", "cylinder", "cone")
-WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+WORDS = tuple(word for word, number in SMALL_NUMBER_WORDS.items() if number < 10)
 ERRORS = (
     ("count_objects", "AttributeError: 'ImagePatch' object has no attribute 'count_objects'"),
     ("find_all", "AttributeError: 'ImagePatch' object has no attribute 'find_all'"),

@@ -15,31 +15,15 @@ from dataclasses import dataclass, field
 
 from vipexec.labelers._blocks import literal_strings, statements_in_lines
 from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY, Vocabulary, words
+from vipexec.modules.methods import API_METHODS, METHODS
 from vipexec.program import Program
 
-API_METHODS = frozenset(
-    {
-        "find",
-        "exists",
-        "verify_property",
-        "best_text_match",
-        "simple_query",
-        "compute_depth",
-        "crop",
-        "overlaps_with",
-        "llm_query",
-        "best_image_match",
-        "select_answer",
-        "frame_from_index",
-        "trim",
-        "frame_iterator",
-    }
-)
 GLUE_FUNCTIONS = frozenset(
     {
-        "len", "bool_to_yesno", "int", "str", "bool", "float", "abs", "min", "max", "sum",
-        "any", "all", "sorted", "list", "round", "coerce_to_numeric", "print",
+        "len", "int", "str", "bool", "float", "abs", "min", "max", "sum",
+        "any", "all", "sorted", "list", "round", "print",
     }
+    | {name for name, entry in METHODS.items() if entry.glue}
 )  # fmt: skip
 PATCH_FIELDS = frozenset(
     {"horizontal_center", "vertical_center", "left", "right", "lower", "upper", "width", "height"}

@@ -1,11 +1,12 @@
 """Built-in format checks: every value a block records must fit the API contract.
 
-- **calls**: ``find`` returns a list of patches; ``exists``/``verify_property`` a bool;
-  ``simple_query``/``llm_query`` a string; ``best_text_match``/``select_answer`` one of the
-  options they were given; ``compute_depth`` a finite number; ``best_image_match`` an index.
-- **variables**: a name bound to ``find(...)`` holds a list of patches, to ``exists(...)`` a
-  bool, to ``len(...)`` or named like a count (``count``, ``num_*``, ``n_*``, ``*_count``,
-  ``total``) a non-negative integer, to ``bool_to_yesno(...)`` "yes" or "no".
+- **calls**: every module result fits its method's result kind in the method table
+  (:mod:`vipexec.modules.methods`): a list of patches, a bool, a string, one of the options
+  the call was given, a finite number, an index.
+- **variables**: a name bound straight to an API call holds what the table's ``binds`` facet
+  says (a list of patches, a bool, a str, a number, "yes"/"no"); a name bound to ``len(...)``
+  or named like a count (``count``, ``num_*``, ``n_*``, ``*_count``, ``total``) holds a
+  non-negative integer.
 - **answer**: the block that produced the result answers in the query's form: "yes"/"no" for a
   yes/no question, a non-negative integer (or its digits) for "how many", one of the options
   for "X or Y" questions.
@@ -21,6 +22,7 @@ from vipexec.labelers._blocks import plain
 from vipexec.labelers.logic.analysis import ProgramFacts
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import QuerySpec
+from vipexec.modules.methods import API_FUNCTIONS, API_METHODS, lookup
 from vipexec.run import Run
 
 _COUNT_NAME = re.compile(r"^(count|counts|total|number|num|n)(_.*)?$|.*_(count|num|number|total)$")
@@ -64,36 +66,57 @@ def _is_box(item: dict[str, Any]) -> bool:
 
 
 def _call_problem(call: dict[str, Any]) -> Any:
-    method = call.get("method")
+    entry = lookup(call.get("method"))
+    if entry is None or entry.served is None:
+        return _NOT_CHECKED
     result = call.get("result") or {}
+    return _RESULT_PROBLEMS[entry.result](entry.name, result, call.get("args") or {})
+
+
+def _patches_problem(method: str, result: dict[str, Any], args: dict[str, Any]) -> str | None:
     kind = result.get("type")
-    if method == "find":
-        if kind not in ("list", "tuple"):
-            return f"find() gave a {kind}, not a list of patches"
-        items = result.get("items") or []
-        if not all(_is_box(item) for item in items):
-            return "find() gave a list holding something other than patches"
-        return None
-    if method in ("exists", "verify_property"):
-        return None if kind == "bool" else f"{method}() gave a {kind}, not a bool"
-    if method in ("simple_query", "llm_query"):
-        return None if kind == "str" else f"{method}() gave a {kind}, not a str"
-    if method in ("best_text_match", "select_answer"):
-        if kind != "str":
-            return f"{method}() gave a {kind}, not a str"
-        options = plain((call.get("args") or {}).get("options"))
-        values = [plain(o) for o in (options.get("items", []) if isinstance(options, dict) else [])]
-        value = result.get("value")
-        if values and len(values) == (options or {}).get("len") and value not in values:
-            return f"{method}() gave {value!r}, which is not one of its options {values}"
-        return None
-    if method == "compute_depth":
-        if kind not in ("float", "int") or "value" not in result:
-            return f"compute_depth() gave {result.get('repr', kind)}, not a finite number"
-        return None
-    if method == "best_image_match":
-        return None if kind == "int" else f"best_image_match() gave a {kind}, not an index"
-    return _NOT_CHECKED
+    if kind not in ("list", "tuple"):
+        return f"{method}() gave a {kind}, not a list of patches"
+    items = result.get("items") or []
+    if not all(_is_box(item) for item in items):
+        return f"{method}() gave a list holding something other than patches"
+    return None
+
+
+def _type_problem(expected: str, noun: str) -> Any:
+    def problem(method: str, result: dict[str, Any], args: dict[str, Any]) -> str | None:
+        kind = result.get("type")
+        return None if kind == expected else f"{method}() gave a {kind}, not {noun}"
+
+    return problem
+
+
+def _option_problem(method: str, result: dict[str, Any], args: dict[str, Any]) -> str | None:
+    kind = result.get("type")
+    if kind != "str":
+        return f"{method}() gave a {kind}, not a str"
+    options = plain(args.get("options"))
+    values = [plain(o) for o in (options.get("items", []) if isinstance(options, dict) else [])]
+    value = result.get("value")
+    if values and len(values) == (options or {}).get("len") and value not in values:
+        return f"{method}() gave {value!r}, which is not one of its options {values}"
+    return None
+
+
+def _number_problem(method: str, result: dict[str, Any], args: dict[str, Any]) -> str | None:
+    if result.get("type") not in ("float", "int") or "value" not in result:
+        return f"{method}() gave {result.get('repr', result.get('type'))}, not a finite number"
+    return None
+
+
+_RESULT_PROBLEMS = {
+    "patches": _patches_problem,
+    "bool": _type_problem("bool", "a bool"),
+    "text": _type_problem("str", "a str"),
+    "option": _option_problem,
+    "number": _number_problem,
+    "index": _type_problem("int", "an index"),
+}
 
 
 # --- variables ----------------------------------------------------------------------------------
@@ -155,16 +178,13 @@ def _role_of(value: ast.expr) -> str | None:
         return None
     func = value.func
     if isinstance(func, ast.Attribute):
-        return {
-            "find": "patches",
-            "exists": "bool",
-            "verify_property": "bool",
-            "simple_query": "str",
-            "best_text_match": "str",
-            "compute_depth": "number",
-        }.get(func.attr)
+        entry = lookup(func.attr)
+        return entry.binds if entry is not None and entry.name in API_METHODS else None
     if isinstance(func, ast.Name):
-        return {"len": "count", "bool_to_yesno": "yesno", "llm_query": "str"}.get(func.id)
+        if func.id == "len":
+            return "count"
+        entry = lookup(func.id)
+        return entry.binds if entry is not None and entry.name in API_FUNCTIONS else None
     return None
 
 

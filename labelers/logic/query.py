@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY, Vocabulary
+from vipexec.modules.number_words import SMALL_NUMBER_WORDS
 
 __all__ = ["Node", "QuerySpec", "parse_query"]
 
@@ -109,10 +110,7 @@ class QuerySpec:
         return [n for n in self.tree.walk() if n.kind in ("objects", "the")]
 
 
-_NUMBERS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10,
-}  # fmt: skip
+_NUMBERS = SMALL_NUMBER_WORDS
 _NUM = r"(\d+|" + "|".join(_NUMBERS) + r")"
 _ART = r"(?:(?:a|an|any|some|the)\s+)?"
 _TAIL = r"(?:\s+(?:in|on)\s+(?:the\s+)?(?:image|picture|photo|scene))?"

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, normalize_result
-from vipexec.modules.bounds import check_arguments
 from vipexec.modules.dispatch import ServedCall, check_plain
 from vipexec.modules.errors import BackendError, ModuleUnavailable
+from vipexec.modules.methods import check_arguments
 from vipexec.modules.models.base import ModelModule, Request, module_class
 from vipexec.modules.models.cache import CallCache, call_key
 from vipexec.modules.models.devices import (

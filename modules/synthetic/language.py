@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from vipexec.modules.number_words import NUMBER_WORDS, SCALES
 from vipexec.modules.synthetic import world
 from vipexec.modules.synthetic.vision import Blob
 
@@ -366,13 +367,7 @@ class OptionWords:
 
 # --- llm_query: arithmetic and comparisons --------------------------------------------------------
 
-_NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
-}  # fmt: skip
+_NUMBER_WORDS = {**NUMBER_WORDS, "hundred": SCALES["hundred"], "thousand": SCALES["thousand"]}
 _NUM = r"-?(?<!\d)\d+(?:\.\d+)?"
 """a number; it starts only at the first digit of a run, so a search that fails after a long
 digit run tries it once, not once per digit (which was quadratic)"""

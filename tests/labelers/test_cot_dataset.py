@@ -34,20 +34,31 @@ def test_steps_are_deterministic_and_use_trace_values(run_on):
     steps = run_steps(run)
     assert steps == run_steps(run)
     assert len(steps) == len(run.blocks) == 4
-    assert steps[0].startswith("In this step, we find the circles. We use find to locate circle:")
-    assert "circle_patches = a list of 4 patches" in steps[0]
-    assert steps[2].startswith("In this step, we check the colour of each circle. It runs 4 times")
-    assert "We use verify_property to check whether the circle is red" in steps[2]
-    assert steps[3].endswith("We get count = 1. The answer is 1.")
+    assert steps[0].startswith(
+        "In this step, we use an object detector to locate every circle in the region at "
+        "(0, 0, 320, 240): it finds 4, at (19, 49, 47, 77), (156, 37, 184, 65), "
+        "(168, 113, 196, 141) and (232, 41, 260, 69)."
+    )
+    assert "a list of 4 regions at (19, 49, 47, 77)" in steps[0]
+    assert steps[2].startswith(
+        "In this step, we use a visual question answering model to check whether the circle "
+        "is red 4 times: the answer is yes at (19, 49, 47, 77); the answer is no at "
+        "(156, 37, 184, 65), (168, 113, 196, 141) and (232, 41, 260, 69)."
+    )
+    assert "This step runs 4 times, once for each item." in steps[2]
+    assert "We count the items of the red circles" in steps[3]
+    assert steps[3].endswith("This gives 1. The final answer is 1.")
 
 
 def test_failing_and_skipped_steps(run_on):
     broken = run_on(SOURCE.replace("len(red_circles)", "len(red_circle)"), QUERY)
     steps = run_steps(broken)
-    assert steps[3].endswith("This step fails with NameError: name 'red_circle' is not defined.")
+    assert steps[3].endswith("This step fails because it uses a value that was never defined."), (
+        "the NameError message quotes a variable name, so it is left out"
+    )
     block = broken.program.blocks[2]
     assert block_step(block, {**broken.blocks[2].to_dict(), "status": "not_run"}).endswith(
-        "This step is not executed."
+        "This step is not executed: the program did not reach it."
     )
 
 
@@ -61,7 +72,10 @@ def test_many_calls_are_aggregated(kit):
         for i in range(9)
     ]
     run = kit.hand_run(SOURCE, ["ok", "ok", "ok", "ok"], calls={2: calls})
-    assert "We use verify_property 9 times (red): yes 3 times, no 6 times." in run_steps(run)[2]
+    assert run_steps(run)[2].startswith(
+        "In this step, we use a visual question answering model to check whether the object "
+        "is red 9 times: the answer is no 6 times; the answer is yes 3 times."
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,7 +84,7 @@ def test_many_calls_are_aggregated(kit):
         ({"type": "int", "value": 3}, "3"),
         ({"type": "str", "value": "yes"}, '"yes"'),
         ({"type": "list", "len": 0, "items": []}, "an empty list"),
-        ({"type": "ImagePatch", "image": "x", "box": [1, 2, 3, 4]}, "a patch at [1, 2, 3, 4]"),
+        ({"type": "ImagePatch", "image": "x", "box": [1, 2, 3, 4]}, "a region at (1, 2, 3, 4)"),
         ({"type": "float", "repr": "nan"}, "nan"),
         ({"type": "Widget"}, "a Widget"),
     ],

@@ -1,216 +1,298 @@
-"""Chain-of-thought steps from traced blocks (SVIP step 4).
+"""The template CoT converter: one deterministic step per traced block (SVIP step 4).
 
-Each block of a run becomes one natural-language step, built from deterministic templates per
-API method and construct, with the values the trace recorded:
+A step follows the method's form (checked by :func:`vipexec.cot.form.check_step_form`):
 
-    In this step, we find the circles. We use find to locate circle: 3 found.
-    We get circle_patches = a list of 3 patches.
+    In this step, we use an object detector to locate every circle in the region at
+    (0, 0, 320, 240): it finds 4, at (19, 49, 47, 77), (156, 37, 184, 65), ... We go through
+    each item of the circle patches (a list of 4 regions at ...).
 
-The same block and trace always give the same text. Values come only from trace summaries
-(plain data), so a step never shows more than the trace holds.
+- it begins "In this step, we use" and names what answers each call by the method table's
+  CoT facet (:attr:`vipexec.modules.methods.ApiMethod.cot`), never the method's code name;
+- it describes the values the trace recorded, image regions as bounding boxes
+  ``(left, lower, right, upper)``, never a variable's name;
+- it states every operation the code performs (:mod:`vipexec.cot.operations`), so a wrong
+  operator, a lost negation or an off-by-one constant is visible;
+- a failing step says "This step fails because ..."; a step that did not run says so.
+
+The same block and trace always give the same text; values come only from trace summaries.
 """
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+from vipexec.cot.converter import StepContext
+from vipexec.cot.form import OPENING, code_names, quotes
+from vipexec.cot.operations import api_call_phrase, block_operations, own_statements
+from vipexec.cot.values import describe_box, describe_boxes, describe_number, describe_value
+from vipexec.modules.methods import METHODS, lookup
 from vipexec.program import Block
 from vipexec.run import BlockTrace, Run
 
-__all__ = ["block_step", "describe_value", "run_steps"]
+__all__ = ["TemplateConverter", "block_step", "describe_value", "known_values", "run_steps"]
 
 MAX_CALLS = 4
-"""calls of one method spelled out before the rest are aggregated"""
-MAX_VARIABLES = 4
+"""calls with the same question spelled out one by one before they are summed up"""
+MAX_VALUES = 4
+"""values of one step described before the rest are counted"""
+
+
+class TemplateConverter:
+    """The deterministic converter (always available; used in tests).
+
+    ``step.extra["values"]``, when given, maps the names earlier blocks bound to their trace
+    summaries (see :func:`known_values`), so operands read with their values.
+    """
+
+    name: ClassVar[str] = "template"
+
+    def convert(self, step: StepContext) -> str:
+        return block_step(
+            step.block, step.trace, result=step.result, known=step.extra.get("values")
+        )
 
 
 def run_steps(run: Run) -> list[str]:
     """One CoT step per block of ``run``, in block order."""
     answer_block = _answer_block(run)
     return [
-        block_step(block, trace, result=run.result_summary if block.index == answer_block else None)
+        block_step(
+            block,
+            trace,
+            result=run.result_summary if block.index == answer_block else None,
+            known=known_values(run, block.index),
+        )
         for block, trace in zip(run.program.blocks, run.blocks)
     ]
 
 
+def known_values(run: Run, index: int) -> dict[str, Any]:
+    """The values the blocks before block ``index`` bound, the latest binding of each name."""
+    values: dict[str, Any] = {}
+    for trace in run.blocks[:index]:
+        values.update(trace.variables)
+    return values
+
+
 def block_step(
-    block: Block, trace: BlockTrace | dict[str, Any], *, result: dict[str, Any] | None = None
+    block: Block,
+    trace: BlockTrace | dict[str, Any],
+    *,
+    result: dict[str, Any] | None = None,
+    known: Mapping[str, Any] | None = None,
 ) -> str:
-    """The CoT text of one block from its trace (a BlockTrace or its dict form)."""
+    """The CoT text of one block from its trace (a BlockTrace or its dict form).
+
+    ``result`` is the program's answer when this block produced it; ``known`` maps names
+    earlier blocks bound to their values.
+    """
     if isinstance(trace, dict):
         trace = BlockTrace.from_dict(trace)
-    parts = [_opening(block)]
-    if trace.status == "not_run":
-        parts.append("This step is not executed.")
-        return " ".join(parts)
+    values = {**(known or {}), **trace.variables}
+    ran = trace.status != "not_run" and trace.executions > 0
+    parts = _call_sentences(trace.calls, trace.calls_dropped) if ran else []
+    opening = parts.pop(0) if parts else f"{OPENING} {_resources(block)}."
+    parts.insert(0, opening)
     if trace.executions > 1:
-        parts.append(f"It runs {trace.executions} times, once per item.")
-    parts.extend(_calls(trace.calls, trace.calls_dropped))
-    if trace.status == "error":
-        failure = trace.error or {}
-        kind = failure.get("type", "an error")
-        message = failure.get("message", "")
-        parts.append(f"This step fails with {kind}" + (f": {message}." if message else "."))
+        parts.append(f"This step runs {trace.executions} times, once for each item.")
+    parts.extend(op.sentence for op in block_operations(block, values if ran else known))
+    if not ran:
+        parts.append("This step is not executed: the program did not reach it.")
         return " ".join(parts)
-    values = _variables(trace.variables, block.writes)
-    if values:
-        parts.append(values)
+    if trace.status == "error":
+        parts.append(_failure(trace.error or {}, block))
+        return " ".join(parts)
+    shown = _values(block, trace.variables)
+    if shown:
+        parts.append(shown)
     if result is not None:
-        parts.append(f"The answer is {describe_value(result)}.")
+        parts.append(f"The final answer is {describe_value(result)}.")
     return " ".join(parts)
 
 
-def _opening(block: Block) -> str:
-    description = " ".join(block.description.split()).rstrip(".")
-    if description:
-        if not description[0].islower() or description.split()[0].lower() in ("we", "i"):
-            return f"In this step: {description}."
-        return f"In this step, we {description}."
-    first = next((line.strip() for line in block.source.splitlines() if line.strip()), "")
-    if first.startswith("#"):
-        first = ""
-    return f"In this step, we run `{first}`." if first else "In this step, we continue."
+# --- what the step uses ------------------------------------------------------------------------
 
 
-# --- calls --------------------------------------------------------------------------------------
+def _resources(block: Block) -> str:
+    """What a step uses when it makes no module call: a local API method, a new region, or
+    the results of earlier steps."""
+    phrases = []
+    for statement in own_statements(block):
+        for node in _calls_in(statement):
+            phrase = api_call_phrase(node)
+            if phrase is None and _called_name(node) in ("ImagePatch", "VideoSegment"):
+                phrase = "the given image as one region" if node.args else "a region"
+            if phrase is not None and phrase not in phrases:
+                phrases.append(phrase)
+    if phrases:
+        return _join(phrases)
+    return "the results of the earlier steps" if block.reads else "plain values"
 
 
-def _calls(calls: list[dict[str, Any]], dropped: int) -> list[str]:
-    if not calls:
-        return []
+def _calls_in(statement: Any) -> list[Any]:
+    return [n for n in ast.walk(statement) if isinstance(n, ast.Call)]
+
+
+def _called_name(node: Any) -> str | None:
+    func = node.func
+    return getattr(func, "attr", None) or getattr(func, "id", None)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+# --- calls -------------------------------------------------------------------------------------
+
+
+def _call_sentences(calls: list[dict[str, Any]], dropped: int) -> list[str]:
+    """One sentence per call, or per group of calls asking the same; the first one opens the
+    step."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for call in calls:
-        groups.setdefault(call.get("method", "?"), []).append(call)
-    sentences = []
-    for method, items in groups.items():
-        if len(items) <= MAX_CALLS:
-            sentences.extend(_call_sentence(call) for call in items)
-        else:
-            sentences.append(_aggregate(method, items))
+        groups.setdefault(_call_phrase(call), []).append(call)
+    sentences = [
+        _one_call(phrase, items[0]) if len(items) == 1 else _many_calls(phrase, items)
+        for phrase, items in groups.items()
+    ]
+    sentences = [
+        f"{OPENING} {text}." if number == 0 else f"We also use {text}."
+        for number, text in enumerate(sentences)
+    ]
     if dropped:
         sentences.append(f"({dropped} more calls are not shown.)")
     return sentences
 
 
-def _arg(call: dict[str, Any], name: str, default: str = "") -> str:
-    value = (call.get("args") or {}).get(name)
-    if isinstance(value, dict) and "value" in value:
-        return str(value["value"])
-    if isinstance(value, dict) and value.get("type") in ("list", "tuple"):
-        return ", ".join(str(describe_value(item)) for item in value.get("items", []))
-    return default
+def _call_phrase(call: dict[str, Any]) -> str:
+    entry = lookup(call.get("method"))
+    args = {key: _plain(value) for key, value in (call.get("args") or {}).items()}
+    if entry is None:
+        return "a module of the API"
+    return entry.cot.render({key: value for key, value in args.items() if value is not None})
 
 
-def _call_sentence(call: dict[str, Any]) -> str:
-    method = call.get("method", "?")
-    result = call.get("result") or {}
+def _plain(summary: Any) -> Any:
+    if isinstance(summary, dict) and "value" in summary:
+        return summary["value"]
+    if isinstance(summary, dict) and summary.get("type") in ("list", "tuple"):
+        items = [_plain(item) for item in summary.get("items", [])]
+        return items if all(isinstance(i, str) for i in items) else None
+    return None
+
+
+def _one_call(phrase: str, call: dict[str, Any]) -> str:
+    box = call.get("box")
+    where = f" in the region at {describe_box(box)}" if box is not None else ""
     if call.get("error"):
-        return f"We use {method}, which fails ({call['error']})."
+        kind = str(call["error"]).split(":", 1)[0]
+        return f"{phrase}{where}, but the call fails ({kind})"
+    return f"{phrase}{where}: {_call_result(call)}"
+
+
+def _call_result(call: dict[str, Any]) -> str:
+    entry = lookup(call.get("method"))
+    result = call.get("result") or {}
     value = result.get("value")
-    if method == "find":
-        name = _arg(call, "object_name", "objects")
+    kind = entry.result if entry is not None else None
+    if kind == "patches":
         count = result.get("len", 0)
-        boxes = [describe_value(item) for item in result.get("items", [])[:2]]
-        where = f" at {' and '.join(boxes)}" if boxes and count <= 2 else ""
-        return f"We use find to locate {name}: {count} found{where}."
-    if method == "exists":
-        return f"We use exists to check for {_arg(call, 'object_name')}: {_yes(value)}."
-    if method == "verify_property":
-        name, attribute = _arg(call, "object_name"), _arg(call, "attribute")
-        return f"We use verify_property to check whether the {name} is {attribute}: {_yes(value)}."
-    if method == "simple_query":
-        return f'We ask "{_arg(call, "question")}": the answer is "{value}".'
-    if method == "best_text_match":
-        return f"We use best_text_match to choose among {_arg(call, 'options')}: {value}."
-    if method == "compute_depth":
-        return f"We use compute_depth: the depth is {_number(value)}."
-    if method == "llm_query":
-        return f'We ask the language model "{_arg(call, "question")}": "{value}".'
-    if method == "best_image_match":
-        return f"We use best_image_match for {_arg(call, 'content')}: patch {value}."
-    if method == "select_answer":
-        return f"We use select_answer among {_arg(call, 'options')}: {value}."
-    return f"We use {method}: {describe_value(result)}."
+        if count == 0:
+            return "it finds none"
+        boxes = [[_plain(v) for v in item.get("items", [])] for item in result.get("items", [])]
+        return f"it finds {count}, at {describe_boxes(boxes, count)}"
+    if kind == "bool":
+        return f"the answer is {_yes(value)}"
+    if kind == "option":
+        return f'it picks "{value}"'
+    if kind == "index":
+        return f"it picks region number {value + 1}" if isinstance(value, int) else "it picks one"
+    if kind == "number":
+        return f"the result is {describe_number(value)}"
+    return f"the answer is {describe_value(result)}"
 
 
-def _aggregate(method: str, calls: list[dict[str, Any]]) -> str:
-    values = [(c.get("result") or {}).get("value") for c in calls if not c.get("error")]
+def _many_calls(phrase: str, calls: list[dict[str, Any]]) -> str:
+    """Calls asking the same of several regions: each answer with its regions (or, past
+    :data:`MAX_CALLS` regions, with how often it came)."""
     failed = sum(1 for c in calls if c.get("error"))
-    tail = f", {failed} failed" if failed else ""
-    if method in ("verify_property", "exists"):
-        counts = Counter(_yes(v) for v in values)
-        subject = _arg(calls[0], "attribute") or _arg(calls[0], "object_name")
-        return (
-            f"We use {method} {len(calls)} times ({subject}): yes {counts['yes']} times, "
-            f"no {counts['no']} times{tail}."
+    tail = f"; {failed} of the calls fail" if failed else ""
+    regions: dict[str, list[Any]] = {}
+    for call in calls:
+        if not call.get("error"):
+            regions.setdefault(_call_result(call), []).append(call.get("box"))
+    if len(calls) <= MAX_CALLS and all(b is not None for found in regions.values() for b in found):
+        answers = "; ".join(
+            f"{answer} at {describe_boxes(boxes, len(boxes))}" for answer, boxes in regions.items()
         )
-    if method == "find":
-        total = sum((c.get("result") or {}).get("len", 0) for c in calls)
-        return f"We use find {len(calls)} times: {total} objects found in all{tail}."
-    answers = Counter(str(v) for v in values)
-    common = ", ".join(f'"{a}" {n}x' for a, n in answers.most_common(3))
-    return f"We use {method} {len(calls)} times: {common}{tail}."
+    else:
+        counted = Counter({answer: len(boxes) for answer, boxes in regions.items()})
+        answers = "; ".join(
+            f"{answer} {count} time{'s' if count > 1 else ''}"
+            for answer, count in counted.most_common(3)
+        )
+    return f"{phrase} {len(calls)} times: {answers}{tail}"
 
 
 def _yes(value: Any) -> str:
     return "yes" if value is True else "no" if value is False else str(value)
 
 
-def _number(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+# --- values and failures -----------------------------------------------------------------------
 
 
-# --- values -------------------------------------------------------------------------------------
-
-
-def _variables(variables: dict[str, Any], writes: tuple[str, ...]) -> str:
-    names = [n for n in writes if n in variables] or list(variables)
-    shown = [f"{name} = {describe_value(variables[name])}" for name in names[:MAX_VARIABLES]]
-    if not shown:
+def _values(block: Block, variables: dict[str, Any]) -> str:
+    loop_items = _loop_targets(block)
+    names = [n for n in block.writes if n in variables and n not in loop_items]
+    if not names:
         return ""
-    more = f" (and {len(names) - MAX_VARIABLES} more)" if len(names) > MAX_VARIABLES else ""
-    return f"We get {', '.join(shown)}{more}."
+    shown = [describe_value(variables[name]) for name in names[:MAX_VALUES]]
+    more = len(names) - len(shown)
+    tail = f" (and {more} more values)" if more > 0 else ""
+    return f"This gives {_join(shown)}{tail}."
 
 
-def describe_value(summary: Any) -> str:
-    """A short English rendering of a value summary."""
-    if not isinstance(summary, dict):
-        return repr(summary)
-    kind = summary.get("type")
-    if "value" in summary:
-        value = summary["value"]
-        if isinstance(value, str):
-            return f'"{value}"'
-        if isinstance(value, float):
-            return _number(value)
-        return str(value)
-    if kind == "ImagePatch":
-        return f"a patch at {summary.get('box')}"
-    if kind in ("list", "tuple"):
-        count = summary.get("len", 0)
-        items = summary.get("items", [])
-        if count == 0:
-            return "an empty list"
-        if items and all(i.get("type") == "ImagePatch" for i in items):
-            noun = "patch" if count == 1 else "patches"
-            return f"a list of {count} {noun}"
-        if count == 4 and all("value" in i for i in items):
-            return "[" + ", ".join(str(i["value"]) for i in items) + "]"
-        shown = ", ".join(describe_value(i) for i in items[:3])
-        more = ", ..." if count > 3 else ""
-        return f"a list of {count} ({shown}{more})"
-    if kind == "dict":
-        return f"a dict of {summary.get('len', 0)} entries"
-    if kind == "str":
-        return (
-            f'a text of {summary.get("len")} characters starting "{summary.get("head", "")[:40]}"'
-        )
-    if "repr" in summary:
-        return str(summary["repr"])
-    if "box" in summary:
-        return f"a {kind} at {summary['box']}"
-    return f"a {kind}"
+def _loop_targets(block: Block) -> set[str]:
+    names: set[str] = set()
+    for statement in own_statements(block):
+        for node in ast.walk(statement):
+            targets = []
+            if isinstance(node, (ast.For, ast.comprehension)):
+                targets.append(node.target)
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+_FAILURES = {
+    "NameError": "it uses a value that was never defined",
+    "UnboundLocalError": "it uses a value before it was defined",
+    "AttributeError": "it asks a value for something that value does not have",
+    "IndexError": "it takes an item past the end of a list",
+    "KeyError": "it looks up a key that is not there",
+    "ZeroDivisionError": "it divides by zero",
+    "TypeError": "a value has the wrong type for what is done with it",
+    "ValueError": "a value is not acceptable for what is done with it",
+    "SyntaxError": "its code is not valid Python",
+    "ArgumentTooLarge": "a question or list given to a model is too large",
+    "TimeoutError": "it runs out of time",
+}
+
+
+def _failure(error: dict[str, Any], block: Block) -> str:
+    kind = str(error.get("type") or "an error")
+    reason = _FAILURES.get(kind, f"it raises {kind}")
+    message = " ".join(str(error.get("message") or "").split())
+    if message and not _quotes_code(message, block):
+        return f'This step fails because {reason} ("{message}").'
+    return f"This step fails because {reason}."
+
+
+def _quotes_code(text: str, block: Block) -> bool:
+    return any(quotes(text, name) for name in (*code_names(block), *METHODS))
 
 
 def _answer_block(run: Run) -> int | None:
