@@ -35,9 +35,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from vipexec.core.run import Run
 from vipexec.labelers._blocks import descendants, plain
 from vipexec.labelers.base import Label, LabelContext
-from vipexec.run import Run
 
 __all__ = ["AttributeLabeler", "CallVerdict"]
 

@@ -20,8 +20,8 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from vipexec.core.registry import Registry
 from vipexec.modules.errors import BackendError, ModuleUnavailable
-from vipexec.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np

@@ -13,9 +13,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from vipexec.core.program import Program
 from vipexec.labelers._blocks import literal_strings, statements_in_lines
 from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY, Vocabulary, words
-from vipexec.program import Program
 
 API_METHODS = frozenset(
     {

@@ -17,11 +17,11 @@ import ast
 import re
 from typing import Any
 
+from vipexec.core.run import Run
 from vipexec.labelers._blocks import plain
 from vipexec.labelers.logic.analysis import ProgramFacts
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import QuerySpec
-from vipexec.run import Run
 
 _COUNT_NAME = re.compile(r"^(count|counts|total|number|num|n)(_.*)?$|.*_(count|num|number|total)$")
 

@@ -11,7 +11,7 @@ import pytest
 
 from vipexec.modules.refs import ImageRef, VideoRef
 from vipexec.sandbox import proxy
-from vipexec.sandbox.proxy import Proxy, expose, proxy_class, unwrap
+from vipexec.sandbox.language.proxy import Proxy, expose, proxy_class, unwrap
 
 
 class Counter:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from vipexec.program import Block
-from vipexec.run import BlockTrace, Run
+from vipexec.core.program import Block
+from vipexec.core.run import BlockTrace, Run
 
 __all__ = ["block_step", "describe_value", "run_steps"]
 

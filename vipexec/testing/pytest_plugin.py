@@ -38,17 +38,17 @@ class ProgramUnderTest:
     """Runs one program on many inputs, sharing one image store and API namespace."""
 
     def __init__(self, program: Any, *, backend: str = "synthetic", backend_options=None):
-        from vipexec.labelers.execution import Executor
+        from vipexec.sandbox.runner import InProcessRunner
 
         self.program = program
-        self.executor = Executor(backend, dict(backend_options or {}))
+        self.runner = InProcessRunner(backend, backend_options=backend_options)
         self.last_run: Any = None
 
     def _image(self, value: Any) -> Any:
         from vipexec.modules.refs import ImageRef
         from vipexec.testing.strategies import Scene
 
-        store = self.executor.store
+        store = self.runner.images
         if isinstance(value, Scene):
             return store.add(value.image)
         if isinstance(value, ImageRef):
@@ -64,7 +64,7 @@ class ProgramUnderTest:
             first = self.program.params[0].lstrip("*")
             if first != "image" and "image" not in self.program.params:
                 values[first] = values.pop("image")
-        self.last_run = self.executor.run(self.program, values)
+        self.last_run = self.runner.run(self.program, values)
         return self.last_run
 
     def __call__(self, image: Any, **inputs: Any) -> Any:
@@ -90,8 +90,8 @@ def pytest_addoption(parser: Any) -> None:
 @pytest.fixture(scope="module")
 def program(request: Any) -> ProgramUnderTest:
     """The program under test (see the module docstring)."""
-    from vipexec.errors import ProgramSourceError
-    from vipexec.program import Program
+    from vipexec.core.errors import ProgramSourceError
+    from vipexec.core.program import Program
 
     config = request.config
     path = config.getoption("--vipexec-program", default=None)
