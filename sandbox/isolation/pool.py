@@ -220,9 +220,10 @@ class Sandbox:
     :class:`vipexec.modules.dispatch.CallServer`, such as a model host), or by the named
     ``backend`` (default ``synthetic``; giving both is refused) over ``store`` (an
     :class:`vipexec.modules.images.ImageStore`). A server with a ``load()`` method (a model
-    host) is loaded before any program's clock starts. A worker is recycled (stopped between jobs, a fresh one started in the background) after
-    ``recycle_runs`` runs or once its resident memory passes ``recycle_rss`` MB, so that
-    whatever a long life leaves in a worker never costs a program.
+    host) is loaded before any program's clock starts. A worker is recycled (stopped between
+    jobs, a fresh one started in the background) after ``recycle_runs`` runs or once its
+    resident memory passes ``recycle_rss`` MB, so that whatever a long life leaves in a worker
+    never costs a program.
     """
 
     def __init__(

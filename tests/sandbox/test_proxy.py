@@ -10,7 +10,7 @@ import weakref
 import pytest
 
 from vipexec.modules.refs import ImageRef, VideoRef
-from vipexec.sandbox import proxy
+from vipexec.sandbox.language import proxy
 from vipexec.sandbox.language.proxy import Proxy, expose, proxy_class, unwrap
 
 

@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from vipexec.sandbox import seccomp
+from vipexec.sandbox.isolation import seccomp
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or os.uname().machine != "x86_64",
