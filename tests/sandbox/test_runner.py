@@ -15,13 +15,7 @@ from vipexec.modules.images import ImageStore
 from vipexec.modules.synthetic.backend import SyntheticBackend
 from vipexec.sandbox.runner import InProcessRunner, Runner
 
-COUNT = (
-    "def execute_command(image):\n"
-    "    # Step 1: find\n"
-    "    circles = ImagePatch(image).find('circle')\n"
-    "    # Step 2: count\n"
-    "    return len(circles)\n"
-)
+COUNT = "def execute_command(image):\n    return len(ImagePatch(image).find('circle'))\n"
 REACH = "def execute_command(x):\n    return (1).__class__.__name__\n"
 
 

@@ -9,8 +9,9 @@ a module-level ``VIPEXEC_PROGRAM = "path.py"`` in the test file (relative to tha
     def test_count(program, scene):
         assert program(scene) == scene.count(color="red", shape="circle")
 
-``program(x)`` runs the program (sandboxed) on ``x`` (a :class:`vipexec.testing.Scene`, an
-image array, an image path or an ImageRef) and returns its answer; a program that fails raises
+``program(x)`` runs the program on ``x`` (a :class:`vipexec.testing.Scene`, an image array, an
+image path or an ImageRef) in this process under the sandbox policy (an
+:class:`vipexec.sandbox.runner.InProcessRunner`) and returns its answer; a program that fails raises
 :class:`ProgramFailed`, so hypothesis shrinks to the smallest scene that breaks it.
 ``program.run(x)`` returns the whole :class:`vipexec.Run`. The fixture is module-scoped (it
 works with ``@given``); ``--vipexec-backend`` picks the backend (default ``synthetic``).
