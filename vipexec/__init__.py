@@ -20,6 +20,8 @@ _EXPORTS = {
     "ProgramTree": "vipexec.core.tree",
     "traced": "vipexec.engine.embed",
     "Sandbox": "vipexec.sandbox.isolation.pool",
+    "InProcessRunner": "vipexec.sandbox.runner",
+    "Runner": "vipexec.sandbox.runner",
     "VipexecError": "vipexec.core.errors",
     "ProgramSourceError": "vipexec.core.errors",
     "CompileError": "vipexec.core.errors",
@@ -31,12 +33,14 @@ __all__ = [
     "Block",
     "BlockTrace",
     "CompileError",
+    "InProcessRunner",
     "PolicyError",
     "Program",
     "ProgramSourceError",
     "ProgramTree",
     "Run",
     "RunError",
+    "Runner",
     "Sandbox",
     "VipexecError",
     "__version__",
@@ -52,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from vipexec.core.tree import ProgramTree
     from vipexec.engine.embed import traced
     from vipexec.sandbox.isolation.pool import Sandbox
+    from vipexec.sandbox.runner import InProcessRunner, Runner
 
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
