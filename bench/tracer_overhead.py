@@ -284,19 +284,19 @@ def main() -> None:
         f" x {args.number} calls; {args.clock} clock"
     )
     header = "".join(f" {label + ' us':>17s} {'x plain':>8s}" for label in apis)
-    print(f"{'variant':32s}{header}")
+    print(f"{'variant':40s}{header}")
     for name in results:
         row = "".join(
             f" {times[name] * 1e6:17.1f} {times[name] / times['plain exec']:8.2f}"
             for times in measured.values()
         )
-        print(f"{name:32s}{row}")
+        print(f"{name:40s}{row}")
     snooped = pysnooper_variant(PROGRAM, namespace)
     if snooped is not None:
         # A per-line tracer is ~1000x slower: a few calls are enough to time it.
         seconds = time_interleaved({"snoop": lambda: snooped(**inputs)}, number=2, repeat=3)
         print(
-            f"{'PySnooper (per-line tracer)':32s} {seconds['snoop'] * 1e6:17.1f} "
+            f"{'PySnooper (per-line tracer)':40s} {seconds['snoop'] * 1e6:17.1f} "
             f"{seconds['snoop'] / base:8.2f}"
         )
     print(
