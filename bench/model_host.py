@@ -93,7 +93,7 @@ def run_all(runner: str, host: ModelHost, store: ImageStore, programs, inputs, w
     def work(i: int) -> None:
         namespace = build_api(ServerDispatcher(host))
         barrier.wait()
-        runs[i] = programs[i].run(namespace=namespace, inputs=inputs[i])
+        runs[i] = programs[i].run_in_process(namespace=namespace, inputs=inputs[i])
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(programs))]
     for thread in threads:
@@ -239,7 +239,7 @@ def main() -> None:
     sizes = [int(size) for size in str(args.imgsz).split(",") if size.strip()]
     if args.runner == "sandbox":
         try:
-            import vipexec.sandbox.pool  # noqa: F401
+            import vipexec.sandbox.isolation.pool  # noqa: F401
         except ImportError:
             args.runner = "threads"
     with tempfile.TemporaryDirectory(prefix="vipexec-bench-") as tmp:

@@ -9,8 +9,9 @@
 3. CLI cold start: `vipexec run examples/count_shapes.py <scene>` as a fresh process, against
    a bare `python -c pass`.
 4. The call boundary: trivial API calls per second from one program (a call server that
-   answers at once), in a worker against the same program in process (`sandbox=True`), and a
-   raw socket round trip between two processes as the floor.
+   answers at once), in a worker against the same program in process
+   (`run_in_process(policy=True)`), and a raw socket round trip between two processes as the
+   floor.
 5. Scaling: the same short programs through a 1-worker and a 2-worker pool (target >= 1.7x).
 
 Usage: ``python bench/sandbox_dispatch.py [--runs 200] [--programs 1000] [--calls 5000]``
@@ -64,7 +65,7 @@ def pool_latency(runs: int) -> list[float]:
 
 def fork_latency(runs: int) -> list[float]:
     program = Program.from_source(TRIVIAL)
-    program.run()  # warm the parent: compiled code and imports are inherited by the child
+    program.run_in_process()  # warm the parent: the child inherits compiled code and imports
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -72,7 +73,7 @@ def fork_latency(runs: int) -> list[float]:
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            data = json.dumps(program.run().to_dict()).encode()
+            data = json.dumps(program.run_in_process().to_dict()).encode()
             os.write(write_end, data)
             os._exit(0)
         os.close(write_end)
@@ -90,7 +91,7 @@ def fork_latency(runs: int) -> list[float]:
 def spawn_latency(runs: int) -> list[float]:
     code = (
         "import json, sys\nfrom vipexec import Program\n"
-        f"print(json.dumps(Program.from_source({TRIVIAL!r}).run().to_dict()))\n"
+        f"print(json.dumps(Program.from_source({TRIVIAL!r}).run_in_process().to_dict()))\n"
     )
     samples = []
     for _ in range(runs):
@@ -147,7 +148,7 @@ def in_process_calls_per_second(calls: int, rounds: int) -> float:
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
-        run = program.run(namespace, sandbox=True)
+        run = program.run_in_process(namespace, policy=True)
         samples.append(calls / (time.perf_counter() - start))
         assert run.ok, run.error
     return statistics.median(samples)
@@ -247,7 +248,7 @@ def main() -> None:
             local = in_process_calls_per_second(args.calls, 3)
             pooled = pool_calls_per_second(args.calls, 3)
             print(f"4. trivial API calls/s: worker -> parent {pooled:,.0f}; in process "
-                  f"(sandbox=True) {local:,.0f}; raw socket round trips {floor:,.0f}; "
+                  f"(policy=True) {local:,.0f}; raw socket round trips {floor:,.0f}; "
                   f"worker/in-process {pooled / local:.2f}; target >= 10,000/s")  # fmt: skip
         if 5 in wanted:
             rates = scaling(args.scaling_programs, image_path)

@@ -12,8 +12,9 @@ two APIs that answer the same from the same scene:
 Each API runs four ways:
 
 1. plain ``exec`` of the source, calling the API directly (the baseline);
-2. ``Program.run(sandbox=False)``: block tracing only;
-3. ``Program.run(sandbox=True)``: our policy, guards, proxies of the caller's API and tracing;
+2. ``Program.run_in_process(policy=False)``: block tracing only;
+3. ``Program.run_in_process(policy=True)``: our policy, guards, proxies of the caller's API
+   and tracing;
 4. RestrictedPython 9 with its stock guards (``safer_getattr``, ``_getitem_``, ``_getiter_``,
    the unpack guards, ``_inplacevar_``, ``full_write_guard``), no tracing.
 
@@ -38,8 +39,8 @@ from RestrictedPython.Guards import (
 )
 
 from vipexec import Program
+from vipexec.core.tracer import TraceLimits
 from vipexec.testing import FakeScene, fake_namespace
-from vipexec.tracer import TraceLimits
 
 PROGRAM = """\
 def execute_command(image, query):
@@ -234,17 +235,17 @@ def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict
     expected = plain(**inputs)
     program = Program.from_source(PROGRAM, name="bench_program")
     for sandbox in (False, True):
-        run = program.run(namespace=namespace, inputs=inputs, sandbox=sandbox)
+        run = program.run_in_process(namespace=namespace, inputs=inputs, policy=sandbox)
         assert run.ok and run.result == expected, (sandbox, run.error, run.result, expected)
     rp = restricted_python_runner(PROGRAM, namespace)
     assert rp(**inputs) == expected
     variants = {
         "plain exec": lambda: plain(**inputs),
-        "Program.run(sandbox=False)": lambda: program.run(
-            namespace=namespace, inputs=inputs, sandbox=False
+        "Program.run_in_process(policy=False)": lambda: program.run_in_process(
+            namespace=namespace, inputs=inputs, policy=False
         ),
-        "Program.run(sandbox=True)": lambda: program.run(
-            namespace=namespace, inputs=inputs, sandbox=True
+        "Program.run_in_process(policy=True)": lambda: program.run_in_process(
+            namespace=namespace, inputs=inputs, policy=True
         ),
         "RestrictedPython stock guards": lambda: rp(**inputs),
     }
@@ -260,7 +261,7 @@ def main() -> None:
         type=int,
         nargs="*",
         default=[8, 16, 48],
-        help="also time plain vs sandbox=True at these object counts (per kind)",
+        help="also time plain vs policy=True at these object counts (per kind)",
     )
     parser.add_argument(
         "--clock", choices=sorted(CLOCKS), default="wall", help="wall time or thread CPU time"
@@ -283,22 +284,24 @@ def main() -> None:
         f" x {args.number} calls; {args.clock} clock"
     )
     header = "".join(f" {label + ' us':>17s} {'x plain':>8s}" for label in apis)
-    print(f"{'variant':32s}{header}")
+    print(f"{'variant':40s}{header}")
     for name in results:
         row = "".join(
             f" {times[name] * 1e6:17.1f} {times[name] / times['plain exec']:8.2f}"
             for times in measured.values()
         )
-        print(f"{name:32s}{row}")
+        print(f"{name:40s}{row}")
     snooped = pysnooper_variant(PROGRAM, namespace)
     if snooped is not None:
         # A per-line tracer is ~1000x slower: a few calls are enough to time it.
         seconds = time_interleaved({"snoop": lambda: snooped(**inputs)}, number=2, repeat=3)
         print(
-            f"{'PySnooper (per-line tracer)':32s} {seconds['snoop'] * 1e6:17.1f} "
+            f"{'PySnooper (per-line tracer)':40s} {seconds['snoop'] * 1e6:17.1f} "
             f"{seconds['snoop'] / base:8.2f}"
         )
-    print("targets: Program.run(sandbox=True) <= 1.30x and sandbox=False <= 1.20x plain exec")
+    print(
+        "targets: Program.run_in_process(policy=True) <= 1.30x and policy=False <= 1.20x plain exec"
+    )
 
     # Where the cost goes: a run's fixed cost (namespace, recorder, Run) on a trivial program,
     # and the instrumented program without the per-exit value summaries.
@@ -306,24 +309,26 @@ def main() -> None:
     silent = TraceLimits(max_iterations=0)  # past the bound: exits are counted, not summarised
     parts = time_interleaved(
         {
-            "fixed": lambda: trivial.run(namespace=namespace, inputs=inputs, sandbox=True),
-            "no summaries": lambda: program.run(
-                namespace=namespace, inputs=inputs, sandbox=True, limits=silent
+            "fixed": lambda: trivial.run_in_process(
+                namespace=namespace, inputs=inputs, policy=True
+            ),
+            "no summaries": lambda: program.run_in_process(
+                namespace=namespace, inputs=inputs, policy=True, limits=silent
             ),
         },
         number=args.number,
         repeat=args.repeat,
     )
-    full = results["Program.run(sandbox=True)"]
+    full = results["Program.run_in_process(policy=True)"]
     instrumented = parts["no summaries"] - base - parts["fixed"]
     print(
-        f"breakdown of sandbox=True (project's API): fixed cost of a run "
+        f"breakdown of policy=True (project's API): fixed cost of a run "
         f"{parts['fixed'] * 1e6:.1f} us; policy + block instrumentation "
         f"{instrumented * 1e6:.1f} us; value summaries at block exits "
         f"{(full - parts['no summaries']) * 1e6:.1f} us"
     )
     if args.sweep:
-        print("sweep (cars = people = N), sandbox=True against plain exec of the same API:")
+        print("sweep (cars = people = N), policy=True against plain exec of the same API:")
         print(f"  {'N':>4s}" + "".join(f" {label + ' x plain':>22s}" for label in apis))
         for count in args.sweep:
             sized = {"image": build_scene(count, count), "query": inputs["query"]}
@@ -335,8 +340,8 @@ def main() -> None:
                 times = time_interleaved(
                     {
                         "plain": lambda sized=sized, entry=entry: entry(**sized),
-                        "sandbox": lambda sized=sized, api=api: program.run(
-                            namespace=api, inputs=sized, sandbox=True
+                        "sandbox": lambda sized=sized, api=api: program.run_in_process(
+                            namespace=api, inputs=sized, policy=True
                         ),
                     },
                     number=max(5, args.number * 576 // (count * count)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vipexec.lazy import lazy_exports
+from vipexec.core.lazy import lazy_exports
 
 _EXPORTS = {
     "Label": "vipexec.labelers.base",

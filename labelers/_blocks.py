@@ -6,7 +6,7 @@ import ast
 from collections.abc import Sequence
 from typing import Any
 
-from vipexec.program import Block
+from vipexec.core.program import Block
 
 
 def ancestors(blocks: Sequence[Block], index: int) -> list[int]:

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.run import BlockTrace, Run, RunError
 from vipexec.labelers.base import Label, LabelContext, Labeler, LabelerError
 from vipexec.labelers.registry import create_labeler
-from vipexec.run import BlockTrace, Run, RunError
 
 __all__ = ["DEFAULT_LABELERS", "build_labelers", "label_file", "label_run", "label_tree"]
 
@@ -85,7 +85,7 @@ def label_run(
 
 def run_for_node(tree: Any, node: str) -> Run | None:
     """A Run rebuilt from the traces along the path to ``node`` (None if it was never run)."""
-    from vipexec.run import Run as RunClass
+    from vipexec.core.run import Run as RunClass
 
     data = tree.graph.nodes[node]
     ends = data.get("ends") or []
@@ -196,7 +196,7 @@ def load_labelled(path: str | Path) -> tuple[str, Any]:
     if isinstance(data, dict) and "program" in data and "blocks" in data:
         return "trace", Run.from_dict(data)
     if isinstance(data, dict) and "nodes" in data and "edges" in data:
-        from vipexec.tree import ProgramTree
+        from vipexec.core.tree import ProgramTree
 
         return "tree", ProgramTree.from_dict(data)
     raise InvalidArgumentError(f"{path}: neither a trace (schema 1) nor a program tree")

@@ -31,11 +31,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from vipexec.core.run import Run
 from vipexec.labelers._blocks import descendants, plain
 from vipexec.labelers.base import Label, LabelContext
 from vipexec.modules.methods import VQA_METHOD, CrossCheck, lookup
 from vipexec.modules.number_words import SMALL_NUMBER_WORDS
-from vipexec.run import Run
 
 __all__ = ["AttributeLabeler", "CallVerdict"]
 

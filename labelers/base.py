@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from vipexec.errors import InvalidArgumentError, VipexecError
+from vipexec.core.errors import InvalidArgumentError, VipexecError
 
 if TYPE_CHECKING:
+    from vipexec.core.run import Run
     from vipexec.modules.images import ImageStore
-    from vipexec.run import Run
 
 __all__ = ["Label", "LabelContext", "Labeler", "LabelerError"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from vipexec.errors import VipexecError
+from vipexec.core.errors import VipexecError
 
 __all__ = [
     "dataset_command",
@@ -175,9 +175,9 @@ def test_command(
     pytest suites (``test_*`` with the ``program`` fixture and
     :func:`vipexec.testing.scenes`) are the user's own code and generate their own scenes.
     """
+    from vipexec.core.program import Program
     from vipexec.labelers.linter import lint_suite
     from vipexec.labelers.suites import Suite, run_suite
-    from vipexec.program import Program
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -221,8 +221,7 @@ def _suite_executor(
     if not isolate:
         yield Executor(backend, options)
         return
-    from vipexec import Sandbox
-    from vipexec.sandbox.pool import SandboxError
+    from vipexec.sandbox.isolation.pool import Sandbox, SandboxError
 
     try:
         pool = Sandbox(workers=1, timeout=timeout, backend=backend, backend_options=options)
@@ -401,6 +400,7 @@ def quality_command(
 def dataset_command(
     output: str | Path,
     *,
+    build: Callable[..., Any],
     scenes: int = 40,
     seed: int = 0,
     faults: int = 2,
@@ -409,17 +409,17 @@ def dataset_command(
     err: TextIO | None = None,
 ) -> int:
     """Build a step dataset (JSONL or Parquet, by suffix or ``format``) from labelled synthetic
-    programs; images are written next to it."""
-    from vipexec.dataset import build_synthetic_dataset
+    programs; images are written next to it.
 
+    ``build`` is the dataset builder (:func:`vipexec.dataset.build_synthetic_dataset`): it sits
+    in a layer above the labelers, so the CLI passes it in.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         if isinstance(scenes, bool) or not isinstance(scenes, int) or scenes < 1:
             raise ValueError(f"scenes must be a positive int, got {scenes!r}")
-        summary = build_synthetic_dataset(
-            output, scenes=scenes, seed=seed, faults=faults, format=format
-        )
+        summary = build(output, scenes=scenes, seed=seed, faults=faults, format=format)
     except _BAD_INPUT as exc:
         return _fail(err, _one_line(exc))
     print(summary.describe(), file=out)

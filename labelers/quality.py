@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from vipexec.core.program import Program
+from vipexec.core.run import Run
 from vipexec.labelers._blocks import ancestors, descendants, plain
 from vipexec.labelers.apply import label_run
 from vipexec.labelers.attribute import AttributeLabeler
@@ -39,8 +41,6 @@ from vipexec.labelers.oracle import TruthBackend, same_result
 from vipexec.labelers.relevance import RelevanceLabeler
 from vipexec.labelers.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.modules.methods import lookup
-from vipexec.program import Program
-from vipexec.run import Run
 
 __all__ = [
     "DIMENSIONS",
@@ -234,7 +234,9 @@ def generate(config: QualityConfig) -> Iterator[tuple[str, Instance, str, Fault 
             for variant, fault, namespace in variants:
                 source = fault.apply(instance.source) if fault else instance.source
                 program = Program.from_source(source, name=f"{query_id}-{variant}.py")
-                run = program.run(namespace=namespace, inputs={"image": ref}, sandbox=True)
+                run = program.run_in_process(
+                    namespace=namespace, inputs={"image": ref}, policy=True
+                )
                 run.meta["query"] = instance.query
                 yield query_id, instance, variant, fault, run, (world, ref, rendered)
 
@@ -370,7 +372,9 @@ def iter_labelled(config: QualityConfig) -> Iterator[LabelledProgram]:
     """Generate, run, label and ground-truth every benchmark program, one at a time."""
     labelers = build_labelers(config)
     for query_id, instance, variant, fault, run, (world, ref, _) in generate(config):
-        truth_run = run.program.run(namespace=world.truth, inputs={"image": ref}, sandbox=True)
+        truth_run = run.program.run_in_process(
+            namespace=world.truth, inputs={"image": ref}, policy=True
+        )
         truth, faulty = ground_truth(run, fault, truth_run, world)
         labels = label_benchmark_run(run, instance.query, world, labelers)
         yield LabelledProgram(

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from vipexec.core.registry import Registry
 from vipexec.labelers.base import Labeler, LabelerError
-from vipexec.registry import Registry
 
 __all__ = [
     "ENTRY_POINT_GROUP",

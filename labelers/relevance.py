@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from vipexec.core.run import Run
 from vipexec.labelers._blocks import ancestors
 from vipexec.labelers.base import Label, LabelContext
-from vipexec.run import Run
 
 __all__ = ["RelevanceLabeler"]
 

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.program import Program
+from vipexec.core.run import Run
 from vipexec.labelers.execution import Executor
-from vipexec.program import Program
-from vipexec.run import Run
 
 __all__ = ["OUTCOMES", "Suite", "SuiteTest", "TestOutcome", "run_suite"]
 
@@ -254,7 +254,7 @@ def _first_input(inputs: dict[str, Any]) -> Any:
 
 
 def _plain(summary: dict[str, Any] | None) -> Any:
-    from vipexec.summarize import plain_value
+    from vipexec.core.summarize import plain_value
 
     return plain_value(summary or {"type": "NoneType", "value": None})
 

@@ -20,7 +20,8 @@ Security: programs may read any attribute not starting with ``_``. Public attrib
 results are only ``bool``/``int``/``float``/``str``/``None``, ``ImagePatch``, ``VideoSegment``,
 ``ImageRef`` or lists/tuples of those; the dispatcher, backend, store and pixels sit in private
 class attributes. That makes ``ImagePatch`` and ``VideoSegment`` safe API classes
-(:func:`vipexec.sandbox.safe_api.mark_safe_api`): sandboxed programs hold them without proxies.
+(:func:`vipexec.sandbox.language.safe_api.mark_safe_api`): sandboxed programs hold them
+without proxies.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from vipexec import summarize
+from vipexec.core import summarize
 from vipexec.modules.methods import check_arguments
 from vipexec.modules.number_words import NUMBER_WORDS, SCALES
 from vipexec.modules.refs import ImageRef, VideoRef
-from vipexec.sandbox.safe_api import mark_safe_api
+from vipexec.sandbox.language.safe_api import mark_safe_api
 
 __all__ = [
     "ImagePatch",

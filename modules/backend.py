@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from vipexec.core.registry import Registry
 from vipexec.modules.errors import BackendError, ModuleUnavailable
 from vipexec.modules.methods import METHODS as _TABLE
 from vipexec.modules.methods import ContractBroken, method_named
-from vipexec.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,7 +11,7 @@ Two halves, so the door can be split across processes:
   caching is another. Servers record nothing: they may run in a process with no trace.
 - a **dispatcher** is what API objects hold: it gets the answer (from a server in this process,
   or across a pipe) and files the call in the running block's trace with
-  :func:`vipexec.tracer.record_call`.
+  :func:`vipexec.core.tracer.record_call`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from vipexec.core.tracer import record_call
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, Backend, normalize_result
 from vipexec.modules.errors import BackendError
 from vipexec.modules.methods import check_arguments, method_named
-from vipexec.tracer import record_call
 
 if TYPE_CHECKING:
     from vipexec.modules.images import ImageStore
@@ -136,7 +136,7 @@ def check_plain(value: Any, where: str = "value", _depth: int = 0) -> None:
 class LocalDispatcher:
     """Calls a backend in this process, resolving image ids through an :class:`ImageStore`.
 
-    Every call is reported to the tracer (:func:`vipexec.tracer.record_call`) with its latency;
+    Every call is reported to the tracer (:func:`vipexec.core.tracer.record_call`) with its latency;
     a failing call is reported with ``error=`` and its exception propagates unchanged.
     """
 

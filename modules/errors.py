@@ -5,7 +5,7 @@ Every message is one line that names what failed and why, fit for a CLI's stderr
 
 from __future__ import annotations
 
-from vipexec.errors import VipexecError
+from vipexec.core.errors import VipexecError
 
 
 class ModulesError(VipexecError):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vipexec import summarize
-from vipexec.sandbox.safe_api import mark_safe_api
+from vipexec.core import summarize
+from vipexec.sandbox.language.safe_api import mark_safe_api
 
 
 @dataclass(frozen=True, slots=True)

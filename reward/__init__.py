@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vipexec.lazy import lazy_exports
+from vipexec.core.lazy import lazy_exports
 
 _EXPORTS = {
     "RewardModel": "vipexec.reward.inference",

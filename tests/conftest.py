@@ -17,8 +17,8 @@ def run_source():
     from vipexec import Program
 
     def run(source, *, sandbox=True, inputs=None, namespace=None, **kwargs):
-        return Program.from_source(source, name="prog.py").run(
-            namespace=namespace, inputs=inputs, sandbox=sandbox, **kwargs
+        return Program.from_source(source, name="prog.py").run_in_process(
+            namespace=namespace, inputs=inputs, policy=sandbox, **kwargs
         )
 
     return run

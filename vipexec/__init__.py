@@ -7,36 +7,40 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vipexec.lazy import lazy_exports
+from vipexec.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Program": "vipexec.program",
-    "Block": "vipexec.program",
-    "Run": "vipexec.run",
-    "BlockTrace": "vipexec.run",
-    "RunError": "vipexec.run",
-    "ProgramTree": "vipexec.tree",
-    "traced": "vipexec.embed",
-    "Sandbox": "vipexec.sandbox.pool",
-    "VipexecError": "vipexec.errors",
-    "ProgramSourceError": "vipexec.errors",
-    "CompileError": "vipexec.errors",
-    "PolicyError": "vipexec.errors",
-    "record_call": "vipexec.tracer",
+    "Program": "vipexec.core.program",
+    "Block": "vipexec.core.program",
+    "Run": "vipexec.core.run",
+    "BlockTrace": "vipexec.core.run",
+    "RunError": "vipexec.core.run",
+    "ProgramTree": "vipexec.core.tree",
+    "traced": "vipexec.engine.embed",
+    "Sandbox": "vipexec.sandbox.isolation.pool",
+    "InProcessRunner": "vipexec.sandbox.runner",
+    "Runner": "vipexec.sandbox.runner",
+    "VipexecError": "vipexec.core.errors",
+    "ProgramSourceError": "vipexec.core.errors",
+    "CompileError": "vipexec.core.errors",
+    "PolicyError": "vipexec.core.errors",
+    "record_call": "vipexec.core.tracer",
 }
 
 __all__ = [
     "Block",
     "BlockTrace",
     "CompileError",
+    "InProcessRunner",
     "PolicyError",
     "Program",
     "ProgramSourceError",
     "ProgramTree",
     "Run",
     "RunError",
+    "Runner",
     "Sandbox",
     "VipexecError",
     "__version__",
@@ -45,13 +49,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from vipexec.embed import traced
-    from vipexec.errors import CompileError, PolicyError, ProgramSourceError, VipexecError
-    from vipexec.program import Block, Program
-    from vipexec.run import BlockTrace, Run, RunError
-    from vipexec.sandbox.pool import Sandbox
-    from vipexec.tracer import record_call
-    from vipexec.tree import ProgramTree
+    from vipexec.core.errors import CompileError, PolicyError, ProgramSourceError, VipexecError
+    from vipexec.core.program import Block, Program
+    from vipexec.core.run import BlockTrace, Run, RunError
+    from vipexec.core.tracer import record_call
+    from vipexec.core.tree import ProgramTree
+    from vipexec.engine.embed import traced
+    from vipexec.sandbox.isolation.pool import Sandbox
+    from vipexec.sandbox.runner import InProcessRunner, Runner
 
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

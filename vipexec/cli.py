@@ -3,8 +3,8 @@
 Exit codes: 0 the program ran (or the command succeeded); 1 the program failed (compile,
 policy, runtime, timeout, memory, crashed) or tests failed; 2 bad invocation or unreadable input.
 Every failure is one line on stderr, never a traceback; every option is checked. Program-derived
-text reaches the terminal escaped (:func:`vipexec.output.terminal_text`). Start-up stays light:
-heavy libraries (torch, the model backends) are imported only by the commands that need them.
+text reaches the terminal escaped (:func:`vipexec.engine.output.terminal_text`). Start-up stays
+light: heavy libraries (torch, the model backends) are imported only by the commands that need them.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
-from vipexec.errors import VipexecError
-from vipexec.output import encodable, terminal_text
+from vipexec.core.errors import VipexecError
+from vipexec.engine.output import encodable, terminal_text
 
 app = typer.Typer(
     name="vipexec",
@@ -88,7 +88,7 @@ def run_command(
     memory: Annotated[int, typer.Option(help="Memory (MB) the program may use.")] = 1024,
 ) -> None:
     """Run PROGRAM on INPUTs in the sandbox and print the answer and the per-block trace."""
-    from vipexec.program import Program
+    from vipexec.core.program import Program
 
     try:
         check_seconds("--timeout", timeout)
@@ -101,7 +101,7 @@ def run_command(
         server = _server_from_config(config, profile, device) if config else None
     except (VipexecError, Usage) as exc:
         raise fail(str(exc)) from None
-    from vipexec.sandbox.pool import Sandbox
+    from vipexec.sandbox.isolation.pool import Sandbox
 
     try:
         sandbox = Sandbox(
@@ -241,7 +241,7 @@ def _server_from_config(config: Path, profile: str | None, device: str | None) -
 
 
 def _print_run(run: Any) -> None:
-    from vipexec.summarize import plain_value
+    from vipexec.core.summarize import plain_value
 
     def echo(line: str) -> None:
         typer.echo(terminal_text(line))  # program-derived text, shown on a terminal
@@ -419,10 +419,18 @@ def dataset_cli(
     ] = None,
 ) -> None:
     """Build a step-level reward dataset (SVIP format) from labelled synthetic programs."""
+    from vipexec.dataset import build_synthetic_dataset
     from vipexec.labelers.cli import dataset_command
 
     raise typer.Exit(
-        dataset_command(output, scenes=scenes, seed=seed, faults=faults, format=format)
+        dataset_command(
+            output,
+            build=build_synthetic_dataset,
+            scenes=scenes,
+            seed=seed,
+            faults=faults,
+            format=format,
+        )
     )
 
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError
-from vipexec.run import Run, json_text
+from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.run import Run, json_text
 
 __all__ = [
     "DIMENSIONS",

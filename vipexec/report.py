@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-from vipexec.run import Run
+from vipexec.core.run import Run
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}

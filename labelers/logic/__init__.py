@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from vipexec.core.run import Run
 from vipexec.labelers._blocks import descendants
 from vipexec.labelers.base import Label, LabelContext
 from vipexec.labelers.logic.analysis import analyse
@@ -35,7 +36,6 @@ from vipexec.labelers.logic.grounding import grounding_checks
 from vipexec.labelers.logic.loops import loop_checks, tally_checks
 from vipexec.labelers.logic.query import QuerySpec, parse_query
 from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY, Vocabulary
-from vipexec.run import Run
 
 __all__ = ["LogicLabeler", "QuerySpec", "Vocabulary", "parse_query"]
 
@@ -132,7 +132,7 @@ class LogicLabeler:
         return labels
 
     def _suite_checks(self, run: Run, context: LabelContext, answer_block: int) -> list[Check]:
-        from vipexec.errors import InvalidArgumentError
+        from vipexec.core.errors import InvalidArgumentError
         from vipexec.labelers.execution import Executor
         from vipexec.labelers.suites import Suite, run_suite
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from vipexec.core.program import Program
 from vipexec.labelers._blocks import literal_strings, statements_in_lines
 from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY, Vocabulary, words
 from vipexec.modules.methods import API_METHODS, METHODS
-from vipexec.program import Program
 
 GLUE_FUNCTIONS = frozenset(
     {

@@ -18,12 +18,12 @@ import ast
 import re
 from typing import Any
 
+from vipexec.core.run import Run
 from vipexec.labelers._blocks import plain
 from vipexec.labelers.logic.analysis import ProgramFacts
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import QuerySpec
 from vipexec.modules.methods import API_FUNCTIONS, API_METHODS, lookup
-from vipexec.run import Run
 
 _COUNT_NAME = re.compile(r"^(count|counts|total|number|num|n)(_.*)?$|.*_(count|num|number|total)$")
 

@@ -26,6 +26,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from vipexec.core.program import Program
+from vipexec.core.run import Run
 from vipexec.labelers.logic.analysis import (
     BlockFacts,
     ProgramFacts,
@@ -35,8 +37,6 @@ from vipexec.labelers.logic.analysis import (
 )
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import BINARY, Node, QuerySpec
-from vipexec.program import Program
-from vipexec.run import Run
 
 NAME = "glue"
 MAX_COUNT = 4
@@ -532,7 +532,7 @@ class _BlockRunner:
         self.image = ImageRef("glue", 320, 240)
 
     def __call__(self, values: dict[str, Any]) -> tuple[bool, Any]:
-        run = self.program.run(namespace=self.namespace, inputs=values, sandbox=True)
+        run = self.program.run_in_process(namespace=self.namespace, inputs=values, policy=True)
         if run.error is not None:
             return False, f"{run.error.type}: {run.error.message}"
         return True, run.result

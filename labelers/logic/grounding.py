@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from vipexec.core.run import Run
 from vipexec.labelers.logic.analysis import ProgramFacts
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import QuerySpec
 from vipexec.labelers.logic.vocabulary import Vocabulary, words
-from vipexec.run import Run
 
 NAME = "grounding"
 

@@ -7,11 +7,11 @@ import tokenize
 
 import pytest
 
-import vipexec.blocks as blocks
+import vipexec.core.blocks as blocks
 from vipexec import Program
-from vipexec.blocks import MAX_BLOCK_DEPTH, MAX_BLOCKS, scan_source
-from vipexec.errors import CompileError, ProgramSourceError
-from vipexec.names import NameAnalysis
+from vipexec.core.blocks import MAX_BLOCK_DEPTH, MAX_BLOCKS, scan_source
+from vipexec.core.errors import CompileError, ProgramSourceError
+from vipexec.core.names import NameAnalysis
 
 
 def tokenizer_scan(source):
@@ -66,8 +66,12 @@ def test_a_source_is_parsed_and_scanned_once(monkeypatch):
     parses, scans = [], []
     real_parse, real_scan = ast.parse, blocks.scan_source
     monkeypatch.setattr(ast, "parse", lambda *a, **k: parses.append(1) or real_parse(*a, **k))
-    monkeypatch.setattr("vipexec.program.scan_source", lambda s: scans.append(1) or real_scan(s))
-    monkeypatch.setattr("vipexec.compiler.scan_source", lambda s: scans.append(1) or real_scan(s))
+    monkeypatch.setattr(
+        "vipexec.core.program.scan_source", lambda s: scans.append(1) or real_scan(s)
+    )
+    monkeypatch.setattr(
+        "vipexec.engine.compiler.scan_source", lambda s: scans.append(1) or real_scan(s)
+    )
     source = "def execute_command(image) -> str:\n    # Step 1: x\n    return str(len(image))\n"
     program = Program.from_source(source + "# a text no other test uses\n")
     program.compile(sandbox=True)
@@ -82,7 +86,7 @@ def test_the_same_program_text_compiles_once_per_process():
     first = Program.from_source(source, name="cached.py").compile(sandbox=True)
     again = Program.from_source(source, name="cached.py")
     assert again.compile(sandbox=True).code is first.code
-    assert again.run(inputs=["ab"]).result == 9
+    assert again.run_in_process(inputs=["ab"]).result == 9
     # another name is another file name in tracebacks: its own code object
     other = Program.from_source(source, name="other.py").compile(sandbox=True)
     assert other.code is not first.code and other.filename == "<vipexec:other.py>"

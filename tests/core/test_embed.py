@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import vipexec
-from vipexec.errors import InvalidArgumentError, ProgramSourceError
+from vipexec.core.errors import InvalidArgumentError, ProgramSourceError
 
 
 def load_module(tmp_path, name, source):

@@ -2,7 +2,7 @@
 
 Hypothesis writes random straight-line and looping programs over integers and a list, with
 step markers scattered through them (nested ones included), and each is run three ways: plain
-``exec``, ``Program.run(sandbox=False)`` and ``Program.run(sandbox=True)``.
+``exec``, ``Program.run_in_process(policy=False)`` and ``Program.run_in_process(policy=True)``.
 """
 
 from hypothesis import HealthCheck, given, settings
@@ -94,7 +94,9 @@ def test_function_form_equivalence(body, a, b):
     expected = outcome_of_exec(source, lambda ns: ns["execute_command"](a, b))
     program = Program.from_source(source)
     for sandbox in (False, True):
-        assert outcome_of_run(program.run(inputs=[a, b], sandbox=sandbox)) == expected, source
+        assert outcome_of_run(program.run_in_process(inputs=[a, b], policy=sandbox)) == expected, (
+            source
+        )
 
 
 @SETTINGS
@@ -110,4 +112,4 @@ def test_script_form_equivalence(body, a):
     )
     program = Program.from_source(source)
     for sandbox in (False, True):
-        assert outcome_of_run(program.run(sandbox=sandbox)) == expected, source
+        assert outcome_of_run(program.run_in_process(policy=sandbox)) == expected, source

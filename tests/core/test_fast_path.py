@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from RestrictedPython.Guards import safer_getattr
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from vipexec.errors import PolicyError
-from vipexec.sandbox.builtins import module_view
-from vipexec.sandbox.guards import guarded_getattr
-from vipexec.sandbox.policy import TYPE_DEPENDENT_ATTRIBUTES, ProgramPolicy
-from vipexec.sandbox.proxy import expose
+from vipexec.core.errors import PolicyError
+from vipexec.sandbox.language.builtins import module_view
+from vipexec.sandbox.language.guards import guarded_getattr
+from vipexec.sandbox.language.policy import TYPE_DEPENDENT_ATTRIBUTES, ProgramPolicy
+from vipexec.sandbox.language.proxy import expose
 from vipexec.testing import FakeImagePatch, FakeScene
 
 ACCEPTED = object()

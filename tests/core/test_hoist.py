@@ -22,7 +22,7 @@ def test_builtins_used_in_loops_become_locals():
     assert {"abs", "len"} <= loads  # loaded once, at the top
     loop_loads = [i.argval for i in dis.get_instructions(entry) if i.opname == "LOAD_FAST"]
     assert "_vx_b_abs" in loop_loads and "_vx_b_len" in loop_loads
-    assert program.run(inputs=[[-1, 2]]).result == 7
+    assert program.run_in_process(inputs=[[-1, 2]]).result == 7
 
 
 @pytest.mark.parametrize(
@@ -39,5 +39,5 @@ def test_builtins_used_in_loops_become_locals():
 )
 def test_hoisting_keeps_meaning(source, expected):
     arg = [-1, 2]
-    assert Program.from_source(source).run(inputs=[arg]).result == expected
-    assert Program.from_source(source).run(inputs=[arg], sandbox=False).result == expected
+    assert Program.from_source(source).run_in_process(inputs=[arg]).result == expected
+    assert Program.from_source(source).run_in_process(inputs=[arg], policy=False).result == expected

@@ -13,9 +13,9 @@ HEAVY = ("torch", "transformers", "ultralytics", "open_clip", "lightning", "nump
     [
         "import vipexec",
         "import vipexec; vipexec.Program; vipexec.Run; vipexec.ProgramTree; vipexec.traced",
-        "import vipexec.sandbox.worker",
+        "import vipexec.sandbox.isolation.worker",
         "import vipexec.modules, vipexec.labelers, vipexec.reward",
-        "import vipexec; vipexec.Program.from_source('x = 1').run(sandbox=True)",
+        "import vipexec; vipexec.Program.from_source('x = 1').run_in_process(policy=True)",
     ],
 )
 def test_no_heavy_imports(statement):

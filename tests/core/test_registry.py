@@ -2,7 +2,7 @@
 
 import pytest
 
-from vipexec.registry import Registry
+from vipexec.core.registry import Registry
 
 
 class Oops(Exception):

@@ -22,7 +22,9 @@ def run_with_store():
     store = ImageStore()
     ref = store.add(render(generate_scene(1)).image)
     api = build_api(ServerDispatcher(LocalDispatcher(create_backend("synthetic"), store)))
-    return Program.from_source(SOURCE, name="r.py").run(namespace=api, inputs={"image": ref}), store
+    return Program.from_source(SOURCE, name="r.py").run_in_process(
+        namespace=api, inputs={"image": ref}
+    ), store
 
 
 def test_report_is_self_contained_with_crops():
@@ -42,7 +44,7 @@ def test_program_text_and_output_are_escaped():
 
 
 def test_failed_runs_show_the_error_and_work_without_a_store():
-    run = Program.from_source("# Step 1: a\nx = 1\n# Step 2: b\ny = x / 0\n").run()
+    run = Program.from_source("# Step 1: a\nx = 1\n# Step 2: b\ny = x / 0\n").run_in_process()
     page = render_html(run)
     assert "runtime error in block 1, line 4: ZeroDivisionError" in page
     assert "<div class='block ok'>" in page and "<div class='block error'>" in page

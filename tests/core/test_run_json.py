@@ -5,7 +5,7 @@ import json
 import pytest
 
 from vipexec import Program, Run
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
 from vipexec.testing import FakeScene, fake_namespace
 
 SOURCE = """\
@@ -20,7 +20,7 @@ def execute_command(image):
 
 def make_run(**kwargs):
     scene = FakeScene(100, 100).add("cat", (0, 0, 10, 10)).add("cat", (50, 50, 60, 60))
-    return Program.from_source(SOURCE, name="cats.py").run(
+    return Program.from_source(SOURCE, name="cats.py").run_in_process(
         namespace=fake_namespace(), inputs={"image": scene}, **kwargs
     )
 
@@ -63,7 +63,7 @@ def test_trace_json_shape():
 
 @pytest.mark.parametrize("sandbox", [True, False])
 def test_round_trip(sandbox):
-    run = make_run(sandbox=sandbox)
+    run = make_run(policy=sandbox)
     again = Run.from_json(run.to_json())
     assert again.to_dict() == run.to_dict()
     assert again.result == "yes"
@@ -71,7 +71,7 @@ def test_round_trip(sandbox):
 
 
 def test_round_trip_of_a_failed_run():
-    run = Program.from_source("# Step 1: a\nx = 1\n# Step 2: b\ny = x.nope\n").run()
+    run = Program.from_source("# Step 1: a\nx = 1\n# Step 2: b\ny = x.nope\n").run_in_process()
     again = Run.from_json(run.to_json())
     assert again.error == run.error
     assert again.error.describe() == (
@@ -80,7 +80,7 @@ def test_round_trip_of_a_failed_run():
 
 
 def test_round_trip_of_a_compile_failure(tmp_path):
-    run = Program.from_source("x = (1).__class__\ny = (2).__dict__\n").run()
+    run = Program.from_source("x = (1).__class__\ny = (2).__dict__\n").run_in_process()
     path = tmp_path / "trace.json"
     run.save(path)
     again = Run.load(path)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vipexec.summarize import Limits, plain_value, register, summarize
+from vipexec.core.summarize import Limits, plain_value, register, summarize
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
-from vipexec.program import Program
-from vipexec.summarize import DEFAULT_LIMITS, LASTING, register, summarize
-from vipexec.tracer import record_call
+from vipexec.core.program import Program
+from vipexec.core.summarize import DEFAULT_LIMITS, LASTING, register, summarize
+from vipexec.core.tracer import record_call
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def test_an_immutable_object_is_summarised_once_per_run():
     SUMMARIZED.clear()
     thing = Frozen("a")
     program = Program.from_source(THREE_EXITS)
-    run = program.run(inputs=[thing, Api()], sandbox=False)
+    run = program.run_in_process(inputs=[thing, Api()], policy=False)
     # once for the run's inputs (summarised before the run starts), once for the whole run
     assert run.ok and SUMMARIZED == ["a", "a"]
     first = run.blocks[0].variables["first"]
@@ -56,7 +56,7 @@ def test_an_immutable_object_is_summarised_once_per_run():
         run.blocks[2].variables["third"]["items"][0][1]
         is run.blocks[1].variables["second"]["items"][0]
     )
-    program.run(inputs=[thing, Api()], sandbox=False)
+    program.run_in_process(inputs=[thing, Api()], policy=False)
     assert len(SUMMARIZED) == 4  # a new run summarises again
 
 
@@ -69,7 +69,7 @@ def test_mutable_objects_are_summarised_at_every_exit():
         "def execute_command(p):\n    # Step 1: before\n    a = p\n"
         "    # Step 2: after\n    p.left = 3\n    b = p\n    return 1\n"
     )
-    run = Program.from_source(source).run(inputs=[Patch()], sandbox=False)
+    run = Program.from_source(source).run_in_process(inputs=[Patch()], policy=False)
     assert run.blocks[0].variables["a"]["box"] == [0, 0, 5, 5]
     assert run.blocks[1].variables["b"]["box"] == [3, 0, 5, 5]
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from vipexec.program import Program
-from vipexec.run import Run
-from vipexec.tracer import TraceLimits, json_size, record_call
+from vipexec.core.program import Program
+from vipexec.core.run import Run
+from vipexec.core.tracer import TraceLimits, json_size, record_call
 
 MANY_NAMES = "def execute_command():\n    # Step 1: many names\n{names}\n    return 1\n".format(
     names="\n".join(f"    name_{i} = 'x' * 150" for i in range(16_000))
@@ -32,7 +32,7 @@ def _block_bytes(run: Run) -> int:
 
 @pytest.mark.parametrize("sandbox", [True, False])
 def test_sixteen_thousand_names_in_one_block_are_cut_at_the_byte_bound(sandbox):
-    run = Program.from_source(MANY_NAMES, name="names.py").run(sandbox=sandbox)
+    run = Program.from_source(MANY_NAMES, name="names.py").run_in_process(policy=sandbox)
     assert run.ok and run.result == 1
     assert run.trace_cut == {"max_bytes": 2_000_000, "block": 0}
     assert 0 < len(run.blocks[0].variables) < 16_000
@@ -44,7 +44,7 @@ def test_sixteen_thousand_names_in_one_block_are_cut_at_the_byte_bound(sandbox):
 
 def test_a_loop_of_big_values_is_cut_and_later_blocks_still_counted():
     limits = TraceLimits(max_bytes=300_000)
-    run = Program.from_source(BIG_VALUES, name="big.py").run(limits=limits)
+    run = Program.from_source(BIG_VALUES, name="big.py").run_in_process(limits=limits)
     assert run.ok and run.result == 2000
     assert run.trace_cut == {"max_bytes": 300_000, "block": 1}
     assert _block_bytes(run) <= 300_000
@@ -54,14 +54,16 @@ def test_a_loop_of_big_values_is_cut_and_later_blocks_still_counted():
 
 def test_a_trace_within_the_bound_is_not_marked():
     source = BIG_VALUES.replace("range(2000)", "range(2)")
-    run = Program.from_source(source, name="big.py").run()
+    run = Program.from_source(source, name="big.py").run_in_process()
     assert run.trace_cut is None and "trace_cut" not in run.to_dict()
     assert run.blocks[2].variables == {"done": {"type": "int", "value": 2}}
     assert len(run.blocks[1].iterations) == 2
 
 
 def test_the_cut_marker_survives_a_round_trip():
-    run = Program.from_source(BIG_VALUES, name="big.py").run(limits=TraceLimits(max_bytes=1000))
+    run = Program.from_source(BIG_VALUES, name="big.py").run_in_process(
+        limits=TraceLimits(max_bytes=1000)
+    )
     again = Run.from_json(run.to_json())
     assert again.trace_cut == run.trace_cut == {"max_bytes": 1000, "block": 1}
 
@@ -78,7 +80,7 @@ def test_calls_past_the_byte_bound_are_counted_not_recorded():
         "def execute_command(api):\n    # Step 1: many\n    for i in range(50):\n"
         "        api.find('x' * 100)\n    return 0\n"
     )
-    run = program.run(inputs=[Api()], sandbox=False, limits=TraceLimits(max_bytes=20_000))
+    run = program.run_in_process(inputs=[Api()], policy=False, limits=TraceLimits(max_bytes=20_000))
     calls = run.blocks[0].calls
     assert 0 < len(calls) < 50 and len(calls) + run.blocks[0].calls_dropped == 50
     assert sum(json_size(call) for call in calls) <= 20_000
@@ -92,14 +94,16 @@ def test_json_size_is_not_below_the_compact_json_length():
 
 @pytest.mark.parametrize("expression", ["float('nan')", "float('-inf')", "[float('inf')] * 3"])
 def test_non_finite_results_make_valid_json(expression):
-    run = Program.from_source(f"def execute_command():\n    r = {expression}\n    return r\n").run()
+    run = Program.from_source(
+        f"def execute_command():\n    r = {expression}\n    return r\n"
+    ).run_in_process()
     text = run.to_json()
     data = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the trace"))
     assert data["result"]["type"] in ("float", "list")
 
 
 def test_non_finite_floats_added_by_tools_still_make_valid_json():
-    run = Program.from_source("def execute_command():\n    return 1\n").run()
+    run = Program.from_source("def execute_command():\n    return 1\n").run_in_process()
     run.meta["score"] = float("nan")
     data = json.loads(run.to_json(), parse_constant=lambda name: pytest.fail(name))
     assert data["meta"]["score"] == "nan"

@@ -3,7 +3,7 @@
 import pytest
 
 from vipexec import Program, record_call
-from vipexec.tracer import TraceLimits
+from vipexec.core.tracer import TraceLimits
 
 FOUR_STEPS = """\
 def execute_command(x):
@@ -22,7 +22,7 @@ def execute_command(x):
 
 def run_four(zero_at_2=100, fail_at_3=0):
     program = Program.from_source(FOUR_STEPS.format(zero_at_2=zero_at_2, fail_at_3=fail_at_3))
-    return program.run(inputs={"x": 1})
+    return program.run_in_process(inputs={"x": 1})
 
 
 @pytest.mark.parametrize("sandbox", [True, False])
@@ -31,7 +31,7 @@ def test_ok_run_records_every_block(sandbox):
         "def execute_command(x):\n    # Step 1: a\n    a = x + 1\n    # Step 2: b\n"
         "    b = [a, a]\n    return len(b)\n"
     )
-    run = program.run(inputs={"x": 1}, sandbox=sandbox)
+    run = program.run_in_process(inputs={"x": 1}, policy=sandbox)
     assert run.ok and run.result == 2
     assert [b.status for b in run.blocks] == ["ok", "ok"]
     assert run.blocks[0].variables == {"a": {"type": "int", "value": 2}}
@@ -63,11 +63,11 @@ def test_error_in_a_later_block_keeps_earlier_values():
 
 def test_error_in_the_first_and_last_blocks():
     program = Program.from_source("# Step 1: boom\nx = 1 / 0\n# Step 2: never\ny = 2\n")
-    run = program.run()
+    run = program.run_in_process()
     assert [b.status for b in run.blocks] == ["error", "not_run"]
     assert run.error.block == 0
     program = Program.from_source("# Step 1: fine\nx = 1\n# Step 2: boom\ny = [][0]\n")
-    run = program.run()
+    run = program.run_in_process()
     assert [b.status for b in run.blocks] == ["ok", "error"]
     assert (run.error.type, run.error.block, run.error.line) == ("IndexError", 1, 4)
 
@@ -77,7 +77,7 @@ def test_early_return_leaves_later_blocks_not_run():
         "def execute_command(x):\n    # Step 1: maybe return\n    if x:\n        return 'early'\n"
         "    # Step 2: rest\n    return 'late'\n"
     )
-    run = program.run(inputs=[True])
+    run = program.run_in_process(inputs=[True])
     assert run.result == "early"
     assert [b.status for b in run.blocks] == ["ok", "not_run"]
 
@@ -97,7 +97,7 @@ def execute_command(n):
 
 def test_nested_block_records_each_iteration_up_to_the_bound():
     program = Program.from_source(LOOP)
-    run = program.run(inputs=[50], limits=TraceLimits(max_iterations=5))
+    run = program.run_in_process(inputs=[50], limits=TraceLimits(max_iterations=5))
     body = run.blocks[1]
     assert body.executions == 50
     assert [it["variables"]["sq"]["value"] for it in body.iterations] == [0, 1, 4, 9, 16]
@@ -120,7 +120,7 @@ def test_failing_iteration_is_recorded_even_past_the_bound():
         "def execute_command(n):\n    for i in range(n):\n        # Step 1: body\n"
         "        inv = 1 / (i - 30)\n    return 0\n"
     )
-    run = program.run(inputs=[40], limits=TraceLimits(max_iterations=3))
+    run = program.run_in_process(inputs=[40], limits=TraceLimits(max_iterations=3))
     body = run.blocks[1]
     assert body.status == "error"
     assert body.executions == 31
@@ -135,7 +135,7 @@ def test_exception_caught_by_the_program_marks_only_the_failing_block():
         "            # Step 1: invert\n            out.append(1 / x)\n"
         "        except ZeroDivisionError:\n            out.append(None)\n    return out\n"
     )
-    run = program.run(inputs=[[1, 0, 2]])
+    run = program.run_in_process(inputs=[[1, 0, 2]])
     assert run.ok and run.result == [1.0, None, 0.5]
     statuses = [it["status"] for it in run.blocks[1].iterations]
     assert statuses == ["ok", "error", "ok"]
@@ -146,7 +146,7 @@ def test_recursion_bomb_is_a_runtime_error_with_a_sane_trace():
     program = Program.from_source(
         "def f(n):\n    return f(n + 1)\n# Step 1: recurse\nx = f(0)\n# Step 2: after\ny = 1\n"
     )
-    run = program.run()
+    run = program.run_in_process()
     assert (run.error.kind, run.error.type) == ("runtime", "RecursionError")
     assert [b.status for b in run.blocks] == ["ok", "error", "not_run"]
     assert run.error.block == 1
@@ -164,7 +164,7 @@ def test_api_calls_are_filed_under_the_running_block():
         "def execute_command(api):\n    # Step 1: one call\n    a = api.find('cat')\n"
         "    # Step 2: two calls\n    b = api.find('dog') + api.find('cow')\n    return b\n"
     )
-    run = program.run(inputs=[Api()], sandbox=False)
+    run = program.run_in_process(inputs=[Api()], policy=False)
     assert [len(b.calls) for b in run.blocks] == [1, 2]
     call = run.blocks[0].calls[0]
     assert call == {
@@ -185,7 +185,7 @@ def test_calls_per_block_are_bounded():
         "def execute_command(api):\n    # Step 1: many\n    for i in range(10):\n"
         "        api.find('x')\n    return 0\n"
     )
-    run = program.run(inputs=[Api()], sandbox=False, limits=TraceLimits(max_calls=3))
+    run = program.run_in_process(inputs=[Api()], policy=False, limits=TraceLimits(max_calls=3))
     assert len(run.blocks[0].calls) == 3
     assert run.blocks[0].calls_dropped == 7
 
@@ -209,7 +209,7 @@ def test_no_live_references_are_kept():
         return thing
 
     program = Program.from_source("def execute_command(make):\n    t = make()\n    return 1\n")
-    run = program.run(inputs=[make], sandbox=False)
+    run = program.run_in_process(inputs=[make], policy=False)
     gc.collect()
     assert holder["ref"]() is None
     assert run.blocks[0].variables["t"]["type"].endswith("Thing")
@@ -233,7 +233,7 @@ def test_script_results(run_source, source, expected):
 
 def test_output_is_captured_and_bounded():
     program = Program.from_source("for i in range(1000):\n    print('x' * 100)\n")
-    from vipexec.execute import execute
+    from vipexec.engine.execute import execute
 
     run = execute(program, namespace=None, inputs=None, sandbox=True, max_output=1000)
     assert len(run.stdout) == 1000
@@ -247,18 +247,18 @@ def test_inputs_are_summarised_with_content_hashes():
 
     program = Program.from_source("def execute_command(img, q):\n    return q\n")
     img = np.zeros((2, 2, 3), dtype=np.uint8)
-    run = program.run(inputs={"img": img, "q": "how many?"})
+    run = program.run_in_process(inputs={"img": img, "q": "how many?"})
     assert run.inputs["img"]["sha256"] == hashlib.sha256(img.tobytes()).hexdigest()
     assert run.inputs["q"]["value"] == "how many?"
 
 
 def test_mismatched_inputs_are_a_clear_caller_error():
-    from vipexec.errors import InvalidArgumentError
+    from vipexec.core.errors import InvalidArgumentError
 
     program = Program.from_source("def execute_command(image, query):\n    return 1\n")
     with pytest.raises(
         InvalidArgumentError, match="missing 1 required positional argument: 'query'"
     ):
-        program.run(inputs={"image": 1})
+        program.run_in_process(inputs={"image": 1})
     with pytest.raises(InvalidArgumentError, match="a script takes its inputs as a dict"):
-        Program.from_source("x = 1\n").run(inputs=[1])
+        Program.from_source("x = 1\n").run_in_process(inputs=[1])

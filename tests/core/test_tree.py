@@ -3,7 +3,7 @@
 import pytest
 
 from vipexec import Program, ProgramTree
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
 
 HEAD = "def execute_command(x):\n    # Step 1: double\n    y = x * 2\n"
 TAILS = [
@@ -18,7 +18,7 @@ def build():
     tree = ProgramTree(query="what?")
     ends = []
     for tail in TAILS:
-        run = Program.from_source(HEAD + tail).run(inputs=[3])
+        run = Program.from_source(HEAD + tail).run_in_process(inputs=[3])
         ends.append(tree.add(run))
     return tree, ends
 
@@ -57,7 +57,7 @@ def test_nodes_hold_block_trace_labels_and_outcome():
 def test_adding_the_same_program_twice_changes_nothing():
     tree, _ = build()
     before = tree.to_dict()
-    tree.add(Program.from_source(HEAD + TAILS[0]).run(inputs=[3]))
+    tree.add(Program.from_source(HEAD + TAILS[0]).run_in_process(inputs=[3]))
     assert tree.to_dict() == before
 
 

@@ -149,7 +149,7 @@ EXAMPLES = {
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_prompt_example_runs_sandboxed(name):
     source, check = EXAMPLES[name]
-    run = Program.from_source(source, name=name).run(
+    run = Program.from_source(source, name=name).run_in_process(
         namespace=fake_namespace(), inputs={"image": scene()}
     )
     assert run.ok, run.error
@@ -170,7 +170,9 @@ def test_prompt_example_with_a_missing_colon_is_a_compile_error():
     source = EXAMPLES["overlaps_with_fixed"][0].replace(
         "qux.vertical_center:", "qux.vertical_center"
     )
-    run = Program.from_source(source).run(namespace=fake_namespace(), inputs={"image": scene()})
+    run = Program.from_source(source).run_in_process(
+        namespace=fake_namespace(), inputs={"image": scene()}
+    )
     assert (run.error.kind, run.error.line, run.error.block) == ("compile", 7, 4)
 
 
@@ -215,7 +217,7 @@ def video():
 @pytest.mark.parametrize("name", sorted(VIDEO_EXAMPLES))
 def test_prompt_video_example_runs_sandboxed(name):
     source, expected = VIDEO_EXAMPLES[name]
-    run = Program.from_source(source, name=name).run(
+    run = Program.from_source(source, name=name).run_in_process(
         namespace=fake_namespace(), inputs={"video": video()}
     )
     assert run.ok, run.error
@@ -225,7 +227,7 @@ def test_prompt_video_example_runs_sandboxed(name):
 
 def test_fake_patches_pass_through_the_trusted_mode_unchanged():
     patch = FakeImagePatch(scene())
-    run = Program.from_source(EXAMPLES["find"][0]).run(
-        namespace=fake_namespace(), inputs={"image": patch}, sandbox=False
+    run = Program.from_source(EXAMPLES["find"][0]).run_in_process(
+        namespace=fake_namespace(), inputs={"image": patch}, policy=False
     )
     assert isinstance(run.result[0], FakeImagePatch)

@@ -7,7 +7,7 @@ import functools
 import pytest
 
 from vipexec import Program
-from vipexec.run import BlockTrace, Run, RunError
+from vipexec.core.run import BlockTrace, Run, RunError
 
 
 def hand_run(
@@ -101,8 +101,8 @@ def run_on(world):
     _store, api, ref, _ = world
 
     def run(source, query=None, namespace=None):
-        result = Program.from_source(source, name="prog.py").run(
-            namespace=namespace or api, inputs={"image": ref}, sandbox=True
+        result = Program.from_source(source, name="prog.py").run_in_process(
+            namespace=namespace or api, inputs={"image": ref}, policy=True
         )
         if query:
             result.meta["query"] = query

@@ -195,6 +195,8 @@ def test_real_noisy_run_is_caught(world):
     store, _, ref, _ = world
     noisy = create_backend("synthetic-noisy", color_error=1.0, miss_rate=0.0, spurious_rate=0.0)
     api = build_api(ServerDispatcher(LocalDispatcher(noisy, store)))
-    run = Program.from_source(SOURCE).run(namespace=api, inputs={"image": ref}, sandbox=True)
+    run = Program.from_source(SOURCE).run_in_process(
+        namespace=api, inputs={"image": ref}, policy=True
+    )
     labels = label(run, store)
     assert [lab.value for lab in labels] == [True, False, True]

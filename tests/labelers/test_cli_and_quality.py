@@ -99,8 +99,8 @@ def test_ground_truth_for_a_logic_fault(rendered):
 """
     fault = Fault("attribute_word", 3, '"circle", "red"', '"circle", "blue"')
     program = Program.from_source(fault.apply(source))
-    run = program.run(namespace=world.clean, inputs={"image": ref}, sandbox=True)
-    truth_run = program.run(namespace=world.truth, inputs={"image": ref}, sandbox=True)
+    run = program.run_in_process(namespace=world.clean, inputs={"image": ref}, policy=True)
+    truth_run = program.run_in_process(namespace=world.truth, inputs={"image": ref}, policy=True)
     truth, faulty = ground_truth(run, fault, truth_run, world)
     assert faulty == [2]
     assert truth["logic"] == [True, False, False, True]
@@ -159,7 +159,7 @@ def test_scenes_respect_their_options(scene):
 
 
 def test_scene_strategy_arguments_are_checked():
-    from vipexec.errors import InvalidArgumentError
+    from vipexec.core.errors import InvalidArgumentError
 
     with pytest.raises(InvalidArgumentError, match="unknown shapes"):
         scenes(shapes=["hexagon"])

@@ -154,12 +154,13 @@ def test_block_ids_follow_the_program_tree(run_on):
 
 
 def test_dataset_command_builds_a_loadable_dataset(tmp_path):
+    from vipexec.dataset import build_synthetic_dataset
     from vipexec.labelers.cli import dataset_command
     from vipexec.reward.contract import validate_row
 
     out = io.StringIO()
     target = tmp_path / "data" / "steps.jsonl"
-    assert dataset_command(target, scenes=1, seed=3, out=out) == 0
+    assert dataset_command(target, build=build_synthetic_dataset, scenes=1, seed=3, out=out) == 0
     assert out.getvalue().startswith("wrote ")
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     assert rows
@@ -177,5 +178,14 @@ def test_dataset_command_builds_a_loadable_dataset(tmp_path):
         == 1
     )
     err = io.StringIO()
-    assert dataset_command(tmp_path / "steps.csv", scenes=1, out=io.StringIO(), err=err) == 2
+    assert (
+        dataset_command(
+            tmp_path / "steps.csv",
+            build=build_synthetic_dataset,
+            scenes=1,
+            out=io.StringIO(),
+            err=err,
+        )
+        == 2
+    )
     assert "jsonl or parquet" in err.getvalue()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from vipexec import Program
+from vipexec.core.run import BlockTrace
 from vipexec.cot import (
     StepContext,
     TemplateConverter,
@@ -16,7 +17,6 @@ from vipexec.cot import (
     known_values,
     run_steps,
 )
-from vipexec.run import BlockTrace
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = [

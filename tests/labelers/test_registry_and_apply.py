@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import pytest
 
+from vipexec.core.registry import Registry
 from vipexec.labelers import (
     Label,
     LabelContext,
@@ -19,7 +20,6 @@ from vipexec.labelers import (
     register_labeler,
 )
 from vipexec.labelers import registry as registry_module
-from vipexec.registry import Registry
 
 SOURCE = """def execute_command(image):
     # Step 1: find
@@ -151,7 +151,7 @@ def test_label_a_program_tree(tmp_path, run_on, world):
 
 
 def test_a_file_that_is_neither(tmp_path):
-    from vipexec.errors import InvalidArgumentError
+    from vipexec.core.errors import InvalidArgumentError
 
     path = tmp_path / "x.json"
     path.write_text('{"hello": 1}')

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from vipexec.core.program import Program
 from vipexec.labelers.base import LabelContext
 from vipexec.labelers.cli import lint_command, test_command
 from vipexec.labelers.execution import Executor
 from vipexec.labelers.linter import lint_suite
 from vipexec.labelers.logic import LogicLabeler
 from vipexec.labelers.suites import Suite, run_suite
-from vipexec.program import Program
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -45,7 +45,7 @@ def test_suite_parsing():
     ]
     assert suite.tests[0].cases == ((7, 1), (9, 2))
     assert Suite.from_file(FIXTURES / "scene_properties_suite.py").kind == "pytest"
-    from vipexec.errors import InvalidArgumentError
+    from vipexec.core.errors import InvalidArgumentError
 
     with pytest.raises(InvalidArgumentError, match="no tests found"):
         Suite.from_source("x = 1\n")
@@ -82,7 +82,7 @@ def test_a_failing_program_is_not_a_broken_test(scene_files):
 def test_suite_check_in_the_logic_labeler(world):
     store, api, ref, _ = world
     program = Program.from_file(FIXTURES / "count_all_circles.py")
-    run = program.run(namespace=api, inputs={"image": ref}, sandbox=True)
+    run = program.run_in_process(namespace=api, inputs={"image": ref}, policy=True)
     context = LabelContext(
         query="How many red circles are there?",
         store=store,

@@ -191,7 +191,9 @@ def run_program(request):
             from vipexec.modules.api import build_api
             from vipexec.modules.dispatch import ServerDispatcher
 
-            return program.run(namespace=build_api(ServerDispatcher(server)), inputs=inputs)
+            return program.run_in_process(
+                namespace=build_api(ServerDispatcher(server)), inputs=inputs
+            )
         import vipexec
 
         with vipexec.Sandbox(workers=2, timeout=60, server=server, store=store) as sandbox:

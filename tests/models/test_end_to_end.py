@@ -95,7 +95,7 @@ def test_profile_backend_through_the_registry(tiny_config, store, image, video):
     try:
         assert backend.backend_id.startswith("profile@1(")
         assert "profile='transformers'" in backend.backend_id
-        run = Program.from_source(PROGRAM).run(
+        run = Program.from_source(PROGRAM).run_in_process(
             namespace=build_api(LocalDispatcher(backend, store)), inputs=inputs_of(image, video)
         )
         assert run.ok, run.error
@@ -120,7 +120,7 @@ def test_a_host_in_a_server_serves_several_clients(tiny_config, store, image, vi
         runs = [None, None, None]
 
         def run(i):
-            runs[i] = Program.from_source(PROGRAM).run(
+            runs[i] = Program.from_source(PROGRAM).run_in_process(
                 namespace=build_api(ServerDispatcher(client)), inputs=inputs_of(image, video)
             )
 

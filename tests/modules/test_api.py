@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vipexec.core.summarize import summarize
+from vipexec.core.tracer import Recorder
 from vipexec.modules import api as api_module
 from vipexec.modules.api import (
     ImagePatch,
@@ -19,8 +21,6 @@ from vipexec.modules.refs import ImageRef, VideoRef
 from vipexec.modules.synthetic import world
 from vipexec.modules.synthetic.backend import SyntheticBackend
 from vipexec.modules.synthetic.scene import ObjectSpec, SceneSpec, render
-from vipexec.summarize import summarize
-from vipexec.tracer import Recorder
 
 
 class FakeDispatcher:

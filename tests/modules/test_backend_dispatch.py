@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vipexec.core.tracer import Recorder
 from vipexec.modules.backend import (
     METHODS,
     Backend,
@@ -16,7 +17,6 @@ from vipexec.modules.backend import (
 from vipexec.modules.dispatch import LocalDispatcher, check_plain
 from vipexec.modules.errors import BackendError, ModuleUnavailable
 from vipexec.modules.images import ImageStore
-from vipexec.tracer import Recorder
 
 
 def test_crop_pixels_uses_a_bottom_left_origin():

@@ -89,7 +89,9 @@ def test_the_bound_is_a_value_error_the_program_can_catch(api, store, rendered_s
         "    return 'not caught'\n"
     )
     image = store.add(rendered_scene(3).image)
-    run = Program.from_source(source).run(namespace=api, inputs={"image": image}, sandbox=True)
+    run = Program.from_source(source).run_in_process(
+        namespace=api, inputs={"image": image}, policy=True
+    )
     assert run.error is None, run.error
     assert run.result == "simple_query: question is longer than 2,000 characters (5,000)"
 

@@ -3,6 +3,7 @@
 import pytest
 
 from vipexec import Program
+from vipexec.core.tracer import Recorder
 from vipexec.modules.api import build_api
 from vipexec.modules.backend import create_backend
 from vipexec.modules.dispatch import (
@@ -14,7 +15,6 @@ from vipexec.modules.dispatch import (
 )
 from vipexec.modules.images import ImageStore
 from vipexec.modules.synthetic.scene import generate_scene, render
-from vipexec.tracer import Recorder
 
 
 def server_and_image():
@@ -48,7 +48,7 @@ def test_server_dispatcher_records_and_raises():
         "    # Step 2: count\n"
         "    return len(circles)\n"
     )
-    run = Program.from_source(source).run(
+    run = Program.from_source(source).run_in_process(
         namespace=build_api(ServerDispatcher(server)), inputs={"image": ref}
     )
     assert run.ok

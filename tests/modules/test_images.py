@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vipexec.errors import VipexecError
+from vipexec.core.errors import VipexecError
 from vipexec.modules.errors import InputError, UnknownImageError
 
 

@@ -1,8 +1,8 @@
 """What LLM-written programs need runs exactly as plain Python runs it, every way vipexec runs it.
 
 Annotations and defaults in the signature, subscripted types, ``str.format`` with plain fields
-and the ``typing`` view: each program runs with plain ``exec``, ``Program.run(sandbox=False)``,
-``Program.run(sandbox=True)`` and the ``Sandbox`` pool, and all four give the same result, the
+and the ``typing`` view: each program runs with plain ``exec``, ``Program.run_in_process(policy=False)``,
+``Program.run_in_process(policy=True)`` and the ``Sandbox`` pool, and all four give the same result, the
 same exception type and message and the same printed text.
 """
 
@@ -110,7 +110,7 @@ def test_admitted_program_runs_as_plain_python_does(pool, name):
     program = Program.from_source(source, name=f"{name}.py")
     inputs = [3] if program.form == "function" else None
     for sandbox in (False, True):
-        run = program.run(inputs=inputs, sandbox=sandbox)
+        run = program.run_in_process(inputs=inputs, policy=sandbox)
         assert run.error is None or run.error.kind == "runtime", run.error
         assert outcome(run) == expected, (name, sandbox)
     pooled = pool.run(source, inputs=inputs)
@@ -122,7 +122,7 @@ def test_builtin_types_handed_over_by_the_caller_stay_subscriptable():
     namespace = {"List": list, "Seq": typing.Sequence}
     program = Program.from_source(source)
     for sandbox in (False, True):
-        run = program.run(namespace=namespace, inputs=[1], sandbox=sandbox)
+        run = program.run_in_process(namespace=namespace, inputs=[1], policy=sandbox)
         assert run.ok and run.result == "list[int]typing.Sequence[int]"
 
 
@@ -131,7 +131,7 @@ def test_hoisting_never_renames_what_the_signature_evaluates():
         "def execute_command(image: str, n=len('abc')) -> str:\n    return str(len(image) + n)\n"
     )
     program = Program.from_source(source)
-    run = program.run(inputs=["xy"])
+    run = program.run_in_process(inputs=["xy"])
     assert run.ok and run.result == "5"
     code = program.compile(sandbox=True).code
     entry = next(c for c in code.co_consts if getattr(c, "co_name", None) == "execute_command")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import vipexec
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
 
 COUNT = (
     "def execute_command(image):\n"
@@ -32,7 +32,7 @@ def test_close_leaves_no_process_behind(children):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    with pytest.raises(vipexec.sandbox.pool.SandboxError, match="closed"):
+    with pytest.raises(vipexec.sandbox.isolation.pool.SandboxError, match="closed"):
         sandbox.run("print(1)\n")
 
 

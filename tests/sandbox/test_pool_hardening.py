@@ -11,7 +11,7 @@ import pytest
 
 import vipexec
 from vipexec.modules.dispatch import ServedCall
-from vipexec.sandbox.pool import SandboxError
+from vipexec.sandbox.isolation.pool import SandboxError
 
 from .conftest import child_pids
 

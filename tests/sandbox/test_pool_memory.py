@@ -4,7 +4,7 @@ a worker is recycled (between jobs, never costing a program) after N runs or pas
 import pytest
 
 import vipexec
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
 
 from .conftest import child_pids
 

@@ -10,8 +10,8 @@ import weakref
 import pytest
 
 from vipexec.modules.refs import ImageRef, VideoRef
-from vipexec.sandbox import proxy
-from vipexec.sandbox.proxy import Proxy, expose, proxy_class, unwrap
+from vipexec.sandbox.language import proxy
+from vipexec.sandbox.language.proxy import Proxy, expose, proxy_class, unwrap
 
 
 class Counter:

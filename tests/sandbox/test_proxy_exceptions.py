@@ -13,7 +13,7 @@ import builtins
 
 import pytest
 
-from vipexec.sandbox.proxy import Proxy, expose
+from vipexec.sandbox.language.proxy import Proxy, expose
 
 
 class Custom(Exception):

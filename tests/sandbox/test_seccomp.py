@@ -1,7 +1,7 @@
 """The worker's seccomp filter, one test per syscall family.
 
 Each probe is a fresh process set up exactly as a pool worker sets itself up
-(``vipexec.sandbox.worker._set_up``: limits, /dev/null streams, the filter), which then makes
+(``vipexec.sandbox.isolation.worker._set_up``: limits, /dev/null streams, the filter), which then makes
 raw syscalls through ctypes, as a program that escaped the language policy could, and reports
 each call's result on a pipe. Signal attempts aim at a ``sleep`` process the test started,
 which must survive them.
@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from vipexec.sandbox import seccomp
+from vipexec.sandbox.isolation import seccomp
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or os.uname().machine != "x86_64",
@@ -35,7 +35,7 @@ SIGKILL = 9
 PROBE = textwrap.dedent(
     """
     import ctypes, json, os, sys, threading
-    from vipexec.sandbox.worker import _set_up
+    from vipexec.sandbox.isolation.worker import _set_up
 
     calls, report, target, mode = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     off = _set_up({"seccomp": mode == "filtered", "memory_mb": 256})
@@ -299,7 +299,7 @@ def test_what_the_worker_needs_stays_allowed(target):
 INT80_PROBE = textwrap.dedent(
     """
     import ctypes, mmap, sys
-    from vipexec.sandbox.worker import _set_up
+    from vipexec.sandbox.isolation.worker import _set_up
 
     _set_up({"seccomp": sys.argv[1] == "filtered"})
     page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vipexec.program import Block
-from vipexec.run import BlockTrace
+from vipexec.core.program import Block
+from vipexec.core.run import BlockTrace
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ import builtins
 import re
 import textwrap
 
+from vipexec.core.program import Block
 from vipexec.cot.operations import OPERATION_WORDS, block_operations, own_statements
 from vipexec.modules.methods import METHODS
-from vipexec.program import Block
 
 __all__ = ["OPENING", "check_step_form", "code_names"]
 

@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vipexec.core.program import Block
 from vipexec.cot.values import describe_value
 from vipexec.modules.bounds import SHOWN_NAMES
 from vipexec.modules.methods import lookup
-from vipexec.program import Block
 
 __all__ = [
     "OPERATION_WORDS",

@@ -24,13 +24,13 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from vipexec.core.program import Block
+from vipexec.core.run import BlockTrace, Run
 from vipexec.cot.converter import StepContext
 from vipexec.cot.form import OPENING, code_names, quotes
 from vipexec.cot.operations import api_call_phrase, block_operations, own_statements
 from vipexec.cot.values import describe_box, describe_boxes, describe_number, describe_value
 from vipexec.modules.methods import METHODS, lookup
-from vipexec.program import Block
-from vipexec.run import BlockTrace, Run
 
 __all__ = ["TemplateConverter", "block_step", "describe_value", "known_values", "run_steps"]
 

@@ -4,7 +4,7 @@ A generator writes a program one block at a time. Given a query (text and images
 the first block — a ``# Step 1: <description>`` line followed by its code, with no function
 definition and no return — and, given the blocks so far, the next one, until a block prints the
 final result and then ``Work is Done!``. Each call returns ``n`` alternatives; sampling them at
-every step grows a tree whose root-to-leaf paths are programs (see :mod:`vipexec.tree`).
+every step grows a tree whose root-to-leaf paths are programs (see :mod:`vipexec.core.tree`).
 
 An alternative is data, never an exception: a malformed answer or a failed request is returned as
 an alternative whose ``block`` is what came back (possibly empty) and whose ``origin`` says what

@@ -6,8 +6,9 @@ benchmark run ViperGPT-style programs against it. Boxes use ViperGPT's conventio
 origin at the bottom-left, ``lower < upper``).
 
 Like vipexec's own API classes, the fakes are *safe API classes* (see
-:func:`vipexec.sandbox.safe_api.mark_safe_api`): everything public on them is plain data, another
-fake, or a method returning those, so a sandboxed program receives them without proxies.
+:func:`vipexec.sandbox.language.safe_api.mark_safe_api`): everything public on them is plain
+data, another fake, or a method returning those, so a sandboxed program receives them without
+proxies.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from vipexec.sandbox.safe_api import mark_safe_api
+from vipexec.sandbox.language.safe_api import mark_safe_api
 
 Box = tuple[int, int, int, int]
 

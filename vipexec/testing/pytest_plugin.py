@@ -9,8 +9,9 @@ a module-level ``VIPEXEC_PROGRAM = "path.py"`` in the test file (relative to tha
     def test_count(program, scene):
         assert program(scene) == scene.count(color="red", shape="circle")
 
-``program(x)`` runs the program (sandboxed) on ``x`` (a :class:`vipexec.testing.Scene`, an
-image array, an image path or an ImageRef) and returns its answer; a program that fails raises
+``program(x)`` runs the program on ``x`` (a :class:`vipexec.testing.Scene`, an image array, an
+image path or an ImageRef) in this process under the sandbox policy (an
+:class:`vipexec.sandbox.runner.InProcessRunner`) and returns its answer; a program that fails raises
 :class:`ProgramFailed`, so hypothesis shrinks to the smallest scene that breaks it.
 ``program.run(x)`` returns the whole :class:`vipexec.Run`. The fixture is module-scoped (it
 works with ``@given``); ``--vipexec-backend`` picks the backend (default ``synthetic``).
@@ -38,17 +39,17 @@ class ProgramUnderTest:
     """Runs one program on many inputs, sharing one image store and API namespace."""
 
     def __init__(self, program: Any, *, backend: str = "synthetic", backend_options=None):
-        from vipexec.labelers.execution import Executor
+        from vipexec.sandbox.runner import InProcessRunner
 
         self.program = program
-        self.executor = Executor(backend, dict(backend_options or {}))
+        self.runner = InProcessRunner(backend, backend_options=backend_options)
         self.last_run: Any = None
 
     def _image(self, value: Any) -> Any:
         from vipexec.modules.refs import ImageRef
         from vipexec.testing.strategies import Scene
 
-        store = self.executor.store
+        store = self.runner.images
         if isinstance(value, Scene):
             return store.add(value.image)
         if isinstance(value, ImageRef):
@@ -64,7 +65,7 @@ class ProgramUnderTest:
             first = self.program.params[0].lstrip("*")
             if first != "image" and "image" not in self.program.params:
                 values[first] = values.pop("image")
-        self.last_run = self.executor.run(self.program, values)
+        self.last_run = self.runner.run(self.program, values)
         return self.last_run
 
     def __call__(self, image: Any, **inputs: Any) -> Any:
@@ -90,8 +91,8 @@ def pytest_addoption(parser: Any) -> None:
 @pytest.fixture(scope="module")
 def program(request: Any) -> ProgramUnderTest:
     """The program under test (see the module docstring)."""
-    from vipexec.errors import ProgramSourceError
-    from vipexec.program import Program
+    from vipexec.core.errors import ProgramSourceError
+    from vipexec.core.program import Program
 
     config = request.config
     path = config.getoption("--vipexec-program", default=None)

@@ -21,7 +21,7 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
 
 __all__ = ["Scene", "scenes"]
 

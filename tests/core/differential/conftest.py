@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from vipexec import Program, Run
-from vipexec.execute import PROGRAM_MODULE_NAME
-from vipexec.output import ProgramOutput
-from vipexec.sandbox.messages import plain_or_none
-from vipexec.summarize import summarize
+from vipexec.core.summarize import summarize
+from vipexec.engine.execute import PROGRAM_MODULE_NAME
+from vipexec.engine.output import ProgramOutput
+from vipexec.sandbox.isolation.messages import plain_or_none
 from vipexec.testing import FakeScene, fake_namespace
 
 PROGRAMS = Path(__file__).parent / "programs"
@@ -139,7 +139,9 @@ def oracle_of(program: Program, namespace: dict[str, Any], image: Any, **kwargs:
 def in_process_outcome(
     program: Program, namespace: dict[str, Any], image: Any, *, sandbox: bool
 ) -> Outcome:
-    return run_outcome(program.run(namespace, inputs_for(program, image), sandbox=sandbox))
+    return run_outcome(
+        program.run_in_process(namespace, inputs_for(program, image), policy=sandbox)
+    )
 
 
 # --- the corpus -------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, reject, settings
 
 from vipexec import CompileError, Program, ProgramSourceError
-from vipexec.sandbox.builtins import FORBIDDEN, MODULE_EXPORTS
+from vipexec.sandbox.language.builtins import FORBIDDEN, MODULE_EXPORTS
 
 FAST = settings(
     max_examples=100,
@@ -169,7 +169,7 @@ def check_program(differential, source: str) -> None:
         reject()
     expected = normalized(oracle())
     for sandbox in (False, True):
-        run = program.run({}, inputs, sandbox=sandbox)
+        run = program.run_in_process({}, inputs, policy=sandbox)
         got = differential.run_outcome(run)
         if sandbox and got.refused:
             event("refused at run time")

@@ -1,7 +1,7 @@
 """Safe API classes: the classes whose objects a sandboxed program may hold without a proxy.
 
 This module imports nothing, so API modules can mark their classes at import time without
-loading the sandbox (see :func:`vipexec.sandbox.proxy.expose` for what being safe changes).
+loading the sandbox (see :func:`vipexec.sandbox.language.proxy.expose` for what being safe changes).
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError
-from vipexec.program import Program
-from vipexec.run import Run, json_object, read_text
+from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.program import Program
+from vipexec.core.run import Run, json_object, read_text
 
 ROOT = "root"
 TREE_SCHEMA = 1

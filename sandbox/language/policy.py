@@ -36,8 +36,8 @@ from typing import Any
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
-from vipexec.instrument import located_at
-from vipexec.names import LEAF_NODES
+from vipexec.core.instrument import located_at
+from vipexec.core.names import LEAF_NODES
 
 FORMATTER_METHODS = frozenset(
     {
@@ -107,7 +107,8 @@ class ProgramPolicy(RestrictingNodeTransformer):
         self.problems: list[PolicyProblem] = []
         self.builtin_reads: list[ast.Name] = []
         """reads of ``hoistable`` names in ``entry``'s body, annotations left out: what
-        :func:`vipexec.hoist.hoist_builtins` rewrites, found in this walk rather than another"""
+        :func:`vipexec.engine.hoist.hoist_builtins` rewrites, found in this walk rather than
+        another"""
         self._entry = entry
         self._hoistable = hoistable
         self._collecting = False

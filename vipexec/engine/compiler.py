@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import TYPE_CHECKING
 
-from vipexec.blocks import scan_source, split_blocks
-from vipexec.errors import CompileError, CompileProblem
-from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
-from vipexec.program import remember
+from vipexec.core.blocks import scan_source, split_blocks
+from vipexec.core.errors import CompileError, CompileProblem
+from vipexec.core.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
+from vipexec.core.program import remember
 
 if TYPE_CHECKING:
-    from vipexec.program import Program
+    from vipexec.core.program import Program
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _compile(program: Program, filename: str, *, sandbox: bool, as_factory: bool
             raise AssertionError("the policy transform changed the block structure")
         instrument_blocks(spans)
         if entry is not None:
-            from vipexec.hoist import hoist_builtins
+            from vipexec.engine.hoist import hoist_builtins
 
             hoist_builtins(entry, builtin_reads)
         if as_factory:
@@ -117,8 +117,8 @@ def _apply_policy(
     tree: ast.Module, program: Program, entry: ast.FunctionDef | None
 ) -> tuple[ast.Module, list[ast.Name]]:
     """The policy-transformed tree, and the reads in ``entry`` of builtins it may hoist."""
-    from vipexec.sandbox.builtins import BUILTIN_NAMES
-    from vipexec.sandbox.policy import ProgramPolicy
+    from vipexec.sandbox.language.builtins import BUILTIN_NAMES
+    from vipexec.sandbox.language.policy import ProgramPolicy
 
     hoistable = BUILTIN_NAMES - program.bound_anywhere if entry is not None else frozenset()
     policy = ProgramPolicy(entry, hoistable)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 
-from vipexec.instrument import located_at
+from vipexec.core.instrument import located_at
 
 HOISTED_PREFIX = "_vx_b_"
 

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from vipexec.modules.dispatch import ServedCall
-from vipexec.sandbox import messages
+from vipexec.sandbox.isolation import messages
 
 Outcome = tuple[str, Any]
 """``("message", message)`` (the job's last message: done, invalid, or one that does not fit),

@@ -52,9 +52,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from vipexec.sandbox.builtins import ModuleView, is_reachable
-from vipexec.sandbox.safe_api import is_safe_api, mark_safe_api, on_change
-from vipexec.summarize import Limits, Summary, register, summarize
+from vipexec.core.summarize import Limits, Summary, register, summarize
+from vipexec.sandbox.language.builtins import ModuleView, is_reachable
+from vipexec.sandbox.language.safe_api import is_safe_api, mark_safe_api, on_change
 
 __all__ = ["PLAIN", "Proxy", "expose", "mark_safe_api", "proxy_class", "unwrap"]
 
@@ -628,4 +628,4 @@ def _summarize_proxy(value: Proxy, limits: Limits) -> Summary:
     return summarize(_target_of(value), limits)
 
 
-register("vipexec.sandbox.proxy.Proxy", _summarize_proxy)
+register("vipexec.sandbox.language.proxy.Proxy", _summarize_proxy)

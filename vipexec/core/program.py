@@ -17,12 +17,13 @@ import ast
 import hashlib
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vipexec.blocks import (
+from vipexec.core.blocks import (
     MAX_BLOCKS,
     BlockLimitError,
     BlockSpan,
@@ -31,15 +32,32 @@ from vipexec.blocks import (
     scan_source,
     split_blocks,
 )
-from vipexec.errors import CompileProblem, InvalidArgumentError, ProgramSourceError
-from vipexec.names import NameAnalysis
+from vipexec.core.errors import (
+    CompileProblem,
+    InvalidArgumentError,
+    ProgramSourceError,
+    VipexecError,
+)
+from vipexec.core.names import NameAnalysis
+from vipexec.core.registry import Registry
 
 if TYPE_CHECKING:
-    from vipexec.compiler import CompiledProgram
-    from vipexec.run import Run
-    from vipexec.tracer import TraceLimits
+    from vipexec.core.run import Run
+    from vipexec.core.tracer import TraceLimits
+    from vipexec.engine.compiler import CompiledProgram
 
 ENTRY_NAMES = ("execute_command", "solve_query")
+STAGES = Registry(
+    "program stage",
+    VipexecError,
+    {
+        "compile": "vipexec.engine.compiler:compile_program",
+        "run_in_process": "vipexec.engine.execute:execute",
+    },
+)
+"""The stages :meth:`Program.compile` and :meth:`Program.run_in_process` hand over to. They live
+in :mod:`vipexec.engine`, a layer above this module (they take a Program), so they are named
+here and imported on first call rather than imported: the layers stay one-way."""
 _PARSED: dict[tuple[str, str, str | None], tuple[Any, ...]] = {}
 """what parsing a (text, name, entry) gave, so the same program text is parsed once per process"""
 MAX_CACHED_PROGRAMS = 256
@@ -276,11 +294,30 @@ class Program:
         """Compile once per mode; raises :class:`vipexec.CompileError` with every problem."""
         compiled = self._compiled.get(sandbox)
         if compiled is None:
-            from vipexec.compiler import compile_program
-
-            compiled = compile_program(self, sandbox=sandbox)
+            compiled = STAGES.resolve("compile")(self, sandbox=sandbox)
             self._compiled[sandbox] = compiled
         return compiled
+
+    def run_in_process(
+        self,
+        namespace: dict[str, Any] | None = None,
+        inputs: Any = None,
+        *,
+        policy: bool = True,
+        limits: TraceLimits | None = None,
+    ) -> Run:
+        """Run in this process, with no process isolation and no deadline, and return the traced
+        :class:`vipexec.Run`.
+
+        ``inputs`` are the entry function's arguments (a dict by name, or a list/tuple in
+        order); for a script they become global names (a dict). ``namespace`` supplies the API
+        (``ImagePatch`` and friends). With ``policy=True`` the sandbox language policy applies
+        and the caller's objects are reached only through proxies of their public methods; with
+        ``policy=False`` the program is trusted and sees the objects as given. Untrusted code
+        belongs in a :class:`vipexec.Sandbox` pool (worker processes, deadlines, memory limits).
+        """
+        execute = STAGES.resolve("run_in_process")
+        return execute(self, namespace=namespace, inputs=inputs, sandbox=policy, limits=limits)
 
     def run(
         self,
@@ -290,17 +327,14 @@ class Program:
         sandbox: bool = True,
         limits: TraceLimits | None = None,
     ) -> Run:
-        """Run in this process and return the traced :class:`vipexec.Run`.
-
-        ``inputs`` are the entry function's arguments (a dict by name, or a list/tuple in
-        order); for a script they become global names (a dict). ``namespace`` supplies the API
-        (``ImagePatch`` and friends). With ``sandbox=True`` the policy applies and the
-        caller's objects are reached only through proxies of their public methods; with
-        ``sandbox=False`` the program is trusted and sees the objects as given.
-        """
-        from vipexec.execute import execute
-
-        return execute(self, namespace=namespace, inputs=inputs, sandbox=sandbox, limits=limits)
+        """Deprecated for one release: :meth:`run_in_process` (``policy`` is this ``sandbox``)."""
+        warnings.warn(
+            "Program.run is deprecated: use Program.run_in_process(policy=...) (this process, "
+            "no isolation) or a vipexec.Sandbox pool",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.run_in_process(namespace, inputs, policy=sandbox, limits=limits)
 
     def __repr__(self) -> str:
         return f"Program(name={self.name!r}, form={self.form!r}, blocks={len(self.blocks)})"

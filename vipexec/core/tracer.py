@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vipexec.summarize import DEFAULT_LIMITS, LASTING, Limits, summarize
+from vipexec.core.summarize import DEFAULT_LIMITS, LASTING, Limits, summarize
 
 _ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
     "vipexec_active_recorder", default=None

@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from vipexec.sandbox.guards import (
+from vipexec.sandbox.language.guards import (
     WriteGuard,
     forbidden,
     getattr_builtin,

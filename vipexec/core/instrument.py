@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 
-from vipexec.blocks import BlockSpan
+from vipexec.core.blocks import BlockSpan
 
 RECORDER_NAME = "_vx_rec"
 LOCALS_NAME = "_vx_locals"

@@ -3,7 +3,7 @@
 The pipeline needs three views of the same facts: the names each block binds (the variables
 its trace records), the names each block reads before binding them (for the labelers), and
 every name the program binds anywhere (a builtin bound nowhere may be hoisted, see
-:mod:`vipexec.hoist`). :class:`NameAnalysis` visits every node once and keeps, per statement,
+:mod:`vipexec.engine.hoist`). :class:`NameAnalysis` visits every node once and keeps, per statement,
 what that statement binds in its own scope and what it loads, so any run of statements
 (a block, nested or not) is answered by merging per-statement facts.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from vipexec.blocks import COMPOUND_STATEMENTS
+from vipexec.core.blocks import COMPOUND_STATEMENTS
 
 _OWN, _COMPREHENSION, _HIDDEN = 0, 1, 2
 """where a node's bindings land: the statement's own scope, a comprehension (only a walrus

@@ -10,12 +10,12 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from vipexec.compiler import FACTORY_NAME, compile_program
-from vipexec.errors import InvalidArgumentError
-from vipexec.execute import finish_run, summarize_inputs
-from vipexec.program import Program
-from vipexec.run import Run
-from vipexec.tracer import Recorder, TraceLimits
+from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.program import Program
+from vipexec.core.run import Run
+from vipexec.core.tracer import Recorder, TraceLimits
+from vipexec.engine.compiler import FACTORY_NAME, compile_program
+from vipexec.engine.execute import finish_run, summarize_inputs
 
 
 def traced(

@@ -13,7 +13,7 @@ DONE_LINE = "Work is Done!"
 class ProgramOutput:
     """A ``print`` replacement that keeps at most ``max_chars`` of text.
 
-    It also follows the script-result rule (see :mod:`vipexec.program`): the value printed last
+    It also follows the script-result rule (see :mod:`vipexec.core.program`): the value printed last
     before ``Work is Done!``, else the value printed last.
     """
 
@@ -32,7 +32,7 @@ class ProgramOutput:
     ) -> None:
         if file is not None:
             if self.sandbox:
-                from vipexec.sandbox.guards import refuse
+                from vipexec.sandbox.language.guards import refuse
 
                 raise refuse("print(file=...) is not allowed: programs cannot write files")
             builtins.print(*values, sep=sep, end=end, file=file, flush=flush)

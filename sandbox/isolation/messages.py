@@ -11,7 +11,7 @@ import json
 from multiprocessing.connection import Connection
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError
+from vipexec.core.errors import InvalidArgumentError
 from vipexec.modules.refs import ImageRef, VideoRef
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024

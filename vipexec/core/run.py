@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError
-from vipexec.program import Block, Program
-from vipexec.summarize import plain_value
+from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.program import Block, Program
+from vipexec.core.summarize import plain_value
 
 SCHEMA_VERSION = 1
 ERROR_KINDS = ("compile", "policy", "runtime", "timeout", "memory", "crashed")

@@ -2,8 +2,9 @@
 
 Set-up, once: no core dumps, no file writes (``RLIMIT_FSIZE`` 0), few open files, an address
 space limit, standard streams on /dev/null, and the seccomp filter
-(:mod:`vipexec.sandbox.seccomp`). Then, per job: build a fresh namespace, run the program in
-this process under the policy (``Program.run(sandbox=True)``), send the trace back as JSON.
+(:mod:`vipexec.sandbox.isolation.seccomp`). Then, per job: build a fresh namespace, run the
+program in this process under the policy (``Program.run_in_process(policy=True)``), send the
+trace back as JSON.
 
 API calls cross the pipe to the parent, which serves them (:class:`RemoteDispatcher`); the
 worker never sees pixels or models. Block positions are published in shared memory as they
@@ -31,19 +32,19 @@ from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
 
-from vipexec.compiler import program_filename
-from vipexec.errors import CPUTimeExceeded, DeadlineExceeded, InvalidArgumentError
-from vipexec.execute import execute, finish_run, summarize_inputs
+from vipexec.core.errors import CPUTimeExceeded, DeadlineExceeded, InvalidArgumentError
+from vipexec.core.program import Program
+from vipexec.core.run import BlockTrace, Run, RunError
+from vipexec.core.summarize import Limits
+from vipexec.core.tracer import Recorder, TraceLimits
+from vipexec.engine.compiler import program_filename
+from vipexec.engine.execute import execute, finish_run, summarize_inputs
 from vipexec.modules.api import build_api
 from vipexec.modules.dispatch import ServedCall, record_served, served_error
-from vipexec.program import Program
-from vipexec.run import BlockTrace, Run, RunError
-from vipexec.sandbox import builtins as _builtins  # noqa: F401  (loaded before the first run)
-from vipexec.sandbox import messages
-from vipexec.sandbox import policy as _policy  # noqa: F401  (RestrictedPython, once)
-from vipexec.sandbox import proxy as _proxy  # noqa: F401
-from vipexec.summarize import Limits
-from vipexec.tracer import Recorder, TraceLimits
+from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.language import builtins as _builtins  # noqa: F401  (loaded before the first run)
+from vipexec.sandbox.language import policy as _policy  # noqa: F401  (RestrictedPython, once)
+from vipexec.sandbox.language import proxy as _proxy  # noqa: F401
 
 MAX_TRACKED_BLOCKS = 4096
 """blocks whose execution counts are published; slot 0 holds the current block + 1"""
@@ -186,7 +187,7 @@ def _set_up(config: dict[str, Any]) -> str | None:
         budget = int(config["memory_mb"]) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (_address_space() + budget,) * 2)
     if config.get("seccomp", True):
-        from vipexec.sandbox.seccomp import install
+        from vipexec.sandbox.isolation.seccomp import install
 
         return install()
     return "disabled by configuration"
@@ -343,7 +344,8 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> None:
-    """``python -m vipexec.sandbox.worker CONN_FD SHARED_FD CONFIG_JSON`` (started by the pool)."""
+    """``python -m vipexec.sandbox.isolation.worker CONN_FD SHARED_FD CONFIG_JSON`` (started by
+    the pool)."""
     parent = os.getppid()
     conn_fd, shared_fd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
     conn = Connection(conn_fd)

@@ -33,16 +33,21 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError, VipexecError
-from vipexec.execute import summarize_inputs
-from vipexec.program import Program
-from vipexec.run import BlockTrace, Run, RunError
-from vipexec.sandbox import messages
-from vipexec.sandbox.serving import WorkerLine
-from vipexec.sandbox.worker import MAX_TRACKED_BLOCKS
+from vipexec.core.errors import InvalidArgumentError, VipexecError
+from vipexec.core.program import Program
+from vipexec.core.run import BlockTrace, Run, RunError
+from vipexec.engine.execute import summarize_inputs
+from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.isolation.serving import WorkerLine
+from vipexec.sandbox.isolation.worker import MAX_TRACKED_BLOCKS
+from vipexec.sandbox.runner import (
+    as_program,
+    check_one_api_source,
+    inputs_per_program,
+    prepare_inputs,
+)
 
 GRACE_SECONDS = 0.5
 """how long a program has to stop after the deadline signal before its worker is killed"""
@@ -62,7 +67,7 @@ class SandboxError(VipexecError):
 class _Worker:
     """The parent's handle on one worker process.
 
-    Workers are started as ``python -m vipexec.sandbox.worker`` with a socket and a shared
+    Workers are started as ``python -m vipexec.sandbox.isolation.worker`` with a socket and a shared
     memory fd passed down: a fresh interpreter (never a fork of a process that may hold CUDA
     state or threads) that does not re-import the caller's ``__main__`` module.
     """
@@ -83,7 +88,7 @@ class _Worker:
         command = [
             sys.executable,
             "-m",
-            "vipexec.sandbox.worker",
+            "vipexec.sandbox.isolation.worker",
             str(child_end.fileno()),
             str(shared_fd),
             json.dumps(config),
@@ -213,11 +218,12 @@ class Sandbox:
     may add to a worker) and ``cpu`` (seconds of CPU time per program, default: the timeout)
     bound every run. API calls are answered by ``server`` (a
     :class:`vipexec.modules.dispatch.CallServer`, such as a model host), or by the named
-    ``backend`` over ``store`` (an :class:`vipexec.modules.images.ImageStore`). A server
-    with a ``load()`` method (a model host) is loaded before any program's clock starts.
-    A worker is recycled (stopped between jobs, a fresh one started in the background) after
-    ``recycle_runs`` runs or once its resident memory passes ``recycle_rss`` MB, so that
-    whatever a long life leaves in a worker never costs a program.
+    ``backend`` (default ``synthetic``; giving both is refused) over ``store`` (an
+    :class:`vipexec.modules.images.ImageStore`). A server with a ``load()`` method (a model
+    host) is loaded before any program's clock starts. A worker is recycled (stopped between
+    jobs, a fresh one started in the background) after ``recycle_runs`` runs or once its
+    resident memory passes ``recycle_rss`` MB, so that whatever a long life leaves in a worker
+    never costs a program.
     """
 
     def __init__(
@@ -227,7 +233,7 @@ class Sandbox:
         timeout: float = 10.0,
         memory: int = 1024,
         cpu: float | None = None,
-        backend: str = "synthetic",
+        backend: str | None = None,
         backend_options: dict[str, Any] | None = None,
         server: Any = None,
         store: Any = None,
@@ -243,6 +249,7 @@ class Sandbox:
         _check_positive("memory", memory, integer=True)
         if cpu is not None:
             _check_positive("cpu", cpu)
+        check_one_api_source(server, backend, backend_options)
         from vipexec.modules.images import ImageStore
 
         self.images = store if store is not None else ImageStore()
@@ -251,7 +258,7 @@ class Sandbox:
             from vipexec.modules.dispatch import LocalDispatcher
 
             server = LocalDispatcher(
-                create_backend(backend, **(backend_options or {})), self.images
+                create_backend(backend or "synthetic", **(backend_options or {})), self.images
             )
         self.server = server
         self.timeout = float(timeout)
@@ -424,7 +431,7 @@ class Sandbox:
         program = as_program(program)
         timeout = self.timeout if timeout is None else float(timeout)
         _check_positive("timeout", timeout)
-        inputs = self._prepare_inputs(inputs)
+        inputs = prepare_inputs(inputs, self.images)
         job = self._job_message(program, inputs)
         for _ in range(JOB_ATTEMPTS):
             worker = self._take_worker()
@@ -466,35 +473,13 @@ class Sandbox:
         ``inputs`` is one inputs value for every program, or a list with one per program.
         """
         programs = list(programs)
-        if isinstance(inputs, list) and len(inputs) == len(programs) and programs:
-            per_program = inputs
-        else:
-            per_program = [inputs] * len(programs)
+        per_program = inputs_per_program(programs, inputs)
         with ThreadPoolExecutor(max_workers=self.size) as executor:
             futures = [
                 executor.submit(self.run, program, value, timeout=timeout)
                 for program, value in zip(programs, per_program)
             ]
             return [future.result() for future in futures]
-
-    def _prepare_inputs(self, inputs: Any) -> Any:
-        if inputs is None:
-            return None
-        if isinstance(inputs, dict):
-            return {str(key): self._prepare_value(value) for key, value in inputs.items()}
-        if isinstance(inputs, (list, tuple)):
-            return [self._prepare_value(value) for value in inputs]
-        return [self._prepare_value(inputs)]
-
-    def _prepare_value(self, value: Any) -> Any:
-        if isinstance(value, Path):
-            return self.images.load(value)
-        kind = type(value)
-        if kind.__module__ == "numpy" or kind.__module__.startswith("PIL"):
-            return self.images.add(value)
-        if kind in (list, tuple):
-            return [self._prepare_value(item) for item in value]
-        return value
 
     def _job_message(self, program: Program, inputs: Any) -> dict[str, Any]:
         return {
@@ -665,21 +650,6 @@ def _failed_run(
         inputs=input_summary,
         ms=(time.perf_counter() - started) * 1e3,
         meta={"worker": worker.pid, "trace": "partial: the worker was lost"},
-    )
-
-
-def as_program(program: Program | str | os.PathLike[str]) -> Program:
-    """A Program from a Program, a path to a file, or source text."""
-    if isinstance(program, Program):
-        return program
-    if isinstance(program, os.PathLike):
-        return Program.from_file(program)
-    if isinstance(program, str):
-        if "\n" not in program and program.endswith(".py"):
-            return Program.from_file(program)
-        return Program.from_source(program)
-    raise InvalidArgumentError(
-        f"a program is a Program, a path or source text, not {type(program).__name__}"
     )
 
 

@@ -10,14 +10,14 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from vipexec.compiler import CompiledProgram
-from vipexec.errors import CompileError, InvalidArgumentError, PolicyError, RunInterrupted
-from vipexec.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME
-from vipexec.output import ProgramOutput
-from vipexec.program import Program
-from vipexec.run import BlockTrace, Run, RunError
-from vipexec.summarize import summarize
-from vipexec.tracer import Recorder, TraceLimits
+from vipexec.core.errors import CompileError, InvalidArgumentError, PolicyError, RunInterrupted
+from vipexec.core.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME
+from vipexec.core.program import Program
+from vipexec.core.run import BlockTrace, Run, RunError
+from vipexec.core.summarize import summarize
+from vipexec.core.tracer import Recorder, TraceLimits
+from vipexec.engine.compiler import CompiledProgram
+from vipexec.engine.output import ProgramOutput
 
 PROGRAM_MODULE_NAME = "__program__"
 _TRUSTED_BUILTINS = dict(vars(builtins))
@@ -80,7 +80,7 @@ def finish_run(
 ) -> Run:
     """Turn what a run left behind (result or failure, recorder, output) into a Run."""
     if compiled.sandbox:
-        from vipexec.sandbox.proxy import unwrap
+        from vipexec.sandbox.language.proxy import unwrap
 
         try:
             result = unwrap(result)
@@ -137,9 +137,9 @@ def build_globals(
 @functools.cache
 def _sandbox_parts() -> tuple[Any, Any, Any, Any]:
     # Imported on first use: trusted runs never load the sandbox package.
-    from vipexec.sandbox.builtins import build_builtins
-    from vipexec.sandbox.guards import WriteGuard, guarded_getattr
-    from vipexec.sandbox.proxy import expose
+    from vipexec.sandbox.language.builtins import build_builtins
+    from vipexec.sandbox.language.guards import WriteGuard, guarded_getattr
+    from vipexec.sandbox.language.proxy import expose
 
     return build_builtins, WriteGuard, guarded_getattr, expose
 

@@ -12,9 +12,9 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from vipexec.errors import PolicyError
-from vipexec.sandbox.policy import FORMATTER_METHODS, attribute_name_problem
-from vipexec.tracer import active_recorder
+from vipexec.core.errors import PolicyError
+from vipexec.core.tracer import active_recorder
+from vipexec.sandbox.language.policy import FORMATTER_METHODS, attribute_name_problem
 
 _MISSING = object()
 _FORMATTER = string.Formatter()
