@@ -40,6 +40,7 @@ from vipexec.labelers.relevance import RelevanceLabeler
 from vipexec.labelers.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.program import Program
 from vipexec.run import Run
+from vipexec.step_rows import DIMENSIONS
 
 __all__ = [
     "DIMENSIONS",
@@ -52,7 +53,6 @@ __all__ = [
     "scene_pixels",
 ]
 
-DIMENSIONS = ("relevance", "logic", "attribute")
 NOISE = {"color_error": 0.15, "shape_error": 0.1, "miss_rate": 0.1, "spurious_rate": 0.1}
 
 

@@ -39,7 +39,7 @@ from typing import Any
 from vipexec.errors import InvalidArgumentError, VipexecError
 from vipexec.execute import summarize_inputs
 from vipexec.program import Program
-from vipexec.run import BlockTrace, Run, RunError
+from vipexec.run import NO_RESULT, BlockTrace, Run, RunError
 from vipexec.sandbox import messages
 from vipexec.sandbox.serving import WorkerLine
 from vipexec.sandbox.worker import MAX_TRACKED_BLOCKS
@@ -579,7 +579,8 @@ class Sandbox:
             worker.kill()
             return _failed_run(program, worker, "crashed", f"malformed trace from worker ({exc})",
                                input_summary, time.perf_counter())  # fmt: skip
-        run.result = message.get("result") if message.get("plain") else run.result_summary
+        if message.get("plain"):
+            run.result = Run.result_from_summary(run.result_summary, whole=message.get("result"))
         run.inputs = input_summary
         run.backend = getattr(self.server, "backend_id", None)
         run.meta["worker"] = worker.pid
@@ -627,7 +628,7 @@ def _overran(run: Run, timeout: float) -> Run:
     run.error = RunError("timeout", "Timeout", f"the program finished after its {timeout:g} s "
                          "deadline", None, None)  # fmt: skip
     run.result = None
-    run.result_summary = {"type": "NoneType", "value": None}
+    run.result_summary = dict(NO_RESULT)
     return run
 
 

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from vipexec.cot import block_step, describe_value, run_steps
-from vipexec.dataset import and_label, block_ids, row_from_run, split_for, write_rows
+from vipexec.dataset import row_from_run, split_for, write_rows
 from vipexec.labelers import label_run
 from vipexec.labelers.base import LabelContext
+from vipexec.step_rows import and_label
 
 SOURCE = """def execute_command(image):
     # Step 1: find the circles
@@ -130,13 +131,21 @@ def test_missing_labels_are_null_not_guessed(run_on):
     assert row["labels"] == [None] * 4
 
 
-def test_block_ids_follow_the_program_tree(run_on):
+def test_block_ids_are_the_program_tree_node_ids(run_on):
     from vipexec import ProgramTree
 
     run = run_on(SOURCE, QUERY)
-    tree = ProgramTree()
-    end = tree.add(run)
-    assert len(block_ids(run, "q")) == len(tree.path(end))
+    label_run(run)
+    other = run_on(SOURCE.replace('"red"', '"blue"'), QUERY)
+    label_run(other)
+    tree = ProgramTree(query_id="q")
+    ends = [tree.add(run), tree.add(other)]
+    rows = [row_from_run(r, prompt=QUERY, query_id="q") for r in (run, other)]
+    for row, end in zip(rows, ends):
+        assert row["meta"]["block_ids"] == tree.path(end)
+    # a tree saved and loaded keeps its query id, so its ids still match the rows
+    loaded = ProgramTree.from_json(tree.to_json())
+    assert loaded.add(run) == ends[0]
 
 
 def test_dataset_command_builds_a_loadable_dataset(tmp_path):
