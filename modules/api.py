@@ -3,7 +3,7 @@
 :func:`build_api` returns the names a program's namespace gets. API objects hold references (an
 image id and a box), never pixels; every model question goes through a dispatcher as plain data.
 
-Differences from ViperGPT's implementation, on purpose (DESIGN.md section 4 settles them):
+Differences from ViperGPT's implementation, on purpose:
 
 - coordinates given to ``ImagePatch(...)``, ``crop`` and ``overlaps_with`` are pixels of the
   *original* image (origin bottom-left, as the prompt documents); ViperGPT's ``crop`` adds the

@@ -5,12 +5,12 @@
         run = sandbox.run("count.py", inputs={"image": image})
         runs = sandbox.map(programs, inputs=[{"image": image}] * len(programs))
 
-Workers start from a ``forkserver`` (a clean interpreter, never a fork of a process that may
-have initialised CUDA) and are reused: a warm run costs a message each way. The parent serves
-the workers' API calls (on a serving thread per worker, so a model host sees concurrent
-requests it can batch, and a slow call can be abandoned at its program's deadline), enforces
-the wall-clock deadline from outside, and replaces a worker that crashed or had to be killed.
-A failure costs one program, never the pool.
+Each worker is a fresh interpreter started with ``subprocess.Popen`` (never a fork of a
+process that may have initialised CUDA) and is reused: a warm run costs a message each way. The
+parent serves the workers' API calls (on a serving thread per worker, so a model host sees
+concurrent requests it can batch, and a slow call can be abandoned at its program's deadline),
+enforces the wall-clock deadline from outside, and replaces a worker that crashed or had to be
+killed. A failure costs one program, never the pool.
 """
 
 from __future__ import annotations
