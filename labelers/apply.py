@@ -11,10 +11,12 @@ from vipexec.errors import InvalidArgumentError
 from vipexec.labelers.base import Label, LabelContext, Labeler, LabelerError
 from vipexec.labelers.registry import create_labeler
 from vipexec.run import NO_RESULT, BlockTrace, Run, RunError
+from vipexec.step_rows import DIMENSIONS
 
 __all__ = ["DEFAULT_LABELERS", "build_labelers", "label_file", "label_run", "label_tree"]
 
-DEFAULT_LABELERS = ("relevance", "logic", "attribute")
+DEFAULT_LABELERS = DIMENSIONS
+"""one labeler per step-row dimension, named for it (rows read ``block.labels[dimension]``)"""
 
 LabelerSpec = str | Labeler
 

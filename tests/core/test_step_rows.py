@@ -95,3 +95,18 @@ def test_no_second_definition_of_the_contract():
             if definition.search(path.read_text(encoding="utf-8")):
                 owners.append(path.relative_to(REPOSITORY).as_posix())
     assert owners == ["vipexec/step_rows.py"]
+
+
+def test_reward_reads_the_rest_of_vipexec_only_through_the_contract():
+    import ast
+
+    allowed = ("vipexec.reward", "vipexec.step_rows", "vipexec.lazy")
+    found = set()
+    for path in (REPOSITORY / "reward").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+    outside = {m for m in found if m.startswith("vipexec") and not m.startswith(allowed)}
+    assert "vipexec.step_rows" in found and not outside
