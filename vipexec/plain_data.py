@@ -32,26 +32,42 @@ def plain_copy(
     Containers may nest ``max_depth`` levels below the top; with ``max_items`` a container may
     hold at most that many entries, with ``max_int`` an int's magnitude may be at most that.
     """
-    return _copy(value, 0, max_depth, max_items, max_int)
+    return _copy(value, 0, (max_depth, max_items, max_int))
 
 
-def _copy(value: Any, depth: int, max_depth: int, max_items: int | None, max_int: int | None):
+def _copy(value: Any, depth: int, bounds: tuple[int, int | None, int | None]) -> Any:
     kind = type(value)
     if kind in PLAIN_SCALARS:
-        if kind is int and max_int is not None and abs(value) > max_int:
-            raise NotPlainData(f"an int over {max_int} in magnitude")
-        return value
+        return _scalar(value, bounds[2]) if kind is int else value
     if kind not in (list, tuple, dict):
         raise NotPlainData(f"{kind.__name__} is not plain data")
+    max_depth, max_items, _ = bounds
     if depth > max_depth:
         raise NotPlainData("nested too deeply")
     if max_items is not None and len(value) > max_items:
         raise NotPlainData(f"more than {max_items} entries in a {kind.__name__}")
+    depth += 1
+    # Scalar items are taken inline: this runs for the arguments of every API call.
     if kind is dict:
         out = {}
         for key, item in value.items():
             if type(key) is not str:
                 raise NotPlainData(f"dict keys must be str, got {type(key).__name__}")
-            out[key] = _copy(item, depth + 1, max_depth, max_items, max_int)
+            item_kind = type(item)
+            if item_kind is str or item_kind is float or item_kind is bool or item is None:
+                out[key] = item
+            else:
+                out[key] = _copy(item, depth, bounds)
         return out
-    return [_copy(item, depth + 1, max_depth, max_items, max_int) for item in value]
+    return [
+        item
+        if (type(item) is str or type(item) is float or type(item) is bool or item is None)
+        else _copy(item, depth, bounds)
+        for item in value
+    ]
+
+
+def _scalar(value: int, max_int: int | None) -> int:
+    if max_int is not None and abs(value) > max_int:
+        raise NotPlainData(f"an int over {max_int} in magnitude")
+    return value

@@ -132,8 +132,8 @@ _NOT_SENT: Any = object()
 class Run:
     """One run of a program: result, error and the per-block trace.
 
-    ``result`` is the live value when the run happened in this process; after
-    :meth:`from_json` it is rebuilt from the summary (plain values come back as values).
+    ``result`` is the live value when the run happened in this process; a Run that crossed a
+    process boundary or a file gets it from :meth:`result_from_summary`.
     """
 
     program: Program
