@@ -19,12 +19,12 @@ import torch
 from vipexec.reward.contract import DIMENSIONS, LABEL_FIELDS, and_label, validate_row
 from vipexec.reward.errors import RewardError, StepDataError
 from vipexec.reward.tokenize import EncodedRow, StepEncoder
-from vipexec.step_rows import META_COLUMNS, READ_META_FIELDS, ROW_COLUMNS
+from vipexec.step_rows import META_COLUMNS, READ_META_FIELDS, ROW_COLUMNS, SPLIT_NAMES
 
 log = logging.getLogger("vipexec.reward")
 
 IGNORE = -100.0
-SPLITS = ("train", "val", "test")
+SPLITS = SPLIT_NAMES
 _SPLIT_ALIASES = {
     "train": "train",
     "training": "train",

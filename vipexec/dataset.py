@@ -23,6 +23,7 @@ from vipexec.step_rows import (
     DIMENSIONS,
     META_COLUMNS,
     ROW_COLUMNS,
+    SPLIT_NAMES,
     and_label,
     answer_text,
     block_ids,
@@ -36,7 +37,7 @@ __all__ = [
     "write_rows",
 ]
 
-SPLITS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
+SPLITS = tuple(zip(SPLIT_NAMES, (0.8, 0.1, 0.1), strict=True))
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 

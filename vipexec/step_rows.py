@@ -9,7 +9,7 @@ Stable names, for code that writes or reads rows:
 - :func:`node_id` and :func:`block_ids`: the ids of a program's blocks, equal to the node ids of
   the program tree of the same query (:class:`vipexec.ProgramTree` keys its nodes with them);
 - :data:`ROW_COLUMNS` and :data:`META_COLUMNS`: every field and its kind, from which the
-  Parquet writer and the reward loader build their schemas.
+  Parquet writer and the reward loader build their schemas; :data:`SPLIT_NAMES`: the splits.
 
 One row is one program run for one query:
 
@@ -45,6 +45,7 @@ __all__ = [
     "META_COLUMNS",
     "READ_META_FIELDS",
     "ROW_COLUMNS",
+    "SPLIT_NAMES",
     "TREE_ROOT",
     "StepRowError",
     "and_label",
@@ -56,6 +57,8 @@ __all__ = [
 
 DIMENSIONS: tuple[str, ...] = ("relevance", "logic", "attribute")
 LABEL_FIELDS: tuple[str, ...] = ("labels", *DIMENSIONS)
+SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
+"""the values of ``meta.split`` a writer gives (readers also accept common aliases)"""
 
 # Column kinds: "string", "strings" (list of strings), "flags" (list of bool-or-null), "bool".
 ROW_COLUMNS: dict[str, str] = {
