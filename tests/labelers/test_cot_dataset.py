@@ -174,3 +174,19 @@ def test_dataset_command_builds_a_loadable_dataset(tmp_path):
     err = io.StringIO()
     assert dataset_command(tmp_path / "steps.csv", scenes=1, out=io.StringIO(), err=err) == 2
     assert "jsonl or parquet" in err.getvalue()
+
+
+def test_answers_travel_through_parquet_to_the_reward_loader(run_on, tmp_path):
+    pytest.importorskip("pyarrow")
+    from vipexec.reward.data import load_step_dataset
+
+    run = run_on(SOURCE, QUERY)
+    label_run(run)
+    row = row_from_run(run, prompt=QUERY, query_id="q", expected_answer=2, correct=run.result == 2)
+    assert row["meta"]["answer"] == str(run.result) and row["meta"]["expected_answer"] == "2"
+    path = write_rows([row], tmp_path / "steps.parquet")
+    loaded = load_step_dataset(path)
+    assert loaded[0]["meta"]["block_ids"] == row["meta"]["block_ids"]
+    assert loaded[0]["labels"] == row["labels"]
+    failed = run_on(SOURCE.replace("return count", "return count / 0"), QUERY)
+    assert row_from_run(failed, prompt=QUERY, query_id="q")["meta"]["answer"] is None
