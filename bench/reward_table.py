@@ -28,11 +28,12 @@ import time
 import warnings
 from pathlib import Path
 
+from vipexec.core.step_rows import DIMENSIONS
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 REPO = Path(__file__).resolve().parents[1]
-DIMS = ("relevance", "logic", "attribute")
 
 # (row name, head kind, contrastive weight)
 VARIANTS = [
@@ -221,7 +222,7 @@ def print_table(runs, timings, dm, args, data, total) -> None:
         print(f"  {split:5s}: {len(rows):5d} rows, {queries:4d} queries, {steps:6d} steps")
     test = splits["test"]
     rates = []
-    for d in DIMS:
+    for d in DIMENSIONS:
         known = [v for r in test for v in r[d] if v is not None]
         rates.append(f"{d} {100 * sum(known) / max(1, len(known)):.1f}% of {len(known)}")
     print(f"  test label base rates (positive): {', '.join(rates)}")
@@ -239,7 +240,7 @@ def print_table(runs, timings, dm, args, data, total) -> None:
     print(header)
     print("|---|---|---|---|---|---|---|")
     for name, results in runs.items():
-        cells = [fmt([r[f"test/{d}_acc"] for r in results]) for d in DIMS]
+        cells = [fmt([r[f"test/{d}_acc"] for r in results]) for d in DIMENSIONS]
         cells.append(fmt([r["test/avg_acc"] for r in results]))
         cells.append(fmt([r["test/avg_f1_macro"] for r in results]))
         cells.append(f"{statistics.fmean(timings[name]):.0f}")

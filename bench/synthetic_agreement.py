@@ -19,6 +19,7 @@ import time
 from collections import Counter, defaultdict
 
 from vipexec.modules.api import build_api
+from vipexec.modules.backend import box_iou
 from vipexec.modules.dispatch import LocalDispatcher
 from vipexec.modules.images import ImageStore
 from vipexec.modules.synthetic import world
@@ -55,14 +56,6 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0, w) * max(0, h)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
 
 
 def box_of(patch) -> tuple[int, int, int, int]:
@@ -138,7 +131,7 @@ def run_clean(count: int, seed: int, pixel_noise: float, max_occlusion: float) -
 
         # per-object attributes, the object matched to its visible box
         for obj in truth:
-            match = [p for p in found if iou(box_of(p), obj["visible_box"]) >= 0.5]
+            match = [p for p in found if box_iou(box_of(p), obj["visible_box"]) >= 0.5]
             occluded = obj["occlusion"] > 0
             objects_seen += 1
             occluded_seen += occluded
@@ -152,7 +145,7 @@ def run_clean(count: int, seed: int, pixel_noise: float, max_occlusion: float) -
             )
             tally.add(
                 f"locate: box IoU>=0.9 with visible box{suffix}",
-                iou(box_of(patch), obj["visible_box"]) >= 0.9,
+                box_iou(box_of(patch), obj["visible_box"]) >= 0.9,
             )
             t0 = time.perf_counter()
             colour = patch.simple_query("What color is this?")

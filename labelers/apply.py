@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError
-from vipexec.core.run import BlockTrace, Run, RunError
+from vipexec.core.run import NO_RESULT, BlockTrace, Run, RunError
+from vipexec.core.step_rows import DIMENSIONS
 from vipexec.labelers.base import Label, LabelContext, Labeler, LabelerError
 from vipexec.labelers.registry import create_labeler
 
 __all__ = ["DEFAULT_LABELERS", "build_labelers", "label_file", "label_run", "label_tree"]
 
-DEFAULT_LABELERS = ("relevance", "logic", "attribute")
+DEFAULT_LABELERS = DIMENSIONS
+"""one labeler per step-row dimension, named for it (rows read ``block.labels[dimension]``)"""
 
 LabelerSpec = str | Labeler
 
@@ -85,8 +87,6 @@ def label_run(
 
 def run_for_node(tree: Any, node: str) -> Run | None:
     """A Run rebuilt from the traces along the path to ``node`` (None if it was never run)."""
-    from vipexec.core.run import Run as RunClass
-
     data = tree.graph.nodes[node]
     ends = data.get("ends") or []
     end = next((e for e in ends if "error" in e or "result" in e), None)
@@ -104,14 +104,14 @@ def run_for_node(tree: Any, node: str) -> Run | None:
         else:
             blocks.append(BlockTrace.from_dict({**trace, "labels": {}}))
     error = RunError.from_dict(end["error"]) if end.get("error") else None
-    summary = end.get("result") or {"type": "NoneType", "value": None}
+    summary = end.get("result") or NO_RESULT
     meta = {}
     query = tree.graph.graph.get("query")
     if isinstance(query, str):
         meta["query"] = query
-    return RunClass(
+    return Run(
         program=program,
-        result=summary.get("value") if isinstance(summary, dict) else None,
+        result=Run.result_from_summary(summary),
         result_summary=summary,
         error=error,
         blocks=blocks,

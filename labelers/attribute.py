@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from vipexec.core.run import Run
 from vipexec.labelers._blocks import descendants, plain
 from vipexec.labelers.base import Label, LabelContext
+from vipexec.modules.backend import box_iou
 from vipexec.modules.methods import VQA_METHOD, CrossCheck, lookup
 from vipexec.modules.number_words import SMALL_NUMBER_WORDS
 
@@ -286,7 +287,7 @@ class AttributeLabeler:
                 )
         if self.check_misses and complete:
             theirs = [tuple(b) for b in self._ask_same(call, box, words)]
-            missed = [b for b in theirs if all(_iou(b, f) < self.iou for f in boxes)]
+            missed = [b for b in theirs if all(box_iou(b, f) < self.iou for f in boxes)]
             if missed:
                 return CallVerdict(
                     call.block,
@@ -364,14 +365,6 @@ def _box_of(item: Any) -> tuple[int, ...] | None:
     if isinstance(item, (list, tuple)) and len(item) == 4:
         return tuple(int(v) for v in item)
     return None
-
-
-def _iou(a: tuple, b: tuple) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0, width) * max(0, height)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 _DIGITS = {word: str(number) for word, number in SMALL_NUMBER_WORDS.items()}

@@ -43,11 +43,6 @@ class Label:
             evidence["data"] = self.data
         return {"value": self.value, "evidence": evidence}
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Label:
-        evidence = data.get("evidence") or {}
-        return cls(data.get("value"), evidence.get("text", ""), evidence.get("data", {}))
-
 
 @dataclass
 class LabelContext:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vipexec.modules.backend import Backend, Box
+from vipexec.modules.backend import Backend, Box, box_iou
 from vipexec.modules.images import image_id
 from vipexec.modules.methods import lookup
 from vipexec.modules.synthetic import language
@@ -150,7 +150,7 @@ def _same_boxes(a: Any, b: Any, iou: float) -> bool:
         return False
     unmatched = list(boxes_b)
     for box in boxes_a:
-        match = next((m for m in unmatched if _iou(box, m) >= iou), None)
+        match = next((m for m in unmatched if box_iou(box, m) >= iou), None)
         if match is None:
             return False
         unmatched.remove(match)
@@ -172,11 +172,3 @@ def _same_number(a: Any, b: Any, iou: float) -> bool:
 
 
 _AGREEMENT = {"boxes": _same_boxes, "bool": _same_bool, "text": _same_text, "number": _same_number}
-
-
-def _iou(a: tuple, b: tuple) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0, width) * max(0, height)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -32,6 +32,7 @@ from typing import Any
 
 from vipexec.core.program import Program
 from vipexec.core.run import Run
+from vipexec.core.step_rows import DIMENSIONS
 from vipexec.labelers._blocks import ancestors, descendants, plain
 from vipexec.labelers.apply import label_run
 from vipexec.labelers.attribute import AttributeLabeler
@@ -53,7 +54,6 @@ __all__ = [
     "scene_pixels",
 ]
 
-DIMENSIONS = ("relevance", "logic", "attribute")
 NOISE = {"color_error": 0.15, "shape_error": 0.1, "miss_rate": 0.1, "spurious_rate": 0.1}
 
 

@@ -217,7 +217,7 @@ def _run_test(
     if not live:
         # In this process the run's result is the live object; a script's result is printed
         # plain data, which its summary holds exactly.
-        answer = run.result if executor.in_process else _plain(run.result_summary)
+        answer = run.result if executor.in_process else Run.result_from_summary(run.result_summary)
         harness, offset = _harness(suite, test), 0
         result = executor.run(harness, {"image": image, "program_answer": answer})
     else:
@@ -251,12 +251,6 @@ def _first_input(inputs: dict[str, Any]) -> Any:
     if isinstance(inputs, dict) and inputs:
         return inputs.get("image", next(iter(inputs.values())))
     return inputs
-
-
-def _plain(summary: dict[str, Any] | None) -> Any:
-    from vipexec.core.summarize import plain_value
-
-    return plain_value(summary or {"type": "NoneType", "value": None})
 
 
 def _harness(suite: Suite, test: SuiteTest) -> Program:

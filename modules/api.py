@@ -3,7 +3,7 @@
 :func:`build_api` returns the names a program's namespace gets. API objects hold references (an
 image id and a box), never pixels; every model question goes through a dispatcher as plain data.
 
-Differences from ViperGPT's implementation, on purpose (DESIGN.md section 4 settles them):
+Differences from ViperGPT's implementation, on purpose:
 
 - coordinates given to ``ImagePatch(...)``, ``crop`` and ``overlaps_with`` are pixels of the
   *original* image (origin bottom-left, as the prompt documents); ViperGPT's ``crop`` adds the
@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vipexec.core import summarize
+from vipexec.modules.backend import box_iou
 from vipexec.modules.methods import check_arguments
 from vipexec.modules.number_words import NUMBER_WORDS, SCALES
 from vipexec.modules.refs import ImageRef, VideoRef
@@ -443,7 +444,7 @@ def distance(patch_a: Any, patch_b: Any) -> float:
         gap = math.hypot(dx, dy)
         if gap > 0:
             return float(gap)
-        iou = _iou(a, b)
+        iou = box_iou(a, b)
         return -iou if iou > 0 else 0.0
     if isinstance(patch_a, ImagePatch) or isinstance(patch_b, ImagePatch):
         raise TypeError("distance() takes two ImagePatches or two numbers, not a mix")
@@ -455,14 +456,6 @@ def distance(patch_a: Any, patch_b: Any) -> float:
         f"distance() takes two ImagePatches or two numbers, not "
         f"{type(patch_a).__name__} and {type(patch_b).__name__}"
     )
-
-
-def _iou(a: _Box, b: _Box) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0, width) * max(0, height)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def bool_to_yesno(bool_answer: Any) -> str:

@@ -33,10 +33,9 @@ __all__ = [
     "Box",
     "available_backends",
     "box_area",
-    "clamp_box",
+    "box_iou",
     "create_backend",
     "crop_pixels",
-    "full_box",
     "intersect_boxes",
     "normalize_result",
     "register_backend",
@@ -53,11 +52,6 @@ METHODS = frozenset(name for name, entry in _TABLE.items() if entry.served is no
 
 
 # --- boxes ------------------------------------------------------------------------------------
-
-
-def full_box(width: int, height: int) -> Box:
-    """The box of a whole ``width x height`` image."""
-    return (0, 0, int(width), int(height))
 
 
 def crop_pixels(image: np.ndarray, box: Sequence[int]) -> np.ndarray:
@@ -77,10 +71,11 @@ def intersect_boxes(a: Sequence[int], b: Sequence[int]) -> Box:
     return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
 
 
-def clamp_box(box: Sequence[int], bounds: Sequence[int]) -> Box | None:
-    """``box`` clamped to ``bounds``; ``None`` when nothing of it is left."""
-    out = intersect_boxes(box, bounds)
-    return out if box_area(out) > 0 else None
+def box_iou(a: Sequence[int], b: Sequence[int]) -> float:
+    """Intersection over union of two boxes; 0.0 when both are empty."""
+    inter = box_area(intersect_boxes(a, b))
+    union = box_area(a) + box_area(b) - inter
+    return inter / union if union > 0 else 0.0
 
 
 # --- the contract -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from vipexec.core.plain_data import NotPlainData, plain_copy
 from vipexec.core.tracer import record_call
 from vipexec.modules.backend import IMAGE_METHODS, METHODS, Backend, normalize_result
 from vipexec.modules.errors import BackendError
@@ -110,27 +111,12 @@ def record_served(
     )
 
 
-_PLAIN_SCALARS = (str, int, float, bool, type(None))
-
-
-def check_plain(value: Any, where: str = "value", _depth: int = 0) -> None:
-    """Raise ``TypeError`` unless ``value`` is plain data (exact builtin types, bounded depth)."""
-    kind = type(value)
-    if kind in _PLAIN_SCALARS:
-        return
-    if _depth > 20:
-        raise TypeError(f"{where}: nested too deeply")
-    if kind in (list, tuple):
-        for item in value:
-            check_plain(item, where, _depth + 1)
-        return
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise TypeError(f"{where}: dict keys must be str, got {type(key).__name__}")
-            check_plain(item, where, _depth + 1)
-        return
-    raise TypeError(f"{where}: {kind.__name__} is not plain data")
+def check_plain(value: Any, where: str = "value") -> None:
+    """Raise ``TypeError`` unless ``value`` is plain data (:mod:`vipexec.core.plain_data`)."""
+    try:
+        plain_copy(value)
+    except NotPlainData as exc:
+        raise TypeError(f"{where}: {exc}") from None
 
 
 class LocalDispatcher:

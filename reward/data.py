@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from vipexec.core.step_rows import META_COLUMNS, READ_META_FIELDS, ROW_COLUMNS, SPLIT_NAMES
 from vipexec.reward.contract import DIMENSIONS, LABEL_FIELDS, and_label, validate_row
 from vipexec.reward.errors import RewardError, StepDataError
 from vipexec.reward.tokenize import EncodedRow, StepEncoder
@@ -23,7 +24,7 @@ from vipexec.reward.tokenize import EncodedRow, StepEncoder
 log = logging.getLogger("vipexec.reward")
 
 IGNORE = -100.0
-SPLITS = ("train", "val", "test")
+SPLITS = SPLIT_NAMES
 _SPLIT_ALIASES = {
     "train": "train",
     "training": "train",
@@ -38,28 +39,18 @@ _FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
 
 def step_features() -> Any:
-    """Explicit ``datasets`` features of a validated step dataset."""
+    """Explicit ``datasets`` features of a validated step dataset (from the row contract)."""
     from datasets import Features, List, Value
 
-    flags = List(Value("bool"))
-    return Features(
-        {
-            "prompt": Value("string"),
-            "completions": List(Value("string")),
-            "labels": flags,
-            "relevance": flags,
-            "logic": flags,
-            "attribute": flags,
-            "images": List(Value("string")),
-            "meta": {
-                "program_id": Value("string"),
-                "block_ids": List(Value("string")),
-                "source": Value("string"),
-                "split": Value("string"),
-                "query_id": Value("string"),
-            },
-        }
-    )
+    kinds = {
+        "string": Value("string"),
+        "strings": List(Value("string")),
+        "flags": List(Value("bool")),
+        "bool": Value("bool"),
+    }
+    features = {name: kinds[kind] for name, kind in ROW_COLUMNS.items()}
+    features["meta"] = {name: kinds[META_COLUMNS[name]] for name in READ_META_FIELDS}
+    return Features(features)
 
 
 def data_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:

@@ -23,9 +23,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vipexec.reward.contract import DIMENSIONS
 from vipexec.reward.errors import RewardError
 
-DIMENSIONS = ("relevance", "logic", "attribute")
 AGGREGATORS = ("paper", "min", "mean", "last")
 
 
@@ -39,7 +39,7 @@ def _triple(step: Any, where: str) -> tuple[float, float, float]:
             values = [step[d] for d in DIMENSIONS]
         except KeyError as exc:
             raise SelectionError(f"{where}: missing score {exc.args[0]!r}") from None
-    elif isinstance(step, Sequence) and not isinstance(step, str) and len(step) == 3:
+    elif isinstance(step, Sequence) and not isinstance(step, str) and len(step) == len(DIMENSIONS):
         values = list(step)
     else:
         raise SelectionError(f"{where}: expected a {{relevance, logic, attribute}} mapping")

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Generate a deterministic synthetic step dataset (DESIGN.md section 6) for the reward model.
+"""Generate a deterministic text-only step dataset (the :mod:`vipexec.core.step_rows` format) for
+the reward model's tests and benchmarks.
 
-Stands in for the real dataset builder until it exists. Each query is a question about a
-synthetic scene (coloured shapes); each row is one candidate program for it, rendered as CoT
-steps in the builder's style ("In this step, we use find to ..."). Labels follow from the text,
-but reading them off needs context, not keywords:
+Unlike ``vipexec dataset`` (which runs and labels real programs on rendered scenes), nothing is
+executed and no image is written: it is fast, has no dependencies beyond vipexec, and its
+labels are known by construction. Each query is a question about a synthetic scene (coloured
+shapes); each row is one candidate program for it, rendered as CoT steps in the builder's style
+("In this step, we use find to ..."). Labels follow from the text, but reading them off needs
+context, not keywords:
 
 - relevance: a step that names a runtime error is false, and so is every later step (whose
   text looks normal: only an earlier step shows the failure);
@@ -28,6 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from vipexec.core.step_rows import DIMENSIONS, and_label
 from vipexec.modules.number_words import SMALL_NUMBER_WORDS
 
 COLORS = ("red", "blue", "green", "yellow", "purple", "gray", "brown", "cyan")
@@ -245,7 +249,7 @@ def make_row(rng: random.Random, q: dict, program: int, split: str, p: dict) -> 
     steps = PROGRAMS[q["kind"]](rng, q, p)
     if rng.random() < p["error"]:
         inject_error(rng, steps)
-    labels: dict[str, list[bool | None]] = {"relevance": [], "logic": [], "attribute": []}
+    labels: dict[str, list[bool | None]] = {d: [] for d in DIMENSIONS}
     for step in steps:
         for dim in labels:
             value = getattr(step, dim)
@@ -254,10 +258,7 @@ def make_row(rng: random.Random, q: dict, program: int, split: str, p: dict) -> 
             if value is not None and rng.random() < p["noise"]:
                 value = not value
             labels[dim].append(value)
-    anded = []
-    for i in range(len(steps)):
-        values = [labels[d][i] for d in labels]
-        anded.append(False if False in values else (True if None not in values else None))
+    anded = [and_label([labels[d][i] for d in DIMENSIONS]) for i in range(len(steps))]
     pid = f"{q['id']}-p{program}"
     return {
         "prompt": q["prompt"],

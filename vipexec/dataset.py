@@ -1,18 +1,8 @@
-"""Step datasets for reward models (DESIGN.md section 6): labelled runs -> JSONL / Parquet rows.
+"""Step datasets for reward models: labelled runs -> JSONL / Parquet rows.
 
-One row per program run:
-
-- ``prompt``: the query; ``completions``: one CoT step per block (:mod:`vipexec.cot`);
-- ``relevance``, ``logic``, ``attribute``: the blocks' labels (``true``/``false``/``null``);
-  a label a labeler did not give is ``null``, never guessed;
-- ``labels``: their AND per step (false if any is false, true if all are true, else null);
-- ``images``: image file paths, relative to the dataset file;
-- ``meta``: ``program_id``, ``query_id``, ``block_ids`` (equal for blocks that share a program
-  prefix, like program-tree node ids), ``source`` (where the row comes from), ``split``
-  (assigned per query, so no query is in two splits) and ``program`` (the program's source).
-
-The format is a superset of TRL's stepwise supervision and passes
-``vipexec.reward.contract.validate_row``.
+One row per program run, in the format :mod:`vipexec.core.step_rows` defines (and validates): the
+query as ``prompt``, one CoT step per block (:mod:`vipexec.cot`) as ``completions``, the blocks'
+labels per dimension and their AND, the image paths and ``meta``.
 """
 
 from __future__ import annotations
@@ -29,29 +19,26 @@ from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError
 from vipexec.core.run import Run, json_text
+from vipexec.core.step_rows import (
+    DIMENSIONS,
+    META_COLUMNS,
+    ROW_COLUMNS,
+    SPLIT_NAMES,
+    and_label,
+    answer_text,
+    block_ids,
+)
 
 __all__ = [
-    "DIMENSIONS",
     "DatasetSummary",
-    "and_label",
     "build_synthetic_dataset",
     "row_from_run",
     "split_for",
     "write_rows",
 ]
 
-DIMENSIONS = ("relevance", "logic", "attribute")
-SPLITS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
+SPLITS = tuple(zip(SPLIT_NAMES, (0.8, 0.1, 0.1), strict=True))
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
-
-
-def and_label(values: Sequence[bool | None]) -> bool | None:
-    """False if any is False, True if all are True, else None (unknown)."""
-    if any(v is False for v in values):
-        return False
-    if values and all(v is True for v in values):
-        return True
-    return None
 
 
 def split_for(query_id: str, *, seed: int = 0, splits=SPLITS) -> str:
@@ -66,17 +53,6 @@ def split_for(query_id: str, *, seed: int = 0, splits=SPLITS) -> str:
     return splits[-1][0]
 
 
-def block_ids(run: Run, query_id: str) -> list[str]:
-    """Ids that are equal for blocks that share a program prefix (for the same query)."""
-    ids, parent = [], query_id
-    segments = run.program.segments()
-    for position in range(len(run.blocks)):
-        segment = segments[position] if position < len(segments) else ""
-        parent = hashlib.sha256(f"{parent}\0{segment}".encode()).hexdigest()[:16]
-        ids.append(parent)
-    return ids
-
-
 def row_from_run(
     run: Run,
     *,
@@ -88,8 +64,14 @@ def row_from_run(
     split: str | None = None,
     steps: Sequence[str] | None = None,
     seed: int = 0,
+    expected_answer: Any = None,
+    correct: bool | None = None,
 ) -> dict[str, Any]:
-    """One dataset row from a labelled run (labels read from ``run.blocks[i].labels``)."""
+    """One dataset row from a labelled run (labels read from ``run.blocks[i].labels``).
+
+    The row's answer is the run's result (:meth:`Run.result_from_summary`), null when the run
+    failed; ``correct`` is the caller's verdict on it (the benchmark's own rule), never guessed.
+    """
     from vipexec.cot import run_steps
 
     if not isinstance(prompt, str) or not prompt:
@@ -107,6 +89,7 @@ def row_from_run(
             column.append(value if isinstance(value, bool) else None)
         columns[dimension] = column
     combined = [and_label([columns[d][i] for d in DIMENSIONS]) for i in range(len(run.blocks))]
+    answer = Run.result_from_summary(run.result_summary) if run.ok else None
     return {
         "prompt": prompt,
         "completions": completions,
@@ -116,10 +99,13 @@ def row_from_run(
         "meta": {
             "program_id": program_id or run.program.sha256[:16],
             "query_id": query_id,
-            "block_ids": block_ids(run, query_id),
+            "block_ids": block_ids(run.program.segments(), query_id)[: len(run.blocks)],
             "source": source,
             "split": split or split_for(query_id, seed=seed),
             "program": run.program.source,
+            "answer": answer_text(answer),
+            "expected_answer": answer_text(expected_answer),
+            "correct": correct,
         },
     }
 
@@ -156,31 +142,15 @@ def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=N
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is in the reward extra
         raise InvalidArgumentError("writing Parquet needs pyarrow (pip install pyarrow)") from None
-    flags = pa.list_(pa.bool_())
-    schema = pa.schema(
-        [
-            ("prompt", pa.string()),
-            ("completions", pa.list_(pa.string())),
-            ("labels", flags),
-            ("relevance", flags),
-            ("logic", flags),
-            ("attribute", flags),
-            ("images", pa.list_(pa.string())),
-            (
-                "meta",
-                pa.struct(
-                    [
-                        ("program_id", pa.string()),
-                        ("query_id", pa.string()),
-                        ("block_ids", pa.list_(pa.string())),
-                        ("source", pa.string()),
-                        ("split", pa.string()),
-                        ("program", pa.string()),
-                    ]
-                ),
-            ),
-        ]
-    )
+    kinds = {
+        "string": pa.string(),
+        "strings": pa.list_(pa.string()),
+        "flags": pa.list_(pa.bool_()),
+        "bool": pa.bool_(),
+    }
+    meta = pa.struct([(name, kinds[kind]) for name, kind in META_COLUMNS.items()])
+    columns = [(name, kinds[kind]) for name, kind in ROW_COLUMNS.items()]
+    schema = pa.schema([*columns, ("meta", meta)])
     table = pa.Table.from_pylist(rows, schema=schema)
     with _replaced_when_done(path) as temporary:
         pq.write_table(table, temporary)

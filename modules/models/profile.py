@@ -240,13 +240,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> ModelsConfig:
 
 
 def _parse_toml(text: str, path: Path) -> Any:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise ConfigError(f"{path}: reading TOML on Python 3.10 needs 'tomli'") from None
+    import tomllib
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -508,12 +508,8 @@ class _Fact:
         return cls(norm, _as_number(norm), frozenset(_WORD.findall(norm)))
 
 
-def score_answer(option: str, facts: list[str]) -> float:
-    """Support for ``option`` in the facts: exact or numeric equality first, then word overlap."""
-    return _score_answer(_Fact.of(option), [_Fact.of(fact) for fact in facts])
-
-
 def _score_answer(option: _Fact, facts: list[_Fact]) -> float:
+    """Support for ``option`` in the facts: exact or numeric equality first, then word overlap."""
     best = 0.0
     for fact in facts:
         if fact.text == option.text:

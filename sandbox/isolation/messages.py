@@ -12,6 +12,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.plain_data import PLAIN_SCALARS, NotPlainData, plain_copy
 from vipexec.modules.refs import ImageRef, VideoRef
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -68,7 +69,7 @@ def receive(conn: Connection) -> dict[str, Any]:
 def encode_value(value: Any, where: str = "input") -> Any:
     """Plain data as it is (tuples become lists); image/video references as tagged dicts."""
     kind = type(value)
-    if value is None or kind in (bool, int, float, str):
+    if kind in PLAIN_SCALARS:
         return value
     if kind is ImageRef:
         return {"$image": [value.id, value.width, value.height]}
@@ -105,29 +106,10 @@ def decode_value(value: Any) -> Any:
     return value
 
 
-def plain_or_none(value: Any, depth: int = 0) -> tuple[bool, Any]:
-    """``(True, value)`` when ``value`` is plain JSON data (bounded), else ``(False, None)``."""
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        if kind is int and abs(value) > 2**63:
-            return False, None
-        return True, value
-    if depth > 20:
+def plain_or_none(value: Any) -> tuple[bool, Any]:
+    """``(True, copy)`` when ``value`` is plain JSON data small enough to send whole (at most
+    10,000 entries per container, 20 levels, ints within 2**63), else ``(False, None)``."""
+    try:
+        return True, plain_copy(value, max_depth=20, max_items=10_000, max_int=2**63)
+    except NotPlainData:
         return False, None
-    if kind in (list, tuple):
-        items = []
-        for item in value[:10_000]:
-            ok, plain = plain_or_none(item, depth + 1)
-            if not ok:
-                return False, None
-            items.append(plain)
-        return (len(value) <= 10_000), items
-    if kind is dict:
-        out = {}
-        for key, item in list(value.items())[:10_000]:
-            ok, plain = plain_or_none(item, depth + 1)
-            if not ok or type(key) is not str:
-                return False, None
-            out[key] = plain
-        return (len(value) <= 10_000), out
-    return False, None

@@ -5,12 +5,12 @@
         run = sandbox.run("count.py", inputs={"image": image})
         runs = sandbox.map(programs, inputs=[{"image": image}] * len(programs))
 
-Workers start from a ``forkserver`` (a clean interpreter, never a fork of a process that may
-have initialised CUDA) and are reused: a warm run costs a message each way. The parent serves
-the workers' API calls (on a serving thread per worker, so a model host sees concurrent
-requests it can batch, and a slow call can be abandoned at its program's deadline), enforces
-the wall-clock deadline from outside, and replaces a worker that crashed or had to be killed.
-A failure costs one program, never the pool.
+Each worker is a fresh interpreter started with ``subprocess.Popen`` (never a fork of a
+process that may have initialised CUDA) and is reused: a warm run costs a message each way. The
+parent serves the workers' API calls (on a serving thread per worker, so a model host sees
+concurrent requests it can batch, and a slow call can be abandoned at its program's deadline),
+enforces the wall-clock deadline from outside, and replaces a worker that crashed or had to be
+killed. A failure costs one program, never the pool.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError, VipexecError
 from vipexec.core.program import Program
-from vipexec.core.run import BlockTrace, Run, RunError
+from vipexec.core.run import NO_RESULT, BlockTrace, Run, RunError
 from vipexec.engine.execute import summarize_inputs
 from vipexec.sandbox.isolation import messages
 from vipexec.sandbox.isolation.serving import WorkerLine
@@ -564,7 +564,8 @@ class Sandbox:
             worker.kill()
             return _failed_run(program, worker, "crashed", f"malformed trace from worker ({exc})",
                                input_summary, time.perf_counter())  # fmt: skip
-        run.result = message.get("result") if message.get("plain") else run.result_summary
+        if message.get("plain"):
+            run.result = Run.result_from_summary(run.result_summary, whole=message.get("result"))
         run.inputs = input_summary
         run.backend = getattr(self.server, "backend_id", None)
         run.meta["worker"] = worker.pid
@@ -612,7 +613,7 @@ def _overran(run: Run, timeout: float) -> Run:
     run.error = RunError("timeout", "Timeout", f"the program finished after its {timeout:g} s "
                          "deadline", None, None)  # fmt: skip
     run.result = None
-    run.result_summary = {"type": "NoneType", "value": None}
+    run.result_summary = dict(NO_RESULT)
     return run
 
 

@@ -47,7 +47,8 @@ def test_parquet_is_replaced_whole(tmp_path):
     row = {"prompt": "q", "completions": ["a"], "labels": [True], "relevance": [True],
            "logic": [True], "attribute": [True], "images": [],
            "meta": {"program_id": "p", "query_id": "q", "block_ids": ["b"], "source": "s",
-                    "split": "train", "program": "x"}}  # fmt: skip
+                    "split": "train", "program": "x", "answer": "2", "expected_answer": "3",
+                    "correct": False}}  # fmt: skip
     path = write_rows([row], tmp_path / "steps.parquet")
     assert pq.read_table(path).to_pylist() == [row]
     assert os.listdir(tmp_path) == ["steps.parquet"]

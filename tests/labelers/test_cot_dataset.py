@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from vipexec.core.step_rows import and_label
 from vipexec.cot import block_step, describe_value, run_steps
-from vipexec.dataset import and_label, block_ids, row_from_run, split_for, write_rows
+from vipexec.dataset import row_from_run, split_for, write_rows
 from vipexec.labelers import label_run
 from vipexec.labelers.base import LabelContext
 
@@ -144,13 +145,21 @@ def test_missing_labels_are_null_not_guessed(run_on):
     assert row["labels"] == [None] * 4
 
 
-def test_block_ids_follow_the_program_tree(run_on):
+def test_block_ids_are_the_program_tree_node_ids(run_on):
     from vipexec import ProgramTree
 
     run = run_on(SOURCE, QUERY)
-    tree = ProgramTree()
-    end = tree.add(run)
-    assert len(block_ids(run, "q")) == len(tree.path(end))
+    label_run(run)
+    other = run_on(SOURCE.replace('"red"', '"blue"'), QUERY)
+    label_run(other)
+    tree = ProgramTree(query_id="q")
+    ends = [tree.add(run), tree.add(other)]
+    rows = [row_from_run(r, prompt=QUERY, query_id="q") for r in (run, other)]
+    for row, end in zip(rows, ends):
+        assert row["meta"]["block_ids"] == tree.path(end)
+    # a tree saved and loaded keeps its query id, so its ids still match the rows
+    loaded = ProgramTree.from_json(tree.to_json())
+    assert loaded.add(run) == ends[0]
 
 
 def test_dataset_command_builds_a_loadable_dataset(tmp_path):
@@ -189,3 +198,19 @@ def test_dataset_command_builds_a_loadable_dataset(tmp_path):
         == 2
     )
     assert "jsonl or parquet" in err.getvalue()
+
+
+def test_answers_travel_through_parquet_to_the_reward_loader(run_on, tmp_path):
+    pytest.importorskip("pyarrow")
+    from vipexec.reward.data import load_step_dataset
+
+    run = run_on(SOURCE, QUERY)
+    label_run(run)
+    row = row_from_run(run, prompt=QUERY, query_id="q", expected_answer=2, correct=run.result == 2)
+    assert row["meta"]["answer"] == str(run.result) and row["meta"]["expected_answer"] == "2"
+    path = write_rows([row], tmp_path / "steps.parquet")
+    loaded = load_step_dataset(path)
+    assert loaded[0]["meta"]["block_ids"] == row["meta"]["block_ids"]
+    assert loaded[0]["labels"] == row["labels"]
+    failed = run_on(SOURCE.replace("return count", "return count / 0"), QUERY)
+    assert row_from_run(failed, prompt=QUERY, query_id="q")["meta"]["answer"] is None

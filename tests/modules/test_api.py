@@ -1,4 +1,4 @@
-"""The program-facing API: ViperGPT's ImagePatch / VideoSegment contract (DESIGN.md section 4)."""
+"""The program-facing API: ViperGPT's ImagePatch / VideoSegment contract."""
 
 from __future__ import annotations
 

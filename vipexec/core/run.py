@@ -14,8 +14,8 @@ from vipexec.core.program import Block, Program
 from vipexec.core.summarize import plain_value
 
 SCHEMA_VERSION = 1
-ERROR_KINDS = ("compile", "policy", "runtime", "timeout", "memory", "crashed")
-BLOCK_STATUSES = ("ok", "error", "not_run")
+NO_RESULT: dict[str, Any] = {"type": "NoneType", "value": None}
+"""the result summary of a run that produced nothing"""
 
 
 @dataclass(frozen=True)
@@ -125,12 +125,15 @@ class BlockTrace:
         )
 
 
+_NOT_SENT: Any = object()
+
+
 @dataclass
 class Run:
     """One run of a program: result, error and the per-block trace.
 
-    ``result`` is the live value when the run happened in this process; after
-    :meth:`from_json` it is rebuilt from the summary (plain values come back as values).
+    ``result`` is the live value when the run happened in this process; a Run that crossed a
+    process boundary or a file gets it from :meth:`result_from_summary`.
     """
 
     program: Program
@@ -151,8 +154,20 @@ class Run:
     def ok(self) -> bool:
         return self.error is None
 
-    def block(self, index: int) -> BlockTrace:
-        return self.blocks[index]
+    @staticmethod
+    def result_from_summary(summary: dict[str, Any] | None, *, whole: Any = _NOT_SENT) -> Any:
+        """The result of a run that crossed a process boundary or a file, where only its
+        summary (and, from a sandbox worker, perhaps the whole plain value) came along.
+
+        ``whole`` is the result itself when it crossed complete (a worker sends a plain result
+        in full, longer than its summary keeps); else the summary's plain value when it holds
+        one completely (numbers, strings, lists and tuples of them; a tuple comes back as a
+        list), else the summary itself (a patch, a truncated list). No summary is a None
+        result. Every path that rebuilds a Run uses this one rule.
+        """
+        if whole is not _NOT_SENT:
+            return whole
+        return plain_value(summary or NO_RESULT)
 
     # --- JSON ---------------------------------------------------------------------------------
 
@@ -207,11 +222,11 @@ class Run:
             if stored_blocks and stored_blocks != program.blocks:
                 # Keep the blocks the trace was recorded with (an older splitter may differ).
                 program.blocks = stored_blocks
-        summary = data.get("result") or {"type": "NoneType", "value": None}
+        summary = data.get("result") or NO_RESULT
         error = data.get("error")
         return cls(
             program=program,
-            result=plain_value(summary),
+            result=cls.result_from_summary(summary),
             result_summary=summary,
             error=RunError.from_dict(error) if error else None,
             blocks=[BlockTrace.from_dict(b) for b in data.get("blocks", ())],
@@ -252,7 +267,7 @@ class Run:
         return cls(
             program=program,
             result=None,
-            result_summary={"type": "NoneType", "value": None},
+            result_summary=dict(NO_RESULT),
             error=error,
             blocks=blocks,
             inputs=inputs or {},

@@ -2,7 +2,10 @@
 
 SVIP samples several continuations per step, so the programs for one query form a tree whose
 root-to-node paths are programs. A node is one block; its id is a hash of its parent's id and
-the block's source segment, so the same prefix always lands on the same nodes. Node data:
+the block's source segment (:func:`vipexec.core.step_rows.block_ids`), chained from the tree's
+``query_id`` (a graph attribute: ``ProgramTree(query_id="q7")``) or from ``"root"`` when it has
+none, so the same prefix always lands on the same nodes, and a tree's node ids equal the
+``meta.block_ids`` of the step rows written for the same query. Node data:
 
 - ``block``: the block (index, step, description, lines, source, ...);
 - ``segment``: the exact source text of the block's segment (see :meth:`Program.segments`);
@@ -16,7 +19,6 @@ back exactly.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +27,9 @@ from typing import Any
 from vipexec.core.errors import InvalidArgumentError
 from vipexec.core.program import Program
 from vipexec.core.run import Run, json_object, read_text
+from vipexec.core.step_rows import TREE_ROOT, block_ids
 
-ROOT = "root"
+ROOT = TREE_ROOT
 TREE_SCHEMA = 1
 
 
@@ -54,9 +57,9 @@ class ProgramTree:
         program_id = program_id or program.sha256[:16]
         segments = program.segments()
         blocks = list(program.blocks) or [None]
+        ids = block_ids(segments, self.graph.graph.get("query_id"))
         parent = ROOT
-        for position, (block, segment) in enumerate(zip(blocks, segments)):
-            node = _node_id(parent, segment)
+        for position, (block, segment, node) in enumerate(zip(blocks, segments, ids)):
             if node not in self.graph:
                 self.graph.add_node(
                     node,
@@ -87,9 +90,6 @@ class ProgramTree:
     def end_nodes(self) -> list[str]:
         """Nodes where at least one program ends, in insertion order."""
         return [n for n, data in self.graph.nodes(data=True) if data.get("ends")]
-
-    def leaves(self) -> list[str]:
-        return [n for n in self.graph.nodes if n != ROOT and self.graph.out_degree(n) == 0]
 
     def path(self, node: str) -> list[str]:
         """Block nodes from the root's child down to ``node``."""
@@ -162,7 +162,3 @@ class ProgramTree:
     @classmethod
     def load(cls, path: str | Path) -> ProgramTree:
         return cls.from_json(read_text(path))
-
-
-def _node_id(parent: str, segment: str) -> str:
-    return hashlib.sha256(f"{parent}\0{segment}".encode()).hexdigest()[:16]

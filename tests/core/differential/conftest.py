@@ -62,9 +62,9 @@ def comparable(value: Any) -> Any:
 def as_pool_result(value: Any) -> str:
     """What a pool Run's ``result`` holds for a value the program returned in the worker
     (compared by repr, as :func:`comparable` does): the value itself when it is plain JSON
-    data (tuples arrive as lists), else its summary."""
+    data (tuples arrive as lists), else what its summary holds (:meth:`Run.result_from_summary`)."""
     plain, converted = plain_or_none(value)
-    return repr(converted if plain else summarize(value))
+    return repr(converted if plain else Run.result_from_summary(summarize(value)))
 
 
 def inputs_for(program: Program, image: Any) -> Any:
