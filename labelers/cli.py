@@ -372,7 +372,7 @@ def quality_command(
     err: TextIO | None = None,
 ) -> int:
     """Measure label quality on generated programs and print the report."""
-    from vipexec.labelers.quality import QualityConfig, format_report, measure
+    from vipexec.benchmark.quality import QualityConfig, format_report, measure
 
     out = out or sys.stdout
     err = err or sys.stderr

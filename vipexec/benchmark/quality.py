@@ -35,9 +35,9 @@ from vipexec.labelers.apply import label_run
 from vipexec.labelers.attribute import AttributeLabeler
 from vipexec.labelers.base import LabelContext
 from vipexec.labelers.logic import LogicLabeler
-from vipexec.labelers.oracle import TruthBackend, same_result
+from vipexec.benchmark.oracle import TruthBackend, same_result
 from vipexec.labelers.relevance import RelevanceLabeler
-from vipexec.labelers.templates import TEMPLATES, Fault, Instance, make_instances
+from vipexec.benchmark.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.program import Program
 from vipexec.run import Run
 
