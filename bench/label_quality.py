@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from vipexec.labelers.cli import _parse_options
 from vipexec.benchmark.quality import DIMENSIONS, QualityConfig, format_report, measure
+from vipexec.labelers.cli import _parse_options
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,14 +30,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from vipexec.benchmark.oracle import TruthBackend, same_result
+from vipexec.benchmark.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.labelers._blocks import ancestors, descendants, plain
 from vipexec.labelers.apply import label_run
 from vipexec.labelers.attribute import AttributeLabeler
 from vipexec.labelers.base import LabelContext
 from vipexec.labelers.logic import LogicLabeler
-from vipexec.benchmark.oracle import TruthBackend, same_result
 from vipexec.labelers.relevance import RelevanceLabeler
-from vipexec.benchmark.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.program import Program
 from vipexec.run import Run
 
