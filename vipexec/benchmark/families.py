@@ -28,6 +28,11 @@ def yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
+def with_article(word: str) -> str:
+    """``word`` with its indefinite article ("an orange", "a red")."""
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def other(rng: random.Random, values: tuple[str, ...], *avoid: str) -> str:
     return rng.choice([v for v in values if v not in avoid])
 
@@ -152,7 +157,7 @@ def exists(rng: random.Random, scene: Scene, names: Names) -> Plan:
             Fault("negation", f"bool_to_yesno({flag})", f"bool_to_yesno(not {flag})"),
         ),
     )
-    query = f"Is there a {color} {shape}?"
+    query = f"Is there {with_article(color)} {shape}?"
     return Plan("exists", names.style, query, yes_no(scene.count(color, shape) > 0), steps)
 
 
@@ -189,7 +194,7 @@ def _exists_pair(rng: random.Random, scene: Scene, names: Names, op: str) -> Pla
     )
     has_a, has_b = scene.count(c1, s1) > 0, scene.count(c2, s2) > 0
     value = (has_a and has_b) if op == "and" else (has_a or has_b)
-    query = f"Is there a {c1} {s1} {op} a {c2} {s2}?"
+    query = f"Is there {with_article(c1)} {s1} {op} {with_article(c2)} {s2}?"
     return Plan(f"exists_{op}", names.style, query, yes_no(value), steps)
 
 

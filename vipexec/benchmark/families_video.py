@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from vipexec.benchmark.families import other, pick_combo, yes_no
+from vipexec.benchmark.families import other, pick_combo, with_article, yes_no
 from vipexec.benchmark.plan import Also, Fault, Names, Plan, report, step
 from vipexec.benchmark.scene_facts import Scene
 from vipexec.modules.synthetic.world import COLORS, SHAPES
@@ -58,7 +58,7 @@ def both_images(rng: random.Random, scenes: list[Scene], names: Names) -> Plan:
             Also(f"{patches} = []\nfor img in images:\n    {patches}.append(ImagePatch(img))"),
         ),
         step(
-            f"check each image for a {color} {shape}",
+            f"check each image for {with_article(color)} {shape}",
             f'{flags} = [p.exists("{color} {shape}") for p in {patches}]',
             Fault("attribute_word", f'"{color} {shape}"', f'"{other(rng, COLORS, color)} {shape}"'),
             Fault("generic_noun", f'"{color} {shape}"', '"object"'),
@@ -75,7 +75,7 @@ def both_images(rng: random.Random, scenes: list[Scene], names: Names) -> Plan:
         ),
     )
     value = all(s.count(color, shape) > 0 for s in scenes)
-    query = f"Do both images contain a {color} {shape}?"
+    query = f"Do both images contain {with_article(color)} {shape}?"
     return Plan("both_images", names.style, query, yes_no(value), steps)
 
 
