@@ -5,66 +5,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from vipexec import Program, ProgramTree
 from vipexec.benchmark.plan import DONE, FAULT_KINDS
 from vipexec.benchmark.scene_facts import Scene
 from vipexec.benchmark.synthetic_queries import FAMILIES, build_plan, make_synthetic_queries
 from vipexec.generate.execute_tree import execute_tree, same_answer, tree_sandbox
 from vipexec.generate.grammar import GrammarGenerator
-from vipexec.generate.protocol import Query
-
-
-def grow(generator, query, alternatives=2, max_steps=8):
-    """A minimal tree builder: expand every partial program breadth-first with ``alternatives``
-    blocks per step until the generator has no next block; node ``origin`` records how each
-    block was made."""
-    tree = ProgramTree()
-    frontier = [((), ())]
-    for _ in range(max_steps):
-        grown = []
-        for blocks, origins in frontier:
-            proposed = generator.next_block(query, blocks, alternatives)
-            if not proposed:
-                source = "".join(blocks)
-                end = tree.add(Program.from_source(source, name=f"{query.id}.py"))
-                for node, origin in zip(tree.path(end), origins):
-                    tree.graph.nodes[node]["origin"] = origin
-                continue
-            seen = set()
-            for alternative in proposed:
-                if alternative.block not in seen:
-                    seen.add(alternative.block)
-                    grown.append(((*blocks, alternative.block), (*origins, alternative.origin)))
-        frontier = grown
-        if not frontier:
-            break
-    return tree
-
-
-def load_queries(path: Path) -> list[Query]:
-    images = path.parent / "images"
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
-        paths = tuple(images / name for name in item["images"])
-        out.append(
-            Query(item["id"], item["query"], paths, item["answer"], item["split"], item["meta"])
-        )
-    return out
 
 
 @pytest.fixture(scope="module")
-def queries(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grammar")
-    return load_queries(make_synthetic_queries(out, len(FAMILIES), seed=3))
-
-
-@pytest.fixture(scope="module")
-def executed(queries):
+def executed(queries, grow):
     generator = GrammarGenerator(seed=1)
     trees = []
     with tree_sandbox(workers=2, timeout=30) as sandbox:
@@ -85,9 +37,9 @@ def test_at_least_twenty_families_and_every_fault_kind():
     assert kinds == {"image", "images", "clip"}
 
 
-def test_queries_cover_every_family_and_are_reproducible(queries, tmp_path):
+def test_queries_cover_every_family_and_are_reproducible(queries, reload_queries, tmp_path):
     assert Counter(q.meta["family"] for q in queries) == Counter(list(FAMILIES))
-    again = load_queries(make_synthetic_queries(tmp_path, len(FAMILIES), seed=3))
+    again = reload_queries(make_synthetic_queries(tmp_path, len(FAMILIES), seed=3))
     assert [(q.query, q.answer, q.meta) for q in again] == [
         (q.query, q.answer, q.meta) for q in queries
     ]
@@ -200,7 +152,7 @@ def call_key(call):
     return json.dumps([call["method"], call.get("image"), call.get("box"), call.get("args")])
 
 
-def test_model_calls_made_equal_unique_calls(queries):
+def test_model_calls_made_equal_unique_calls(queries, grow):
     from vipexec.modules.caching import CachingServer
     from vipexec.modules.dispatch import LocalDispatcher
     from vipexec.modules.images import ImageStore
