@@ -388,7 +388,7 @@ def quality_cli(
     ] = None,
 ) -> None:
     """Measure the labels against ground truth on generated programs (with injected faults)."""
-    from vipexec.labelers.cli import quality_command
+    from vipexec.benchmark.cli import quality_command
 
     raise typer.Exit(
         quality_command(scenes=scenes, seed=seed, faults=faults, checker=checker,

@@ -8,9 +8,10 @@ import json
 import pytest
 from hypothesis import given, settings
 
+from vipexec.benchmark.cli import quality_command
 from vipexec.benchmark.quality import QualityConfig, ground_truth, measure, metrics
 from vipexec.benchmark.templates import TEMPLATES, make_instances
-from vipexec.labelers.cli import label_command, quality_command
+from vipexec.labelers.cli import label_command
 from vipexec.testing import Scene, scenes
 
 SOURCE = """def execute_command(image):

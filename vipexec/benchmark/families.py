@@ -310,6 +310,7 @@ def same_count(rng: random.Random, scene: Scene, names: Names) -> Plan:
         step(
             "compare how many there are",
             f"{same} = len({a}) == len({b})",
+            Also(f"{same} = len({a}) - len({b}) == 0"),
             Fault("wrong_operator", f"len({a}) == len({b})", f"len({a}) >= len({b})"),
             Fault("off_by_one", f"len({a}) == len({b})", f"len({a}) == len({b}) + 1"),
         ),
@@ -336,6 +337,7 @@ def at_least(rng: random.Random, scene: Scene, names: Names) -> Plan:
         step(
             f"check whether there are at least {number}",
             f"{enough} = len({found}) >= {number}",
+            Also(f"{enough} = len({found}) > {number - 1}"),
             Fault("off_by_one", f">= {number}", f"> {number}"),
             Fault("wrong_operator", f">= {number}", f"<= {number}"),
         ),
@@ -389,6 +391,7 @@ def _relation(
         step(
             "compare their positions",
             f"{holds} = {a}.{center} {op} {b}.{center}",
+            Also(f"{holds} = {b}.{center} {flipped} {a}.{center}"),
             Fault("wrong_operator", f"{center} {op} {b}", f"{center} {flipped} {b}"),
             Fault("wrong_api_method", f"{a}.{center}", f"{a}.{wrong_center}"),
             Fault("wrong_variable", f"{op} {b}.{center}", f"{op} {a}.{center}"),
@@ -499,6 +502,10 @@ def nearer(rng: random.Random, scene: Scene, names: Names) -> Plan | None:
             f"choose the {word} one",
             f'{answer} = "{first.phrase}" if {d1} {op} {d2} else "{second.phrase}"\n'
             f"{report(answer)}",
+            Also(
+                f'if {d1} {op} {d2}:\n    {answer} = "{first.phrase}"\n'
+                f'else:\n    {answer} = "{second.phrase}"\n{report(answer)}'
+            ),
             Fault("wrong_operator", f"{d1} {op} {d2}", f"{d1} {flipped} {d2}"),
         ),
     )
@@ -568,6 +575,7 @@ def size_of(rng: random.Random, scene: Scene, names: Names) -> Plan | None:
         step(
             "check whether it is large",
             f'{large} = {found}.verify_property("{target.shape}", "large")',
+            Also(f'{large} = {found}.simple_query("What size is the {target.shape}?") == "large"'),
             Fault("attribute_word", '"large")', '"small")'),
         ),
         step(
@@ -600,6 +608,10 @@ def color_of(rng: random.Random, scene: Scene, names: Names) -> Plan | None:
         step(
             "ask its colour and report it",
             f'{color} = {found}.simple_query("{question}")\n{report(color)}',
+            Also(
+                f'{color} = {names.patch}.simple_query("What color is the {target.size} '
+                f'{target.shape}?")\n{report(color)}'
+            ),
             Fault(
                 "wrong_api_method",
                 f'simple_query("{question}")',
@@ -633,6 +645,7 @@ def color_choice(rng: random.Random, scene: Scene, names: Names) -> Plan | None:
         step(
             "choose the answer",
             f'{answer} = "{c1}" if {flag} else "{c2}"\n{report(answer)}',
+            Also(f'{answer} = "{c2}"\nif {flag}:\n    {answer} = "{c1}"\n{report(answer)}'),
             Fault("negation", f"if {flag}", f"if not {flag}"),
         ),
     )
@@ -688,6 +701,10 @@ def read_text(rng: random.Random, scene: Scene, names: Names) -> Plan | None:
             f"if len({found}) > 0:\n"
             f'    {text} = {found}[0].simple_query("What does the text say?")\n'
             f'else:\n    {text} = "no text"\n{report(text)}',
+            Also(
+                f'{text} = {found}[0].simple_query("What is written on it?") if len({found}) > 0 '
+                f'else "no text"\n{report(text)}'
+            ),
             Fault(
                 "missing_guard",
                 f"if len({found}) > 0:\n    {text} =",
@@ -724,6 +741,7 @@ def what_is(rng: random.Random, scene: Scene, names: Names) -> Plan | None:
         step(
             "ask what it is and report it",
             f'{answer} = {found}[0].simple_query("What is this?")\n{report(answer)}',
+            Also(f'{answer} = {found}[0].simple_query("Describe the object.")\n{report(answer)}'),
             Fault("wrong_api_method", '"What is this?"', '"What color is this?"'),
         ),
     )

@@ -38,6 +38,7 @@ def compare_images(rng: random.Random, scenes: list[Scene], names: Names) -> Pla
         step(
             "compare the counts and name the image",
             f'{answer} = "first" if len({a}) > len({b}) else "second"\n{report(answer)}',
+            Also(f'{answer} = "second" if len({b}) > len({a}) else "first"\n{report(answer)}'),
             Fault("wrong_operator", f"len({a}) > len({b})", f"len({a}) < len({b})"),
             Fault("wrong_variable", f"len({a}) > len({b})", f"len({a}) > len({a})"),
         ),
