@@ -3,7 +3,7 @@
 Programs of one program tree share their leading blocks, so they make the same API calls on the
 same images; wrapped in :class:`CachingServer`, a backend computes each distinct call once, also
 when several sandbox workers ask for it at the same moment (the later askers wait for the first
-answer instead of computing it again). Failed calls are not cached.
+answer instead of computing it again: :meth:`CallCache.fetch`). Failed calls are not cached.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from vipexec.modules.dispatch import CallServer, ServedCall
@@ -34,7 +34,6 @@ class CachingServer:
         self.cache = cache if cache is not None else CallCache()
         self.identity = identity or getattr(server, "backend_id", type(server).__name__)
         self._lock = threading.Lock()
-        self._pending: dict[str, Future] = {}
         self.computed = 0
         """calls passed on to ``server``"""
 
@@ -48,48 +47,33 @@ class CachingServer:
         self, method: str, image: str | None, box: Sequence[int] | None, args: dict[str, Any]
     ) -> ServedCall:
         start = time.perf_counter()
-        key = call_key(self.identity, method, image, box, args)
-        with self._lock:
-            found, result = self.cache.lookup(key)
-            pending = None if found else self._pending.get(key)
-            if not found and pending is None:
-                self._pending[key] = Future()
-        if found:
-            return ServedCall(result, _ms(start), self.identity, cache_hit=True)
-        if pending is not None:  # another worker is computing this very call
-            served = pending.result()
-            return ServedCall(
-                served.result,
-                _ms(start),
-                served.backend,
-                cache_hit=served.error is None,
-                model=served.model,
-                error=served.error,
-                error_type=served.error_type,
-            )
-        return self._compute(key, method, image, box, args)
+        first: list[ServedCall] = []
 
-    def _compute(
-        self,
-        key: str,
-        method: str,
-        image: str | None,
-        box: Sequence[int] | None,
-        args: dict[str, Any],
-    ) -> ServedCall:
-        served: ServedCall | None = None
-        try:
+        def compute() -> Any:
             served = self._server.serve(method, image, box, args)
-            if served.error is None:
-                self.cache.put(key, served.result)
-            return served
-        finally:
             with self._lock:
-                future = self._pending.pop(key)
                 self.computed += 1
-            if served is None:  # the server broke its promise never to raise
-                served = ServedCall(None, 0.0, self.identity, error="the call failed")
-            future.set_result(served)
+            first.append(served)
+            if served.error is not None:
+                raise _Failed(served)
+            return served.result
+
+        key = call_key(self.identity, method, image, box, args)
+        try:
+            result, hit = self.cache.fetch(key, compute)
+        except _Failed as failed:  # this call's failure, or the one this call waited for
+            return replace(failed.served, ms=_ms(start))
+        if first:
+            return replace(first[0], ms=_ms(start))
+        return ServedCall(result, _ms(start), self.identity, cache_hit=hit)
+
+
+class _Failed(Exception):
+    """A failed call, carried through the cache to every caller waiting for it."""
+
+    def __init__(self, served: ServedCall) -> None:
+        super().__init__(served.error)
+        self.served = served
 
 
 def _ms(start: float) -> float:
