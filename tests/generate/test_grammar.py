@@ -174,3 +174,19 @@ def test_model_calls_made_equal_unique_calls(queries, grow):
                     unique.update(call_key(call) for call in block.calls)
     assert total > len(unique) > 0  # programs of one tree did share calls
     assert sum(made.values()) == len(unique)
+
+
+@pytest.mark.slow
+def test_two_hundred_queries_fault_free_leaves_all_agree(tmp_path, grow, reload_queries):
+    generator = GrammarGenerator(seed=0)
+    disagreeing, checked = [], 0
+    with tree_sandbox(workers=2, timeout=60) as sandbox:
+        for query in reload_queries(make_synthetic_queries(tmp_path, 200, seed=0)):
+            tree = grow(generator, query)
+            execute_tree(tree, query, sandbox, labelers=())
+            for end in tree.end_nodes():
+                if fault_free(tree, end):
+                    checked += 1
+                    if not tree.graph.nodes[end]["ends"][0]["correct"]:
+                        disagreeing.append((query.id, query.query, tree.source(end)))
+    assert checked >= 200 and disagreeing == []
