@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from vipexec.generate.execute_tree import execute_tree, tree_sandbox
+from vipexec.generate.execute_tree import execute_tree, same_answer, tree_sandbox
 from vipexec.generate.grammar import GrammarGenerator
 from vipexec.labelers import label_run
 from vipexec.labelers.base import LabelContext
@@ -159,3 +159,18 @@ def test_concurrent_identical_calls_are_computed_once():
         thread.join(30)
     assert [r.result for r in results] == ["answer"] * 4
     assert server.calls == 1
+
+
+def test_what_the_builder_recorded_on_an_end_stays(queries, grow):
+    query = queries[0]
+    tree = grow(GrammarGenerator(seed=5), query)
+    for end in tree.end_nodes():
+        tree.graph.nodes[end]["ends"][0]["status"] = "ended"
+    with tree_sandbox(workers=1, timeout=30) as sandbox:
+        outcome = execute_tree(tree, query, sandbox, labelers=())
+    for end in tree.end_nodes():
+        (record,) = tree.graph.nodes[end]["ends"]
+        assert record["status"] == "ended"
+        assert record["answer"] == outcome.runs[end].result
+        run = outcome.runs[end]
+        assert record["correct"] == (run.error is None and same_answer(query.answer, run.result))

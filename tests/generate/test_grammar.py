@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from vipexec import Program
 from vipexec.benchmark.plan import DONE, FAULT_KINDS
 from vipexec.benchmark.scene_facts import Scene
 from vipexec.benchmark.synthetic_queries import FAMILIES, build_plan, make_synthetic_queries
@@ -65,6 +66,8 @@ def test_plans_use_every_fault_kind_and_several_styles(queries):
                     assert variant.code != correct
                     faults.add(variant.fault)
             assert plan.steps[-1].variants[0].code.endswith(DONE)
+            program = Program.from_source(plan.source())
+            assert [b.step for b in program.blocks] == list(range(1, len(plan.steps) + 1))
     assert faults - {None} == set(FAULT_KINDS)
     assert set(styles) == {"viper", "visprog"}
 

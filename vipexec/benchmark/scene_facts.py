@@ -26,7 +26,6 @@ class SceneObject:
     depth: float
     text: str
     """the label when it is fully visible, else empty"""
-    occlusion: float
 
     @property
     def x(self) -> float:
@@ -52,7 +51,6 @@ def scene_objects(truth: dict[str, Any]) -> list[SceneObject]:
             box=tuple(obj["visible_box"]),
             depth=float(obj["depth"]),
             text=obj["text"] if obj.get("text_visible") else "",
-            occlusion=float(obj.get("occlusion", 0.0)),
         )
         for obj in truth["objects"]
         if obj.get("visible_box") is not None
@@ -81,10 +79,6 @@ class Scene:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}: no readable scene file ({exc})") from None
         return cls.from_truth(truth)
-
-    @property
-    def is_clip(self) -> bool:
-        return bool(self.frames)
 
     def count(self, color: str | None = None, shape: str | None = None) -> int:
         return sum(1 for o in self.matching(color, shape))

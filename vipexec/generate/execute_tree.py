@@ -106,17 +106,18 @@ def execute_tree(
     runs = sandbox.map([tree.program(node) for node in ends], inputs)
     correct = failed = 0
     for node, run in zip(ends, runs):
-        records = tree.graph.nodes[node]["ends"]
-        for record in list(records):
-            tree.add(run, program_id=record["program"])
+        before = {record["program"]: record for record in tree.graph.nodes[node]["ends"]}
+        for program_id in before:
+            tree.add(run, program_id=program_id)
+        answer = run.result_summary.get("value") if run.error is None else None
+        right = None
+        if query.answer is not None:
+            right = run.error is None and same_answer(query.answer, run.result)
         for record in tree.graph.nodes[node]["ends"]:
-            record["answer"] = run.result_summary.get("value") if run.error is None else None
-            record["correct"] = (
-                None
-                if query.answer is None
-                else run.error is None and same_answer(query.answer, run.result)
-            )
-        correct += bool(tree.graph.nodes[node]["ends"][0]["correct"])
+            # what the tree builder recorded (how the program ended) stays; the run adds to it
+            record.update({**before[record["program"]], **record, "answer": answer})
+            record["correct"] = right
+        correct += bool(right)
         failed += run.error is not None
     if labelers:
         context = LabelContext(query=query.query, store=sandbox.images)
