@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from vipexec.benchmark.families import other, pick_combo, with_article, yes_no
+from vipexec.benchmark.family_parts import other, pick_combo, with_article, yes_no
 from vipexec.benchmark.plan import Also, Fault, Names, Plan, report, step
 from vipexec.benchmark.scene_facts import Scene
 from vipexec.modules.synthetic.world import COLORS, SHAPES

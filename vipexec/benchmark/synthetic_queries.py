@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vipexec.benchmark import families, families_video
+from vipexec.benchmark import families_attribute, families_count, families_space, families_video
+from vipexec.benchmark.family_parts import Family
 from vipexec.benchmark.plan import Names, Plan
 from vipexec.benchmark.scene_facts import Scene
 
@@ -37,14 +38,39 @@ class FamilySpec:
     build: Callable[[random.Random, list[Scene], Names], Plan | None]
 
 
-def _on_one_image(build: families.Family) -> Callable[..., Plan | None]:
+def _on_one_image(build: Family) -> Callable[..., Plan | None]:
     return lambda rng, scenes, names: build(rng, scenes[0], names)
 
 
+IMAGE_FAMILIES: dict[str, Family] = {
+    "count_attribute": families_count.count_with_attribute,
+    "count_shape": families_count.count_shape,
+    "count_color": families_count.count_color,
+    "exists": families_count.exists,
+    "exists_and": families_count.exists_and,
+    "exists_or": families_count.exists_or,
+    "all_attribute": families_count.all_attribute,
+    "any_attribute": families_count.any_attribute,
+    "none_attribute": families_count.none_attribute,
+    "more_than": families_count.more_than,
+    "same_count": families_count.same_count,
+    "at_least": families_count.at_least,
+    "left_right": families_space.left_right,
+    "above_below": families_space.above_below,
+    "extreme_color": families_space.extreme_color,
+    "nearer_farther": families_space.nearer,
+    "depth_extreme": families_space.depth_extreme,
+    "size": families_attribute.size_of,
+    "color": families_attribute.color_of,
+    "color_choice": families_attribute.color_choice,
+    "shape": families_attribute.shape_of,
+    "read_text": families_attribute.read_text,
+    "what_is": families_attribute.what_is,
+}
 FAMILIES: dict[str, FamilySpec] = {
     **{
         name: FamilySpec(name, "image", _on_one_image(build))
-        for name, build in families.IMAGE_FAMILIES.items()
+        for name, build in IMAGE_FAMILIES.items()
     },
     "compare_images": FamilySpec("compare_images", "images", families_video.compare_images),
     "both_images": FamilySpec("both_images", "images", families_video.both_images),
