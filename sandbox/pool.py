@@ -465,7 +465,10 @@ class Sandbox:
 
         ``inputs`` is one inputs value for every program, or a list with one per program.
         """
-        programs = list(programs)
+        # Parsed here, not on the pool's threads: CPython 3.11 (3.11.7 here) can fail ast.parse
+        # run on two threads at once with "SystemError: AST constructor recursion depth
+        # mismatch" (seen in test_map_runs_concurrently_and_keeps_order under load).
+        programs = [as_program(program) for program in programs]
         if isinstance(inputs, list) and len(inputs) == len(programs) and programs:
             per_program = inputs
         else:
