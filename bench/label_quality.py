@@ -4,7 +4,7 @@ Generates programs on seeded synthetic scenes (correct ones, ones with injected 
 wrong logic operator, wrong attribute word, off-by-one, wrong variable, crashes; and correct
 ones run on the noisy backend for attribute errors), labels every block with the relevance,
 logic and attribute labelers, and compares each label with ground truth derived from the scene
-and the fault (see vipexec.labelers.quality). Prints per-dimension accuracy, precision, recall
+and the fault (see vipexec.benchmark.quality). Prints per-dimension accuracy, precision, recall
 and confusion matrices, and the detection rate per fault kind.
 
     python bench/label_quality.py [--scenes 40] [--seed 0] [--faults 2]
@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+from vipexec.benchmark.quality import DIMENSIONS, QualityConfig, format_report, measure
 from vipexec.labelers.cli import _parse_options
-from vipexec.labelers.quality import DIMENSIONS, QualityConfig, format_report, measure
 
 
 def main(argv: list[str] | None = None) -> int:

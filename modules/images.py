@@ -105,6 +105,19 @@ def _pil_to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def is_animated(path: Path) -> bool:
+    """Whether ``path`` is an image file with several frames (an animated GIF, APNG or WebP)."""
+    if path.suffix.lower() not in (".gif", ".apng", ".webp"):
+        return False
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return getattr(image, "n_frames", 1) > 1
+    except OSError:
+        return False
+
+
 class ImageStore:
     """In-memory pixels by content id; thread-safe for concurrent ``add``/``pixels``."""
 
@@ -126,6 +139,12 @@ class ImageStore:
         with _open_image(path) as image:
             pixels = _decode(path, image)
         return self._put(pixels)
+
+    def load_input(self, path: str | os.PathLike[str]) -> ImageRef | VideoRef:
+        """Read a program input: a video when ``path`` is a directory or an animated file
+        (GIF, APNG, WebP with several frames), else an image."""
+        path = Path(path)
+        return self.load_video(path) if path.is_dir() or is_animated(path) else self.load(path)
 
     def load_video(self, path: str | os.PathLike[str]) -> VideoRef:
         """Read a video: a multi-frame image file (animated GIF, APNG, WebP, TIFF) or a

@@ -214,20 +214,8 @@ def _is_video_name(name: str) -> bool:
 
 def _load(path: Path, store: Any, *, video: bool | None) -> Any:
     if video is None:  # scripts: decide by the file
-        video = path.is_dir() or _is_animated(path)
+        return store.load_input(path)
     return store.load_video(path) if video else store.load(path)
-
-
-def _is_animated(path: Path) -> bool:
-    if path.suffix.lower() not in (".gif", ".apng", ".webp"):
-        return False
-    try:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            return getattr(image, "n_frames", 1) > 1
-    except OSError:
-        return False
 
 
 def _server_from_config(config: Path, profile: str | None, device: str | None) -> Any:
@@ -400,7 +388,7 @@ def quality_cli(
     ] = None,
 ) -> None:
     """Measure the labels against ground truth on generated programs (with injected faults)."""
-    from vipexec.labelers.cli import quality_command
+    from vipexec.benchmark.cli import quality_command
 
     raise typer.Exit(
         quality_command(scenes=scenes, seed=seed, faults=faults, checker=checker,

@@ -221,7 +221,7 @@ def build_synthetic_dataset(
     dataset file."""
     from PIL import Image
 
-    from vipexec.labelers.quality import QualityConfig, iter_labelled
+    from vipexec.benchmark.quality import QualityConfig, iter_labelled
 
     output = Path(output)
     dataset_format(output, format)
@@ -252,6 +252,6 @@ def build_synthetic_dataset(
 
 
 def _pixels(item: Any) -> Any:
-    from vipexec.labelers.quality import scene_pixels
+    from vipexec.benchmark.quality import scene_pixels
 
     return scene_pixels(item)

@@ -2,7 +2,8 @@
 
 Results are plain data (what the API returns), so they are stored as JSON: in an in-memory LRU,
 and optionally in a sqlite file behind it that outlives the process (several runs over one
-program tree, or several hosts on one machine, share it). Thread-safe.
+program tree, or several hosts on one machine, share it). Thread-safe; :meth:`CallCache.fetch`
+computes a missing result once even when several threads ask for it at the same moment.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,8 @@ class CallCache:
         self.path = None if path is None else Path(path)
         self._memory: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        self._inflight: dict[str, Future] = {}
+        self._inflight_lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self.hits = 0
         self.misses = 0
@@ -94,6 +98,36 @@ class CallCache:
                     return True, json.loads(row[0])
             self.misses += 1
             return False, None
+
+    def fetch(self, key: str, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(result, hit)``: the cached result, or ``compute()`` stored under ``key``.
+
+        Threads that ask for a key while another computes it wait for that result (a hit) or
+        get its exception; a failed computation is not cached.
+        """
+        found, value = self.lookup(key)
+        if found:
+            return value, True
+        with self._inflight_lock:
+            future = self._inflight.get(key)
+            owner = future is None
+            if owner:
+                future = self._inflight[key] = Future()
+        if not owner:
+            return future.result(), True
+        try:
+            found, value = self.lookup(key)  # filled between the first look and owning the key
+            if not found:
+                value = compute()
+                self.put(key, value)
+            future.set_result(value)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            with self._inflight_lock:
+                self._inflight.pop(key, None)
+        return value, found
 
     def put(self, key: str, value: Any) -> None:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)

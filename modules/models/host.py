@@ -205,7 +205,6 @@ class ModelHost:
         self._batchers: dict[str, _Batcher] = {}
         self._lock = threading.RLock()
         self._stats_lock = threading.Lock()
-        self._inflight: dict[str, Future] = {}
         self._plan: dict[str, Placement] | None = None
         self._scratch: OrderedDict[str, np.ndarray] = OrderedDict()
         self._closed = False
@@ -469,36 +468,9 @@ class ModelHost:
         except (ModelNotFound, ModelLoadError) as exc:
             raise exc.for_method(method) from None
         key = call_key(identity, method, image, box, args)
-        found, value = cache.lookup(key)
-        if found:
-            self._count(module.name, cache_hits=1)
-            return normalize_result(method, value, args, module.model_id), True
-        with self._lock:
-            future = self._inflight.get(key)
-            owner = future is None
-            if owner:
-                future = Future()
-                self._inflight[key] = future
-        if not owner:
-            result = future.result()
-            self._count(module.name, cache_hits=1)
-            return result, True
-        try:
-            found, value = cache.lookup(key)  # filled between the first look and owning the key
-            if found:
-                result = normalize_result(method, value, args, module.model_id)
-                hit = True
-            else:
-                result = self._run_one(module, method, image, box, args)
-                cache.put(key, result)
-                hit = False
-            future.set_result(result)
-        except BaseException as exc:
-            future.set_exception(exc)
-            raise
-        finally:
-            with self._lock:
-                self._inflight.pop(key, None)
+        result, hit = cache.fetch(key, lambda: self._run_one(module, method, image, box, args))
+        if hit:  # the cache holds JSON: normalising gives tuples back
+            result = normalize_result(method, result, args, module.model_id)
         self._count(module.name, cache_hits=1 if hit else 0, cache_misses=0 if hit else 1)
         return result, hit
 

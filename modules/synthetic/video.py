@@ -7,6 +7,7 @@ leave early; frame ``i`` shows object ``o`` at ``x = o.x + o.vx * i`` when
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -82,7 +83,8 @@ def render_clip(spec: ClipSpec) -> tuple[list[np.ndarray], dict[str, Any]]:
 
 
 def generate_clip(seed: int, *, num_frames: int = 8, max_objects: int = 3) -> ClipSpec:
-    """A random clip from ``seed``: up to three objects of different colours in their own lanes."""
+    """A random clip from ``seed``: up to three objects of different colours in their own lanes;
+    no two consecutive frames look the same."""
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
     rng = random.Random(seed)
@@ -105,14 +107,36 @@ def generate_clip(seed: int, *, num_frames: int = 8, max_objects: int = 3) -> Cl
         first = rng.choice([0, 0, rng.randint(0, num_frames - 1)])
         last = rng.choice([None, None, rng.randint(first, num_frames - 1)])
         moving.append(MovingObject(obj, vx, first, last))
-    return ClipSpec(tuple(moving), num_frames)
+    clip = ClipSpec(tuple(moving), num_frames)
+    if _has_repeated_frame(clip):
+        # Two empty frames in a row look the same, and a GIF keeps only one of them (see
+        # write_gif): the first object then stays for the whole clip, so every frame differs.
+        clip = ClipSpec(
+            (replace(moving[0], first_frame=0, last_frame=None), *moving[1:]), num_frames
+        )
+    return clip
+
+
+def _has_repeated_frame(clip: ClipSpec) -> bool:
+    shown = [any(m.at(i) is not None for m in clip.objects) for i in range(clip.num_frames)]
+    return any(not a and not b for a, b in itertools.pairwise(shown))
 
 
 def write_gif(path: Any, frames: list[np.ndarray], *, duration_ms: int = 200) -> None:
-    """Write frames losslessly as an animated GIF (one exact palette; fails over 256 colours)."""
+    """Write frames losslessly as an animated GIF (one exact palette; fails over 256 colours).
+
+    A GIF writer keeps one of two identical consecutive frames (Pillow adds their durations),
+    which would silently shorten the clip: such frames are refused.
+    """
     from PIL import Image
 
     stacked = np.stack(frames)
+    repeated = [i for i in range(1, len(stacked)) if np.array_equal(stacked[i], stacked[i - 1])]
+    if repeated:
+        raise ValueError(
+            f"frame {repeated[0]} repeats frame {repeated[0] - 1}; an animated GIF cannot hold "
+            "two identical frames in a row"
+        )
     colors, inverse = np.unique(stacked.reshape(-1, 3), axis=0, return_inverse=True)
     if len(colors) > 256:
         raise ValueError(f"frames use {len(colors)} colours; a lossless GIF holds at most 256")

@@ -472,7 +472,9 @@ class Sandbox:
 
         ``inputs`` is one inputs value for every program, or a list with one per program.
         """
-        programs = list(programs)
+        # Parsed here, not on the pool's threads: CPython 3.11 can fail ast.parse run on two
+        # threads at once with "SystemError: AST constructor recursion depth mismatch".
+        programs = [as_program(program) for program in programs]
         per_program = inputs_per_program(programs, inputs)
         with ThreadPoolExecutor(max_workers=self.size) as executor:
             futures = [

@@ -8,9 +8,10 @@ import json
 import pytest
 from hypothesis import given, settings
 
-from vipexec.labelers.cli import label_command, quality_command
-from vipexec.labelers.quality import QualityConfig, ground_truth, measure, metrics
-from vipexec.labelers.templates import TEMPLATES, make_instances
+from vipexec.benchmark.cli import quality_command
+from vipexec.benchmark.quality import QualityConfig, ground_truth, measure, metrics
+from vipexec.benchmark.templates import TEMPLATES, make_instances
+from vipexec.labelers.cli import label_command
 from vipexec.testing import Scene, scenes
 
 SOURCE = """def execute_command(image):
@@ -70,8 +71,8 @@ def test_every_template_makes_programs_whose_faults_apply(rendered):
 
 def test_ground_truth_for_a_logic_fault(rendered):
     from vipexec import Program
-    from vipexec.labelers.quality import _World
-    from vipexec.labelers.templates import Fault
+    from vipexec.benchmark.quality import _World
+    from vipexec.benchmark.templates import Fault
 
     config = QualityConfig()
     world = _World(config)

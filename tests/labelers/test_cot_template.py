@@ -291,7 +291,7 @@ def test_the_ten_steps_in_docs_are_in_step_with_their_script():
 
 def test_every_step_of_the_benchmark_programs_and_their_faults_meets_the_form():
     """The label-quality generator's programs, correct and with every recorded fault."""
-    from vipexec.labelers.quality import QualityConfig, generate
+    from vipexec.benchmark.quality import QualityConfig, generate
 
     config = QualityConfig(scenes=3, faults_per_instance=50, noisy=False)
     steps = 0

@@ -96,7 +96,7 @@ def test_served_methods_match_the_backend_contract(entry: ApiMethod):
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.agreement], ids=lambda e: e.name)
 def test_judged_methods_are_answered_by_the_truth_oracle(entry: ApiMethod):
-    from vipexec.labelers.oracle import TruthBackend, same_result
+    from vipexec.benchmark.oracle import TruthBackend, same_result
 
     assert entry.served == "patch"
     assert callable(getattr(TruthBackend(), entry.name))

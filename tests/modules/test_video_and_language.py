@@ -137,3 +137,14 @@ def test_phrases_and_select_answer():
     assert language.select_answer(info, ["red", "blue"]) == "blue"
     assert language.select_answer(info, ["no", "yes"]) == "yes"
     assert language.select_answer({}, ["a", "b"]) == "a"
+
+
+def test_no_clip_repeats_a_frame_and_a_gif_refuses_repeated_frames(tmp_path):
+    # Pillow keeps one of two identical consecutive GIF frames, so a clip with two empty frames
+    # in a row would load shorter than its ground truth says.
+    for seed in range(100):
+        frames, _ = render_clip(generate_clip(seed, num_frames=8))
+        assert all(not (a == b).all() for a, b in itertools.pairwise(frames)), seed
+    frames, _ = render_clip(generate_clip(0, num_frames=3))
+    with pytest.raises(ValueError, match="frame 2 repeats frame 1"):
+        write_gif(tmp_path / "clip.gif", [*frames[:2], frames[1]])

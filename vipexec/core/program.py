@@ -41,6 +41,12 @@ from vipexec.core.errors import (
 from vipexec.core.names import NameAnalysis
 from vipexec.core.registry import Registry
 
+AST_LOCK = threading.Lock()
+"""Held by every parse and every compile of a syntax tree in this process: CPython 3.11 keeps
+the AST converter's recursion depth per interpreter, not per thread, so two threads converting
+at once can fail with "SystemError: AST constructor recursion depth mismatch" (seen under load
+when ``Sandbox.map`` parsed on its threads)."""
+
 if TYPE_CHECKING:
     from vipexec.core.run import Run
     from vipexec.core.tracer import TraceLimits
@@ -191,7 +197,8 @@ class Program:
             return cls(text, name, *parts)
         scan = scan_source(text)
         try:
-            tree = ast.parse(text, filename=name)
+            with AST_LOCK:
+                tree = ast.parse(text, filename=name)
         except SyntaxError as exc:
             return cls._unparsable(text, name, scan, exc)
         except (ValueError, MemoryError, RecursionError) as exc:

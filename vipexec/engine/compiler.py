@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from vipexec.core.blocks import scan_source, split_blocks
 from vipexec.core.errors import CompileError, CompileProblem
 from vipexec.core.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
-from vipexec.core.program import remember
+from vipexec.core.program import AST_LOCK, remember
 
 if TYPE_CHECKING:
     from vipexec.core.program import Program
@@ -71,7 +71,9 @@ text compiles once per process"""
 def _compile(program: Program, filename: str, *, sandbox: bool, as_factory: bool) -> CodeType:
     parsed, program._parse = program._parse, None  # the policy rewrites the tree: use it once
     if parsed is None:
-        tree, scan = ast.parse(program.source, filename=filename), scan_source(program.source)
+        with AST_LOCK:
+            tree = ast.parse(program.source, filename=filename)
+        scan = scan_source(program.source)
     else:
         tree, scan = parsed.tree, parsed.scan
     try:
@@ -105,12 +107,14 @@ def _compile_located(tree: ast.Module, filename: str) -> CodeType:
     # The transforms give their new nodes positions, so a pass over the whole tree to add
     # missing ones is only needed when some node still lacks one (compile() says so).
     try:
-        return compile(tree, filename, "exec", dont_inherit=True)
+        with AST_LOCK:
+            return compile(tree, filename, "exec", dont_inherit=True)
     except TypeError as exc:
         if "missing" not in str(exc):  # pragma: no cover - not a position problem
             raise
     ast.fix_missing_locations(tree)
-    return compile(tree, filename, "exec", dont_inherit=True)
+    with AST_LOCK:
+        return compile(tree, filename, "exec", dont_inherit=True)
 
 
 def _apply_policy(

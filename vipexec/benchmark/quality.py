@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from vipexec.benchmark.oracle import TruthBackend, same_result
+from vipexec.benchmark.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.core.program import Program
 from vipexec.core.run import Run
 from vipexec.core.step_rows import DIMENSIONS
@@ -38,9 +40,7 @@ from vipexec.labelers.apply import label_run
 from vipexec.labelers.attribute import AttributeLabeler
 from vipexec.labelers.base import LabelContext
 from vipexec.labelers.logic import LogicLabeler
-from vipexec.labelers.oracle import TruthBackend, same_result
 from vipexec.labelers.relevance import RelevanceLabeler
-from vipexec.labelers.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.modules.methods import lookup
 
 __all__ = [

@@ -2,14 +2,17 @@
 
 The label-quality benchmark uses it twice: programs run on it to learn how they *should* flow
 on a scene (which blocks run, where a fault makes them fail), and every module call a program
-made is re-asked of it to learn whether the result the program used was right. It knows the
-objects (colour, shape, size, label, visible extent, depth) and which object owns each pixel,
-and applies the synthetic backend's rules for what a box holds (at least half of an object's
-visible pixels) and what a word means (:mod:`vipexec.modules.synthetic.language`).
+made is re-asked of it to learn whether the result the program used was right. It knows what
+the scene file says (objects with colour, shape, size, visible box and area, depth, label) and
+which object the renderer drew at each pixel; nothing is read back from pixels (the synthetic
+backend's vision is never used here). What a box holds is the world's rule (at least half of an
+object's visible pixels), what a word means is the world's language
+(:mod:`vipexec.modules.synthetic.language`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,11 +20,10 @@ import numpy as np
 from vipexec.modules.backend import Backend, Box, box_iou
 from vipexec.modules.images import image_id
 from vipexec.modules.methods import lookup
-from vipexec.modules.synthetic import language
+from vipexec.modules.synthetic import language, world
 from vipexec.modules.synthetic.scene import Rendered
-from vipexec.modules.synthetic.vision import Blob, SceneReading
 
-__all__ = ["TruthBackend"]
+__all__ = ["TruthBackend", "TruthObject", "TruthScene", "same_result"]
 
 
 class TruthBackend(Backend):
@@ -32,28 +34,28 @@ class TruthBackend(Backend):
 
     def __init__(self) -> None:
         super().__init__()
-        self._readings: dict[str, SceneReading] = {}
+        self._scenes: dict[str, TruthScene] = {}
 
     def add(self, rendered: Rendered) -> str:
         """Register a rendered scene; returns its image id (the store's id for its pixels)."""
         key = image_id(rendered.image)
-        if key not in self._readings:
-            self._readings[key] = _reading(rendered)
+        if key not in self._scenes:
+            self._scenes[key] = TruthScene.of(rendered)
         return key
 
-    def reading(self, image: np.ndarray) -> SceneReading:
+    def reading(self, image: np.ndarray) -> TruthScene:
         key = image_id(image)
-        if key not in self._readings:
+        if key not in self._scenes:
             raise KeyError(f"the truth backend has no scene for image {key}")
-        return self._readings[key]
+        return self._scenes[key]
 
     # --- the API ------------------------------------------------------------------------------
 
     def find(self, image: np.ndarray, box: Box, object_name: str) -> list[Box]:
         reading = self.reading(image)
         phrase = language.parse_phrase(object_name)
-        blobs = [b for b in reading.blobs_in(box) if phrase.matches(b)]
-        return [b.box for b in sorted(blobs, key=lambda b: (b.box[0], b.box[1], b.index))]
+        found = [o for o in reading.objects_in(box) if phrase.matches(o)]
+        return [o.box for o in sorted(found, key=lambda o: (o.box[0], o.box[1], o.index))]
 
     def verify_property(
         self, image: np.ndarray, box: Box, object_name: str, attribute: str
@@ -75,7 +77,7 @@ class TruthBackend(Backend):
         kind = parsed.kind
         if kind in ("count", "exists"):
             phrase = language.parse_phrase(parsed.phrase)
-            found = [b for b in reading.blobs_in(box) if phrase.matches(b)]
+            found = [b for b in reading.objects_in(box) if phrase.matches(b)]
             if kind == "count":
                 return str(len(found))
             return "yes" if found else "no"
@@ -99,41 +101,97 @@ class TruthBackend(Backend):
         counts = reading.counts_in(box)
         if counts.sum() == 0:
             return reading.ground_depth(box)
-        depths = np.array([b.depth for b in reading.blobs])
+        depths = np.array([b.depth for b in reading.objects])
         return float(np.median(np.repeat(depths, counts)))
 
-    def _subject(self, reading: SceneReading, box: Box, phrase_text: str) -> Blob | None:
+    def _subject(self, reading: TruthScene, box: Box, phrase_text: str) -> TruthObject | None:
         if language.is_self_reference(phrase_text):
             return reading.dominant(box)
         phrase = language.parse_phrase(phrase_text)
-        return reading.dominant(box, [b for b in reading.blobs if phrase.matches(b)])
+        return reading.dominant(box, [b for b in reading.objects if phrase.matches(b)])
 
 
-def _reading(rendered: Rendered) -> SceneReading:
-    truth = rendered.truth
-    owner = np.asarray(rendered.owner, dtype=np.int32)
-    blobs = []
-    labels = np.full(owner.shape, -1, dtype=np.int32)
-    for obj in truth["objects"]:
-        if obj["visible_box"] is None:
-            continue
-        index = len(blobs)
-        labels[owner == obj["id"]] = index
-        blobs.append(
-            Blob(
-                index=index,
-                color=obj["color"],
-                shape=obj["shape"],
-                shape_score=1.0,
-                size=obj["size"],
-                box=tuple(obj["visible_box"]),
-                area=int(obj["visible_area"]),
-                depth=float(obj["depth"]),
-                text=obj["text"] if obj["text_visible"] else "",
+@dataclass(frozen=True)
+class TruthObject:
+    """One visible object as the scene file describes it."""
+
+    index: int
+    color: str
+    shape: str
+    size: str
+    box: Box
+    """visible extent, bottom-left origin, half-open"""
+    area: int
+    """visible pixels"""
+    depth: float
+    text: str
+    """the label when it is fully visible, else empty"""
+
+    def describe(self) -> str:
+        return f"{self.size} {self.color} {self.shape}"
+
+
+@dataclass(frozen=True)
+class TruthScene:
+    """A scene's objects and which of them the renderer drew at each pixel."""
+
+    height: int
+    horizon: int
+    objects: tuple[TruthObject, ...]
+    owner: np.ndarray
+    """index into ``objects`` per pixel (array rows, top first), -1 for the background"""
+
+    @classmethod
+    def of(cls, rendered: Rendered) -> TruthScene:
+        truth = rendered.truth
+        drawn = np.asarray(rendered.owner, dtype=np.int32)
+        owner = np.full(drawn.shape, -1, dtype=np.int32)
+        objects = []
+        for obj in truth["objects"]:
+            if obj["visible_box"] is None:
+                continue
+            owner[drawn == obj["id"]] = len(objects)
+            objects.append(
+                TruthObject(
+                    index=len(objects),
+                    color=obj["color"],
+                    shape=obj["shape"],
+                    size=obj["size"],
+                    box=tuple(obj["visible_box"]),
+                    area=int(obj["visible_area"]),
+                    depth=float(obj["depth"]),
+                    text=obj["text"] if obj["text_visible"] else "",
+                )
             )
+        owner.setflags(write=False)
+        return cls(truth["height"], truth["horizon"], tuple(objects), owner)
+
+    def counts_in(self, box: Box) -> np.ndarray:
+        """Visible pixels of each object inside ``box``."""
+        rows = slice(max(self.height - box[3], 0), max(self.height - box[1], 0))
+        region = self.owner[rows, max(box[0], 0) : max(box[2], 0)]
+        return np.bincount(region.ravel() + 1, minlength=len(self.objects) + 1)[1:]
+
+    def objects_in(self, box: Box) -> list[TruthObject]:
+        """Objects with at least half of their visible pixels inside ``box``."""
+        counts = self.counts_in(box)
+        return [o for o in self.objects if counts[o.index] >= 0.5 * o.area]
+
+    def dominant(self, box: Box, candidates: list[TruthObject] | None = None) -> TruthObject | None:
+        """The object (among ``candidates``) with the most visible pixels in ``box``."""
+        counts = self.counts_in(box)
+        pool = [o for o in (self.objects if candidates is None else candidates) if counts[o.index]]
+        return max(pool, key=lambda o: (counts[o.index], -o.index)) if pool else None
+
+    def ground_depth(self, box: Box) -> float:
+        """Median depth of the rows of ``box`` seen as ground (sky: the horizon row's)."""
+        lower, upper = max(box[1], 0), min(box[3], self.height)
+        if upper <= lower:
+            return world.depth_at(self.horizon - 1, self.horizon)
+        rows = range(lower, upper)
+        return float(
+            np.median([world.depth_at(min(r, self.horizon - 1), self.horizon) for r in rows])
         )
-    labels.setflags(write=False)
-    return SceneReading(truth["width"], truth["height"], truth["horizon"], tuple(blobs), labels)
 
 
 def same_result(method: str, a: Any, b: Any, *, iou: float = 0.5) -> bool | None:
