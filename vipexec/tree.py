@@ -10,6 +10,10 @@ the block's source segment, so the same prefix always lands on the same nodes. N
 - ``labels``: a dict the labelers fill; ``cot``: the step's natural-language form (or None);
 - ``ends``: ids of the programs that end at this node, with their run outcome.
 
+Trees grown step by step (:mod:`vipexec.generate.tree_builder`) add nodes one block at a time
+with :meth:`ProgramTree.add_block`; their nodes also record ``origin`` (how the block was
+produced) and, at leaves, ``ending`` (how the path ended), and the root node carries the query.
+
 Joining the segments along the path from the root to an end node gives that program's source
 back exactly.
 """
@@ -58,29 +62,61 @@ class ProgramTree:
         for position, (block, segment) in enumerate(zip(blocks, segments)):
             node = _node_id(parent, segment)
             if node not in self.graph:
-                self.graph.add_node(
-                    node,
-                    kind="block",
-                    depth=position + 1,
-                    block=block.to_dict() if block else None,
-                    segment=segment,
-                    trace=None,
-                    labels={},
-                    cot=None,
-                    ends=[],
-                )
-                self.graph.add_edge(parent, node)
+                self._new_node(parent, node, position + 1, block.to_dict() if block else None,
+                               segment)  # fmt: skip
             data = self.graph.nodes[node]
             if run is not None and data["trace"] is None and position < len(run.blocks):
                 data["trace"] = run.blocks[position].to_dict()
             parent = node
-        end = self.graph.nodes[parent]
         record: dict[str, Any] = {"program": program_id, "name": program.name}
         if run is not None:
             record["result"] = run.result_summary
             record["error"] = run.error.to_dict() if run.error else None
-        end["ends"] = [e for e in end["ends"] if e["program"] != program_id] + [record]
+        self._record_end(parent, record)
         return parent
+
+    def add_block(self, parent: str, segment: str, **fields: Any) -> str:
+        """Add the block ``segment`` under ``parent`` (extra node data in ``fields``); returns
+        its node id, the one :meth:`add` gives the same block after the same path. Adding a
+        block that is already there only updates its fields."""
+        if parent not in self.graph:
+            raise InvalidArgumentError(f"no node {parent!r} in this tree")
+        node = _node_id(parent, segment)
+        if node not in self.graph:
+            before = self.source(parent) if parent != ROOT else ""
+            program = Program.from_source(before + segment)
+            first_line = before.count("\n") + 1
+            block = next((b for b in program.blocks if b.lines[0] >= first_line), None)
+            depth = len(self.path(parent)) + 1 if parent != ROOT else 1
+            self._new_node(parent, node, depth, block.to_dict() if block else None, segment)
+        self.graph.nodes[node].update(fields)
+        return node
+
+    def end_program(self, node: str, name: str | None = None) -> str:
+        """Record that the path to ``node`` is a program (not run yet); returns its id."""
+        program = self.program(node)
+        program_id = program.sha256[:16]
+        self._record_end(node, {"program": program_id, "name": name or program.name})
+        return program_id
+
+    @property
+    def root(self) -> dict[str, Any]:
+        """The root node's data (a generated tree's query and generation settings)."""
+        return self.graph.nodes[ROOT]
+
+    def _new_node(
+        self, parent: str, node: str, depth: int, block: dict[str, Any] | None, segment: str
+    ) -> None:
+        self.graph.add_node(
+            node, kind="block", depth=depth, block=block, segment=segment, trace=None,
+            labels={}, cot=None, ends=[],
+        )  # fmt: skip
+        self.graph.add_edge(parent, node)
+
+    def _record_end(self, node: str, record: dict[str, Any]) -> None:
+        ends = self.graph.nodes[node]["ends"]
+        self.graph.nodes[node]["ends"] = [e for e in ends if e["program"] != record["program"]]
+        self.graph.nodes[node]["ends"].append(record)
 
     # --- reading ------------------------------------------------------------------------------
 
