@@ -113,6 +113,8 @@ class ChatClient:
         self.cache = cache
         self.sent = 0
         """requests that went to the backend (cache misses)"""
+        self.cached = 0
+        """requests the cache answered"""
         self._lock = threading.Lock()
 
     @property
@@ -125,6 +127,8 @@ class ChatClient:
         if self.cache is not None:
             texts = self.cache.get(key)
             if texts is not None:
+                with self._lock:
+                    self.cached += 1
                 return ChatReply(texts, True, key)
         with self._lock:
             self.sent += 1

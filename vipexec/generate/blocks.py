@@ -86,7 +86,7 @@ def _candidates(answer: str) -> list[str]:
 
 
 def _step_of(block: str) -> int:
-    marker = MARKER.match(block)
+    marker = MARKER.match(block.partition("\n")[0])
     return int(marker.group(1)) if marker else 0
 
 
