@@ -29,7 +29,7 @@ from vipexec.modules.models.checkpoints import Located
 from vipexec.modules.models.errors import ServerUnreachable
 from vipexec.modules.models.prompts import llm_messages, parse_choice, select_messages
 
-__all__ = ["HttpLLMModule", "chat_choices", "chat_completion", "served_models"]
+__all__ = ["HttpLLMModule", "chat_choices", "served_models"]
 
 BASE_URL_ENV = ("VIPEXEC_LLM_BASE_URL", "OPENAI_BASE_URL")
 MODEL_ENV = "VIPEXEC_LLM_MODEL"
@@ -66,34 +66,6 @@ def _request_json(
         return json.loads(body)
     except json.JSONDecodeError:
         raise ValueError(f"{url} answered with non-JSON: {body[:120]!r}") from None
-
-
-def chat_completion(
-    base_url: str,
-    model: str,
-    messages: list[dict[str, Any]],
-    *,
-    max_tokens: int,
-    temperature: float = 0.0,
-    key: str | None = None,
-    timeout: float = 60.0,
-    retries: int = 3,
-    backoff_s: float = 0.5,
-    method: str = "llm_query",
-    name: str = "llm",
-) -> str:
-    """The assistant text of one chat completion (retried; raises ServerUnreachable)."""
-    payload = {
-        "model": model,
-        "messages": messages,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-    }
-    choices = chat_choices(
-        base_url, payload, key=key, timeout=timeout, retries=retries, backoff_s=backoff_s,
-        method=method, name=name,
-    )  # fmt: skip
-    return choices[0].strip()
 
 
 def chat_choices(
@@ -265,20 +237,18 @@ class HttpLLMModule(ModelModule):
         else:
             messages = select_messages(args["info"], args["question"], list(args["options"]))
             limit = self.options["short_max_tokens"]
+        payload = {
+            "model": model,
+            "messages": messages,
+            "max_tokens": limit,
+            "temperature": self.options["temperature"],
+        }
         try:
-            reply = chat_completion(
-                str(self.base_url()),
-                model,
-                messages,
-                max_tokens=limit,
-                temperature=self.options["temperature"],
-                key=self._key(),
-                timeout=self.options["timeout_s"],
-                retries=self.options["retries"],
-                backoff_s=self.options["backoff_s"],
-                method=request.method,
-                name=self.name,
-            )
+            reply = chat_choices(
+                str(self.base_url()), payload, key=self._key(), timeout=self.options["timeout_s"],
+                retries=self.options["retries"], backoff_s=self.options["backoff_s"],
+                method=request.method, name=self.name,
+            )[0].strip()  # fmt: skip
         except Exception as exc:
             return exc
         if request.method == "select_answer":

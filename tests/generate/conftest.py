@@ -17,14 +17,13 @@ The server records every request (``requests``) and how many it saw per question
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from vipexec.testing.chat_server import ChatServer, choices
 
 SLOW_S = 3.0
 """how long a ``slow`` question's first answer takes (tests use a 1 s client timeout)"""
@@ -37,50 +36,18 @@ def good_block(step: int, seed: int) -> str:
     return f"# Step 2: count them (seed {seed})\nprint(len(found))\nprint('Work is Done!')\n"
 
 
-class ScriptedChat:
+class ScriptedChat(ChatServer):
+    models = ("scripted",)
+    step_text = "In this step, we use the object finder and see two circles."
+    """what a CoT converter's request is answered with (after a short preamble)"""
+
     def __init__(self) -> None:
-        self.requests: list[dict] = []
         self.seen: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _json(self, status, body):
-                data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (timeout): nothing to answer
-                    pass
-
-            def do_GET(self):
-                if self.path.rstrip("/") == "/v1/models":
-                    self._json(200, {"object": "list", "data": [{"id": "scripted"}]})
-                else:
-                    self._json(404, {"error": "no such path"})
-
-            def do_POST(self):
-                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status, body = server.answer(payload)
-                self._json(status, body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def answer(self, payload: dict) -> tuple[int, dict]:
+    def answer(self, path: str, payload: dict) -> tuple[int, dict]:
         if payload["messages"][0]["content"].startswith("You turn one step"):
-            with self._lock:
-                self.requests.append(payload)
-            return 200, _choices(["Here you go. " + self.step_text])
+            return 200, choices(["Here you go. " + self.step_text])
         user = payload["messages"][-1]["content"]
         if isinstance(user, list):
             user = next(part["text"] for part in user if part["type"] == "text")
@@ -88,8 +55,7 @@ class ScriptedChat:
         step = int(re.search(r"Write only Step (\d+)", user).group(1))
         seed = payload.get("seed", 0)
         behaviour = question.split()[0].rstrip(":")
-        with self._lock:
-            self.requests.append(payload)
+        with self.lock:
             self.seen[question] += 1
             count = self.seen[question]
         first = count == 1
@@ -98,7 +64,7 @@ class ScriptedChat:
         if behaviour == "slow" and first:
             time.sleep(SLOW_S)
         texts = [self._text(behaviour, step, seed + i, count) for i in range(payload.get("n", 1))]
-        return 200, _choices(texts)
+        return 200, choices(texts)
 
     def _text(self, behaviour: str, step: int, seed: int, count: int) -> str:
         block = good_block(step, seed)
@@ -111,17 +77,6 @@ class ScriptedChat:
         if behaviour == "garbled" and count % 2 == 0:
             return "I am not able to write code for this question."
         return f"```python\n{block}```"
-
-    step_text = "In this step, we use the object finder and see two circles."
-    """what a CoT converter's request is answered with (after a short preamble)"""
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _choices(texts: list[str]) -> dict:
-    return {"choices": [{"message": {"role": "assistant", "content": t}} for t in texts]}
 
 
 @pytest.fixture
