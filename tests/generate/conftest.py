@@ -18,6 +18,7 @@ The server records every request (``requests``) and how many it saw per question
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter
 
@@ -43,6 +44,8 @@ class ScriptedChat(ChatServer):
 
     def __init__(self) -> None:
         self.seen: Counter[str] = Counter()
+        self.meet: threading.Barrier | None = None
+        """when set, a first-step request waits until this many are in flight at once"""
         super().__init__()
 
     def answer(self, path: str, payload: dict) -> tuple[int, dict]:
@@ -59,6 +62,11 @@ class ScriptedChat(ChatServer):
             self.seen[question] += 1
             count = self.seen[question]
         first = count == 1
+        if self.meet is not None and step == 1:
+            try:
+                self.meet.wait()
+            except threading.BrokenBarrierError:
+                return 500, {"error": "the requests did not come at once"}
         if behaviour == "dead" or (behaviour == "flaky500" and first):
             return 500, {"error": "overloaded"}
         if behaviour == "slow" and first:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -235,3 +236,19 @@ def test_generated_programs_are_scripts(chat_server, scene_images, tmp_path):
         assert program.sha256[:16] == data["ends"][0]["program"]
         # the same program added whole lands on the same node
         assert tree.add(Program.from_source(program.source)) == node
+
+
+def test_queries_are_grown_concurrently_within_the_bound(chat_server, scene_images, tmp_path):
+    # every first-step request waits until three are in flight: the run only succeeds if
+    # three queries are asked at once, and --concurrency 3 lets no fourth in
+    chat_server.meet = threading.Barrier(3, timeout=30)
+    queries = write_queries(
+        tmp_path / "q.jsonl", [query_line(f"q{i}", f"good: question {i}?") for i in range(6)]
+    )
+    code = generate(queries, scene_images, tmp_path / "out", chat_server.url, "--concurrency",
+                    "3", "--alternatives", "1", "--llm-retries", "0")  # fmt: skip
+    assert code == 0
+    assert chat_server.max_in_flight == 3
+    for i in range(6):
+        tree = ProgramTree.load(tmp_path / "out" / f"q{i}.json")
+        assert [d["ending"] for _, d in leaves(tree)] == ["done"]
