@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from vipexec.modules.errors import ModuleUnavailable
 from vipexec.modules.models.llm_http import chat_choices, served_models
 
 __all__ = [
     "API_KEY_ENV",
     "ChatBackend",
     "ChatClient",
+    "ChatFailed",
     "ChatReply",
     "ChatRequest",
     "HttpChat",
@@ -36,6 +38,10 @@ __all__ = [
 
 API_KEY_ENV = ("VIPEXEC_LLM_API_KEY", "OPENAI_API_KEY")
 """environment variables holding the API key, first set wins"""
+
+
+class ChatFailed(Exception):
+    """A request that failed for good (after its retries): the message says why, in one line."""
 
 
 @dataclass(frozen=True)
@@ -161,9 +167,12 @@ class HttpChat:
         self.backoff_s = backoff_s
         self.key = next((os.environ[v] for v in API_KEY_ENV if os.environ.get(v)), None)
         if not model:
-            listed = served_models(self.base_url, key=self.key, timeout=timeout, name="generate")
+            try:
+                listed = served_models(self.base_url, key=self.key, timeout=timeout)
+            except ModuleUnavailable as exc:
+                raise ChatFailed(f"{exc.reason}; or name the model") from None
             if not listed:
-                raise ValueError(f"{self.base_url}/models lists no model: name one")
+                raise ChatFailed(f"{self.base_url}/models lists no model: name one")
             model = listed[0]
         self.model = model
 
@@ -181,10 +190,15 @@ class HttpChat:
         return payload
 
     def send(self, payload: dict[str, Any]) -> list[str]:
-        return chat_choices(
-            self.base_url, payload, key=self.key, timeout=self.timeout, retries=self.retries,
-            backoff_s=self.backoff_s, method="chat", name=self.model,
-        )  # fmt: skip
+        try:
+            return chat_choices(
+                self.base_url, payload, key=self.key, timeout=self.timeout, retries=self.retries,
+                backoff_s=self.backoff_s, method="chat", name=self.model,
+            )  # fmt: skip
+        except ModuleUnavailable as exc:
+            raise ChatFailed(exc.reason) from None
+        except ValueError as exc:
+            raise ChatFailed(str(exc)) from None
 
 
 def image_part(path: str | Path) -> dict[str, Any]:

@@ -123,14 +123,21 @@ def _generator(kind: str, seed: int, llm: LLMSettings, cache: Path) -> Generator
         raise _Refused(f"--generator {kind!r}: expected one of {', '.join(GENERATORS)}")
     from vipexec.generate.llm import LLMGenerator
     from vipexec.generate.prompting import Prompts
-    from vipexec.modules.models.chat import ChatClient, HttpChat, ResponseCache
+    from vipexec.modules.models.chat import ChatClient, ChatFailed, HttpChat, ResponseCache
 
     prompts = Prompts.load(llm.prompt)
     backend: Any
     if llm.local:
-        from vipexec.modules.models.llm_local import LocalChat
+        if llm.local.startswith(("/", ".", "~")) and not Path(llm.local).expanduser().exists():
+            raise _Refused(f"--llm-local {llm.local}: no such folder")
+        try:
+            from vipexec.modules.models.llm_local import LocalChat
 
-        backend = LocalChat(llm.local, device=llm.device)
+            backend = LocalChat(str(Path(llm.local).expanduser()), device=llm.device)
+        except ImportError as exc:
+            raise _Refused(
+                f"--llm-local needs the models extra (pip install vipexec[models]): {exc}"
+            ) from None
     else:
         from vipexec.modules.models.llm_http import BASE_URL_ENV, MODEL_ENV
 
@@ -141,9 +148,12 @@ def _generator(kind: str, seed: int, llm: LLMSettings, cache: Path) -> Generator
                 "--llm-local CHECKPOINT"
             )
         model = llm.model or os.environ.get(MODEL_ENV)
-        backend = HttpChat(
-            url, model, timeout=llm.timeout, retries=llm.retries, backoff_s=llm.backoff_s
-        )
+        try:
+            backend = HttpChat(
+                url, model, timeout=llm.timeout, retries=llm.retries, backoff_s=llm.backoff_s
+            )
+        except ChatFailed as exc:
+            raise _Refused(f"--llm-base-url {url}: {exc}") from None
     client = ChatClient(backend, ResponseCache(cache))
     return LLMGenerator(
         client, prompts=prompts, seed=seed, temperature=llm.temperature,
