@@ -75,20 +75,32 @@ class ProgramTree:
         self._record_end(parent, record)
         return parent
 
-    def add_block(self, parent: str, segment: str, **fields: Any) -> str:
-        """Add the block ``segment`` under ``parent`` (extra node data in ``fields``); returns
-        its node id, the one :meth:`add` gives the same block after the same path. Adding a
-        block that is already there only updates its fields."""
+    def add_block(self, parent: str, text: str, **fields: Any) -> str:
+        """Add the block ``text`` under ``parent`` (extra node data in ``fields``); returns the
+        id of its node, the one :meth:`add` gives the same block after the same path.
+
+        A block whose compound statements hold ``# Step`` markers is several blocks to the
+        engine (a nested block per marker, see :mod:`vipexec.blocks`): it becomes a chain of
+        nodes, one per segment, as :meth:`add` makes it; ``fields`` go on the last one.
+        Adding a block that is already there only updates its fields."""
         if parent not in self.graph:
             raise InvalidArgumentError(f"no node {parent!r} in this tree")
-        node = _node_id(parent, segment)
-        if node not in self.graph:
-            before = self.source(parent) if parent != ROOT else ""
-            program = Program.from_source(before + segment)
-            first_line = before.count("\n") + 1
-            block = next((b for b in program.blocks if b.lines[0] >= first_line), None)
-            depth = len(self.path(parent)) + 1 if parent != ROOT else 1
-            self._new_node(parent, node, depth, block.to_dict() if block else None, segment)
+        path = self.path(parent) if parent != ROOT else []
+        before = "".join(self.graph.nodes[n]["segment"] for n in path)
+        program = Program.from_source(before + text)
+        segments = program.segments()
+        pieces: list[tuple[str, dict[str, Any] | None]] = [
+            (segment, block.to_dict())
+            for segment, block in zip(segments[len(path) :], program.blocks[len(path) :])
+        ]
+        if "".join(segments[: len(path)]) != before or "".join(s for s, _ in pieces) != text:
+            pieces = [(text, None)]  # not cut where the path is: one node, as given
+        node = parent
+        for depth, (segment, block) in enumerate(pieces, len(path) + 1):
+            child = _node_id(node, segment)
+            if child not in self.graph:
+                self._new_node(node, child, depth, block, segment)
+            node = child
         self.graph.nodes[node].update(fields)
         return node
 

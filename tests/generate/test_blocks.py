@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vipexec.generate.blocks import failing_block, is_final, normalise, read_block
 from vipexec.program import Program
@@ -87,3 +89,24 @@ def test_final_blocks_and_normalised_text():
     assert is_final(SECOND) and is_final('print("Work is Done!")')
     assert not is_final(FIRST) and not is_final("print('Work is not Done!')")
     assert normalise("# Step 1:  a\n\nx  =  1   \n  y = 2\n") == "# Step 1: a\nx = 1\n  y = 2"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["# Step 2: go", "# Step 1: find", "# step 3 - more", "```python", "```", "x = 1",
+             "print('Work is Done!')", "    y = (", "Sure, here it is:", "", "for a in b:",
+             "    pass", "\t# Step 4: nested", "raise ValueError('x')", '"""', "# | note"]
+        ),
+        max_size=12,
+    ).map("\n".join)
+    | st.text(max_size=200)
+)  # fmt: skip
+def test_any_answer_gives_one_block_that_parses(answer):
+    read = read_block(answer, 2, [FIRST])
+    program = Program.from_source(FIRST + read.text)
+    assert program.syntax_error is None
+    top = [block for block in program.blocks if block.parent is None]
+    assert [block.step for block in top] == [1, 2]
+    assert (read.problem is None) == (not read.text.startswith("# Step 2: (malformed answer)"))

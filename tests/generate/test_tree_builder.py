@@ -149,3 +149,30 @@ def test_add_block_gives_the_node_add_gives():
 def test_limits_are_checked(field):
     with pytest.raises(InvalidArgumentError, match=f"{field} must be an int of at least 1"):
         TreeLimits(**{field: 0})
+
+
+def test_a_block_with_nested_markers_is_a_chain_of_nodes_as_add_makes_it():
+    loop = "# Step 2: check each\nfor v in [1, 2]:\n    # Step 3: inside\n    w = v\n"
+    tree = ProgramTree()
+    first = tree.add_block(ROOT, "# Step 1: a\nx = 1\n")
+    last = tree.add_block(first, loop, origin={"k": 2})
+    chain = tree.path(last)
+    assert len(chain) == 3 and tree.graph.nodes[chain[1]]["segment"] == (
+        "# Step 2: check each\nfor v in [1, 2]:\n"
+    )
+    assert tree.graph.nodes[last]["block"]["parent"] == 1
+    assert tree.graph.nodes[last]["origin"] == {"k": 2}
+    assert tree.add(Program.from_source("# Step 1: a\nx = 1\n" + loop)) == last
+    assert tree.add_block(first, loop) == last and len(tree.graph) == 4
+
+
+def test_nested_markers_stay_inside_their_step():
+    def blocks(step, i):
+        if step == 1:
+            return "# Step 1: each\nfor v in [1, 2]:\n    # Step 2: inside\n    w = v\n"
+        return "# Step 2: answer\nprint(w)\nprint('Work is Done!')\n"
+
+    tree = build_tree(Scripted(blocks), QUERY, TreeLimits(1, 3, 64))
+    (leaf,) = tree.end_nodes()
+    assert tree.graph.nodes[leaf]["ending"] == "done" and len(tree.path(leaf)) == 3
+    assert [b.step for b in tree.program(leaf).blocks] == [1, 2, 2]

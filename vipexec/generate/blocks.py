@@ -15,10 +15,13 @@ import re
 from dataclasses import dataclass
 
 from vipexec.blocks import MARKER
+from vipexec.errors import VipexecError
+from vipexec.program import Program
 
 __all__ = [
     "DONE_LINE",
     "ReadBlock",
+    "block_problem",
     "failing_block",
     "is_final",
     "normalise",
@@ -28,6 +31,8 @@ __all__ = [
 DONE_LINE = "Work is Done!"
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PRINTS_DONE = re.compile(r"""\bprint\(\s*(['"])Work is Done!\1\s*\)""")
+_ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+"""characters a comment line cannot hold (Python would refuse the source or end the line)"""
 MAX_RAW_LINES = 40
 """lines of a malformed answer kept (as comments) in its failing block"""
 
@@ -68,7 +73,25 @@ def read_block(answer: str, step: int, previous: list[str]) -> ReadBlock:
     given = int(marker.group(1))
     description = marker.group(2).strip()
     text = f"# Step {step}: {description}\n{code}"
+    problem = block_problem(text, step, previous)
+    if problem is not None:
+        return ReadBlock(failing_block(step, answer, problem), problem)
     return ReadBlock(text, None, given if given != step else None)
+
+
+def block_problem(block: str, step: int, previous: list[str]) -> str | None:
+    """Why ``block`` is not one top-level block numbered ``step`` that parses after
+    ``previous`` (None when it is). Markers nested in its compound statements are allowed."""
+    try:
+        program = Program.from_source("".join(previous) + block)
+    except VipexecError as exc:
+        return str(exc)
+    if program.syntax_error is not None:
+        return f"the code does not parse ({program.syntax_error.message})"
+    top = [b for b in program.blocks if b.parent is None]
+    if len(top) != step or top[-1].step != step:
+        return f"not one block numbered {step}"
+    return None
 
 
 def _candidates(answer: str) -> list[str]:
@@ -124,8 +147,8 @@ def _longest_parsing_prefix(previous: list[str], body: str) -> str | None:
 
 def failing_block(step: int, answer: str, reason: str) -> str:
     """A block that keeps ``answer`` as comments and fails when run with ``reason``."""
-    raw = answer.replace("\r\n", "\n").strip("\n").split("\n")
-    kept = raw[:MAX_RAW_LINES]
+    raw = answer.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
+    kept = [_ESCAPED.sub(lambda m: ascii(m.group())[1:-1], line) for line in raw[:MAX_RAW_LINES]]
     if len(raw) > MAX_RAW_LINES:
         kept.append(f"... ({len(raw) - MAX_RAW_LINES} more lines)")
     comments = "".join(f"# | {line}".rstrip() + "\n" for line in kept if answer.strip())

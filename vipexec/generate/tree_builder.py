@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vipexec.errors import InvalidArgumentError, VipexecError
-from vipexec.generate.blocks import failing_block, is_final, normalise
+from vipexec.errors import InvalidArgumentError
+from vipexec.generate.blocks import block_problem, failing_block, is_final, normalise
 from vipexec.generate.protocol import Alternative, Generator, Query
-from vipexec.program import Program
 from vipexec.tree import ROOT, ProgramTree
 
 __all__ = ["ENDINGS", "TreeLimits", "build_tree", "query_record"]
@@ -143,25 +142,12 @@ def _checked(
     failure = origin.get("failure")
     block = alternative.block if alternative.block.endswith("\n") else alternative.block + "\n"
     if failure is None:
-        problem = _problem(block, step, blocks)
+        problem = block_problem(block, step, blocks)
         if problem is not None:
             origin.update(failure="malformed", error=problem)
             failure = "malformed"
             block = failing_block(step, alternative.block, problem)
     return block, failure, origin
-
-
-def _problem(block: str, step: int, blocks: list[str]) -> str | None:
-    try:
-        program = Program.from_source("".join(blocks) + block)
-    except VipexecError as exc:
-        return str(exc)
-    if program.syntax_error is not None:
-        return f"the code does not parse ({program.syntax_error.message})"
-    top = [b for b in program.blocks if b.parent is None]
-    if len(top) != step or top[-1].step != step:
-        return f"not one block numbered {step}"
-    return None
 
 
 def _end(tree: ProgramTree, node: str, ending: str, query: Query) -> None:
