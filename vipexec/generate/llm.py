@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from vipexec.generate.blocks import failing_block, read_block
@@ -132,6 +133,7 @@ class LLMGenerator:
         else:
             text = self.prompts.render("first", query=query.query, images=images)
         content: Any = text
-        if self.send_images and query.images:
-            content = [{"type": "text", "text": text}, *map(image_part, query.images)]
+        files = [path for path in query.images if Path(path).is_file()]  # not frame folders
+        if self.send_images and files:
+            content = [{"type": "text", "text": text}, *map(image_part, files)]
         return ({"role": "system", "content": self._system}, {"role": "user", "content": content})
