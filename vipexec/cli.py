@@ -54,6 +54,12 @@ def check_seconds(option: str, value: float) -> None:
         raise Usage(f"{option} {value}: expected seconds, more than 0 and at most {MAX_TIMEOUT:g}")
 
 
+def check_count(option: str, value: int, low: int, high: int) -> None:
+    """Refuse a count outside [low, high]."""
+    if not low <= value <= high:
+        raise Usage(f"{option} {value}: expected a whole number from {low} to {high}")
+
+
 # --- vipexec run ----------------------------------------------------------------------------
 
 
@@ -420,6 +426,74 @@ def dataset_cli(
             format=format,
         )
     )
+
+
+@app.command("generate")
+def generate_cli(
+    queries: Annotated[Path, typer.Argument(help="QUERIES.jsonl: one query per line.")],
+    images: Annotated[Path, typer.Option(help="Folder the queries' image paths are relative to.")],
+    out: Annotated[Path, typer.Option(help="Output folder: one tree JSON per query.")],
+    generator: Annotated[str, typer.Option(help="grammar or llm.")] = "grammar",
+    alternatives: Annotated[int, typer.Option(help="Alternatives per step.")] = 2,
+    max_steps: Annotated[int, typer.Option(help="Blocks per program at most.")] = 6,
+    max_leaves: Annotated[int, typer.Option(help="Programs per tree at most.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed the per-alternative seeds derive from.")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Queries grown at once.")] = 8,
+    llm_base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server up to /v1.")
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option(help="Model name (else the first served).")
+    ] = None,
+    llm_local: Annotated[
+        str | None, typer.Option(help="A transformers causal-LM checkpoint to run here instead.")
+    ] = None,
+    llm_device: Annotated[str, typer.Option(help="Device of --llm-local.")] = "cpu",
+    llm_images: Annotated[
+        bool, typer.Option(help="Send the images to the model (it must accept them).")
+    ] = False,
+    llm_n: Annotated[
+        bool, typer.Option(help="One request with n choices instead of one seeded request each.")
+    ] = False,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per answer at most.")] = 512,
+    llm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
+    llm_retries: Annotated[int, typer.Option(help="Retries after a timeout, 429 or 5xx.")] = 3,
+    llm_backoff: Annotated[
+        float, typer.Option(help="Seconds before the first retry (doubles).")
+    ] = 1.0,
+    prompt: Annotated[
+        Path | None, typer.Option(help="Prompt file replacing the packaged one.")
+    ] = None,
+) -> None:
+    """Grow one program tree per query, least-to-most, and write them as JSON."""
+    try:
+        check_seconds("--llm-timeout", llm_timeout)
+        check_count("--alternatives", alternatives, 1, 16)
+        check_count("--max-steps", max_steps, 1, 50)
+        check_count("--max-leaves", max_leaves, 1, 10_000)
+        check_count("--concurrency", concurrency, 1, 256)
+        check_count("--max-tokens", max_tokens, 1, 32_768)
+        check_count("--llm-retries", llm_retries, 0, 10)
+        if not (math.isfinite(llm_backoff) and 0 <= llm_backoff <= 60):
+            raise Usage(f"--llm-backoff {llm_backoff}: expected seconds from 0 to 60")
+        if not (math.isfinite(temperature) and 0 <= temperature <= 2):
+            raise Usage(f"--temperature {temperature}: expected a number from 0 to 2")
+    except Usage as exc:
+        raise fail(str(exc)) from None
+    from vipexec.generate.command import LLMSettings, generate_command
+    from vipexec.generate.tree_builder import TreeLimits
+
+    llm = LLMSettings(
+        base_url=llm_base_url, model=llm_model, local=llm_local, device=llm_device,
+        images=llm_images, use_n=llm_n, temperature=temperature, max_tokens=max_tokens,
+        timeout=llm_timeout, retries=llm_retries, backoff_s=llm_backoff, prompt=prompt,
+    )  # fmt: skip
+    limits = TreeLimits(alternatives, max_steps, max_leaves)
+    raise typer.Exit(
+        generate_command(queries, images, out, generator=generator, limits=limits, seed=seed,
+                         concurrency=concurrency, llm=llm)
+    )  # fmt: skip
 
 
 @app.command(

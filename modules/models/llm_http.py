@@ -29,7 +29,7 @@ from vipexec.modules.models.checkpoints import Located
 from vipexec.modules.models.errors import ServerUnreachable
 from vipexec.modules.models.prompts import llm_messages, parse_choice, select_messages
 
-__all__ = ["HttpLLMModule", "chat_completion"]
+__all__ = ["HttpLLMModule", "chat_choices", "served_models"]
 
 BASE_URL_ENV = ("VIPEXEC_LLM_BASE_URL", "OPENAI_BASE_URL")
 MODEL_ENV = "VIPEXEC_LLM_MODEL"
@@ -68,28 +68,24 @@ def _request_json(
         raise ValueError(f"{url} answered with non-JSON: {body[:120]!r}") from None
 
 
-def chat_completion(
+def chat_choices(
     base_url: str,
-    model: str,
-    messages: list[dict[str, str]],
+    payload: dict[str, Any],
     *,
-    max_tokens: int,
-    temperature: float = 0.0,
     key: str | None = None,
     timeout: float = 60.0,
     retries: int = 3,
     backoff_s: float = 0.5,
     method: str = "llm_query",
     name: str = "llm",
-) -> str:
-    """The assistant text of one chat completion (retried; raises ServerUnreachable)."""
+) -> list[str]:
+    """The text of every choice the server returns for one ``/chat/completions`` request body.
+
+    ``payload`` is sent as is (``n``, ``seed`` and image content parts included). Retried
+    errors that persist raise :class:`ServerUnreachable`; any other failure (an HTTP 4xx, an
+    answer without choices) raises ``ValueError``. Both messages are one line naming the URL.
+    """
     url = base_url.rstrip("/") + "/chat/completions"
-    payload = {
-        "model": model,
-        "messages": messages,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-    }
     last = ""
     for attempt in range(retries + 1):
         try:
@@ -102,10 +98,25 @@ def chat_completion(
     else:
         raise ServerUnreachable(method, name, url, f"{last} (after {retries + 1} tries)")
     try:
-        content = answer["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        raise ValueError(f"{url}: unexpected answer {str(answer)[:200]}") from None
-    return str(content or "").strip()
+        choices = [str(choice["message"]["content"] or "") for choice in answer["choices"]]
+    except (KeyError, TypeError):
+        choices = []
+    if not choices:
+        raise ValueError(f"{url}: unexpected answer {str(answer)[:200]}")
+    return choices
+
+
+def served_models(
+    base_url: str, *, key: str | None, timeout: float = 5.0, method: str = "*", name: str = "llm"
+) -> list[str]:
+    """Model names the server lists (``GET /models``); raises ServerUnreachable."""
+    url = f"{base_url.rstrip('/')}/models"
+    try:
+        answer = _request_json(url, None, key=key, timeout=timeout)
+    except _Retryable as exc:
+        raise ServerUnreachable(method, name, url, str(exc)) from None
+    data = answer.get("data") if isinstance(answer, dict) else None
+    return [str(item.get("id")) for item in data or [] if isinstance(item, dict)]
 
 
 class HttpLLMModule(ModelModule):
@@ -175,13 +186,9 @@ class HttpLLMModule(ModelModule):
 
     def served_models(self, *, timeout: float = 5.0, method: str = "*") -> list[str]:
         """Model names the server lists (``GET /models``); raises ServerUnreachable."""
-        url = f"{self.base_url()}/models"
-        try:
-            answer = _request_json(url, None, key=self._key(), timeout=timeout)
-        except _Retryable as exc:
-            raise ServerUnreachable(method, self.name, url, str(exc)) from None
-        data = answer.get("data") if isinstance(answer, dict) else None
-        return [str(item.get("id")) for item in data or [] if isinstance(item, dict)]
+        return served_models(
+            str(self.base_url()), key=self._key(), timeout=timeout, method=method, name=self.name
+        )
 
     def _model(self, method: str) -> str:
         if self._model_name is None:
@@ -230,20 +237,18 @@ class HttpLLMModule(ModelModule):
         else:
             messages = select_messages(args["info"], args["question"], list(args["options"]))
             limit = self.options["short_max_tokens"]
+        payload = {
+            "model": model,
+            "messages": messages,
+            "max_tokens": limit,
+            "temperature": self.options["temperature"],
+        }
         try:
-            reply = chat_completion(
-                str(self.base_url()),
-                model,
-                messages,
-                max_tokens=limit,
-                temperature=self.options["temperature"],
-                key=self._key(),
-                timeout=self.options["timeout_s"],
-                retries=self.options["retries"],
-                backoff_s=self.options["backoff_s"],
-                method=request.method,
-                name=self.name,
-            )
+            reply = chat_choices(
+                str(self.base_url()), payload, key=self._key(), timeout=self.options["timeout_s"],
+                retries=self.options["retries"], backoff_s=self.options["backoff_s"],
+                method=request.method, name=self.name,
+            )[0].strip()  # fmt: skip
         except Exception as exc:
             return exc
         if request.method == "select_answer":

@@ -10,6 +10,8 @@ are the answer; ``select_answer`` reads the option out of it (:func:`prompts.par
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any, ClassVar
 
 from vipexec.modules.models import offline
@@ -20,10 +22,11 @@ from vipexec.modules.models.base import (
     Resolver,
     hf_pretrained,
 )
+from vipexec.modules.models.chat import ChatRequest, text_only
 from vipexec.modules.models.checkpoints import Located, locate_hf
 from vipexec.modules.models.prompts import llm_messages, parse_choice, select_messages
 
-__all__ = ["LocalLLMModule"]
+__all__ = ["LocalChat", "LocalLLMModule", "generate_texts", "render_chat"]
 
 
 class LocalLLMModule(ModelModule):
@@ -46,23 +49,12 @@ class LocalLLMModule(ModelModule):
 
     def _load(self, located: Located, device: str, dtype: str, resolve: Resolver) -> None:
         offline.configure(offline=self.context.offline)
-        local = self.context.offline
-        tokenizer = hf_pretrained("AutoTokenizer", located.target, local=local)
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
-        self._model = hf_pretrained(
-            "AutoModelForCausalLM", located.target, local=local, device=device, dtype=dtype
+        self._model, self._tokenizer = load_causal_lm(
+            located.target, local=self.context.offline, device=device, dtype=dtype
         )
-        self._tokenizer = tokenizer
 
     def _render(self, messages: list[dict[str, str]]) -> str:
-        if getattr(self._tokenizer, "chat_template", None):
-            return self._tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=True
-            )
-        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-        return "\n".join([*lines, "Assistant:"])
+        return render_chat(self._tokenizer, messages)
 
     def _run(self, requests: list[Request]) -> list[Any]:
         groups: dict[int, list[int]] = {}
@@ -90,21 +82,90 @@ class LocalLLMModule(ModelModule):
         return results
 
     def _generate(self, prompts: list[str], limit: int) -> list[str]:
+        texts = generate_texts(self._model, self._tokenizer, prompts, max_new_tokens=limit)
+        return [" ".join(text.split()) for text in texts]
+
+
+def load_causal_lm(target: str, *, local: bool, device: str, dtype: str) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of a causal LM, the tokenizer left-padded for batches."""
+    tokenizer = hf_pretrained("AutoTokenizer", target, local=local)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = hf_pretrained("AutoModelForCausalLM", target, local=local, device=device, dtype=dtype)
+    return model, tokenizer
+
+
+def render_chat(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """The prompt text: the tokenizer's chat template, else plain "Role: text" lines."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+    return "\n".join([*lines, "Assistant:"])
+
+
+def generate_texts(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    *,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    n: int = 1,
+) -> list[str]:
+    """The new text after each prompt, ``n`` per prompt in order; greedy at temperature 0,
+    else sampled (seed the generator before calling for reproducible samples)."""
+    import torch
+
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    batch = {
+        k: v.to(model.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")
+    }
+    sampling = (
+        {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+    )
+    with torch.inference_mode():
+        output = model.generate(
+            **batch,
+            max_new_tokens=max_new_tokens,
+            num_return_sequences=n,
+            pad_token_id=tokenizer.pad_token_id,
+            **sampling,
+        )
+    new = output[:, batch["input_ids"].shape[1] :]
+    return tokenizer.batch_decode(new, skip_special_tokens=True)
+
+
+class LocalChat:
+    """A local causal LM as a chat backend (:mod:`vipexec.modules.models.chat`): text only
+    (image parts are dropped), one generation at a time, seeded per request."""
+
+    def __init__(self, checkpoint: str, *, device: str = "cpu", dtype: str = "float32") -> None:
+        self.checkpoint = checkpoint
+        self.model = Path(checkpoint).name or checkpoint
+        local = Path(checkpoint).exists()
+        self._model, self._tokenizer = load_causal_lm(
+            checkpoint, local=local, device=device, dtype=dtype
+        )
+        self._lock = threading.Lock()
+
+    def payload(self, request: ChatRequest) -> dict[str, Any]:
+        return {
+            "local": self.model,
+            "messages": text_only(request.messages),
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "n": request.n,
+            "seed": request.seed,
+        }
+
+    def send(self, payload: dict[str, Any]) -> list[str]:
         import torch
 
-        inputs = self._tokenizer(
-            prompts, return_tensors="pt", padding=True, add_special_tokens=False
-        )
-        batch = {
-            k: v.to(self.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")
-        }
-        with torch.inference_mode():
-            output = self._model.generate(
-                **batch,
-                max_new_tokens=limit,
-                do_sample=False,
-                pad_token_id=self._tokenizer.pad_token_id,
-            )
-        new = output[:, batch["input_ids"].shape[1] :]
-        texts = self._tokenizer.batch_decode(new, skip_special_tokens=True)
-        return [" ".join(text.split()) for text in texts]
+        prompt = render_chat(self._tokenizer, payload["messages"])
+        with self._lock:  # the seed is process-global state
+            torch.manual_seed(payload["seed"] or 0)
+            return generate_texts(
+                self._model, self._tokenizer, [prompt], max_new_tokens=payload["max_tokens"],
+                temperature=payload["temperature"], n=payload["n"],
+            )  # fmt: skip

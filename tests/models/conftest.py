@@ -8,16 +8,15 @@ folder, and loaded back through the same code path a real checkpoint takes.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from vipexec.testing.chat_server import ChatServer, choices
 
 # ultralytics reads YOLO_CONFIG_DIR at import: keep its settings out of the user's home
 _SESSION_TMP = Path(tempfile.gettempdir()) / "vipexec-model-tests"
@@ -77,76 +76,28 @@ def video(store):
 # --- an OpenAI-compatible test server ---------------------------------------------------------
 
 
-class FakeOpenAI:
-    """A tiny OpenAI-compatible chat server on 127.0.0.1 (GET /v1/models, POST
-    /v1/chat/completions). Records every request; ``fail_next`` answers 503 that many times;
-    ``delay_s`` holds each answer; ``reply`` maps a request payload to the assistant text."""
+class FakeOpenAI(ChatServer):
+    """An OpenAI-compatible chat server on 127.0.0.1 (see :class:`ChatServer`): ``fail_next``
+    answers 503 that many times; ``delay_s`` holds each answer; ``reply`` maps a request payload
+    to the assistant text."""
 
     def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
         self.fail_next = 0
         self.delay_s = 0.0
-        self.in_flight = 0
-        self.max_in_flight = 0
         self.reply = self.default_reply
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _json(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if self.path.rstrip("/") == "/v1/models":
-                    self._json(200, {"object": "list", "data": [{"id": "tiny-served"}]})
-                else:
-                    self._json(404, {"error": "no such path"})
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                payload = json.loads(self.rfile.read(length) or b"{}")
-                with server._lock:
-                    server.requests.append(payload)
-                    server.headers.append(dict(self.headers))
-                    if server.fail_next > 0:
-                        server.fail_next -= 1
-                        failing = True
-                    else:
-                        failing = False
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    if server.delay_s:
-                        time.sleep(server.delay_s)
-                    if failing:
-                        self._json(503, {"error": "busy"})
-                    elif self.path.rstrip("/") != "/v1/chat/completions":
-                        self._json(404, {"error": "no such path"})
-                    else:
-                        text = server.reply(payload)
-                        self._json(
-                            200, {"choices": [{"message": {"role": "assistant", "content": text}}]}
-                        )
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.timeout = 0.05
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
+    def answer(self, path: str, payload: dict) -> tuple[int, dict]:
+        with self.lock:
+            failing = self.fail_next > 0
+            self.fail_next -= failing
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if failing:
+            return 503, {"error": "busy"}
+        if path != "/v1/chat/completions":
+            return 404, {"error": "no such path"}
+        return 200, choices([self.reply(payload)])
 
     @staticmethod
     def default_reply(payload: dict) -> str:
@@ -155,18 +106,6 @@ class FakeOpenAI:
             listed = [line.split(". ", 1)[1] for line in user.split("\n") if line[:1].isdigit()]
             return f"I think it is {listed[-1]}."
         return f"echo: {user}"
-
-    def _loop(self) -> None:
-        deadline = time.monotonic() + 300  # stops by itself even if never closed
-        handled = 0
-        while not self._stop.is_set() and time.monotonic() < deadline and handled < 10_000:
-            self.httpd.handle_request()
-            handled += 1
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.httpd.server_close()
 
 
 @pytest.fixture

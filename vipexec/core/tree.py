@@ -13,6 +13,10 @@ none, so the same prefix always lands on the same nodes, and a tree's node ids e
 - ``labels``: a dict the labelers fill; ``cot``: the step's natural-language form (or None);
 - ``ends``: ids of the programs that end at this node, with their run outcome.
 
+Trees grown step by step (:mod:`vipexec.generate.tree_builder`) add nodes one block at a time
+with :meth:`ProgramTree.add_block`; their nodes also record ``origin`` (how the block was
+produced) and, at leaves, ``ending`` (how the path ended), and the root node carries the query.
+
 Joining the segments along the path from the root to an end node gives that program's source
 back exactly.
 """
@@ -27,7 +31,7 @@ from typing import Any
 from vipexec.core.errors import InvalidArgumentError
 from vipexec.core.program import Program
 from vipexec.core.run import Run, json_object, read_text
-from vipexec.core.step_rows import TREE_ROOT, block_ids
+from vipexec.core.step_rows import TREE_ROOT, block_ids, node_id
 
 ROOT = TREE_ROOT
 TREE_SCHEMA = 1
@@ -61,29 +65,74 @@ class ProgramTree:
         parent = ROOT
         for position, (block, segment, node) in enumerate(zip(blocks, segments, ids)):
             if node not in self.graph:
-                self.graph.add_node(
-                    node,
-                    kind="block",
-                    depth=position + 1,
-                    block=block.to_dict() if block else None,
-                    segment=segment,
-                    trace=None,
-                    labels={},
-                    cot=None,
-                    ends=[],
-                )
-                self.graph.add_edge(parent, node)
+                self._new_node(parent, node, position + 1, block.to_dict() if block else None,
+                               segment)  # fmt: skip
             data = self.graph.nodes[node]
             if run is not None and data["trace"] is None and position < len(run.blocks):
                 data["trace"] = run.blocks[position].to_dict()
             parent = node
-        end = self.graph.nodes[parent]
         record: dict[str, Any] = {"program": program_id, "name": program.name}
         if run is not None:
             record["result"] = run.result_summary
             record["error"] = run.error.to_dict() if run.error else None
-        end["ends"] = [e for e in end["ends"] if e["program"] != program_id] + [record]
+        self._record_end(parent, record)
         return parent
+
+    def add_block(self, parent: str, text: str, **fields: Any) -> str:
+        """Add the block ``text`` under ``parent`` (extra node data in ``fields``); returns the
+        id of its node, the one :meth:`add` gives the same block after the same path.
+
+        A block whose compound statements hold ``# Step`` markers is several blocks to the
+        engine (a nested block per marker, see :mod:`vipexec.core.blocks`): it becomes a chain of
+        nodes, one per segment, as :meth:`add` makes it; ``fields`` go on the last one.
+        Adding a block that is already there only updates its fields."""
+        if parent not in self.graph:
+            raise InvalidArgumentError(f"no node {parent!r} in this tree")
+        path = self.path(parent) if parent != ROOT else []
+        before = "".join(self.graph.nodes[n]["segment"] for n in path)
+        program = Program.from_source(before + text)
+        segments = program.segments()
+        pieces: list[tuple[str, dict[str, Any] | None]] = [
+            (segment, block.to_dict())
+            for segment, block in zip(segments[len(path) :], program.blocks[len(path) :])
+        ]
+        if "".join(segments[: len(path)]) != before or "".join(s for s, _ in pieces) != text:
+            pieces = [(text, None)]  # not cut where the path is: one node, as given
+        node = parent
+        for depth, (segment, block) in enumerate(pieces, len(path) + 1):
+            chain = (self.graph.graph.get("query_id") or ROOT) if node == ROOT else node
+            child = node_id(chain, segment)
+            if child not in self.graph:
+                self._new_node(node, child, depth, block, segment)
+            node = child
+        self.graph.nodes[node].update(fields)
+        return node
+
+    def end_program(self, node: str, name: str | None = None) -> str:
+        """Record that the path to ``node`` is a program (not run yet); returns its id."""
+        program = self.program(node)
+        program_id = program.sha256[:16]
+        self._record_end(node, {"program": program_id, "name": name or program.name})
+        return program_id
+
+    @property
+    def root(self) -> dict[str, Any]:
+        """The root node's data (a generated tree's query and generation settings)."""
+        return self.graph.nodes[ROOT]
+
+    def _new_node(
+        self, parent: str, node: str, depth: int, block: dict[str, Any] | None, segment: str
+    ) -> None:
+        self.graph.add_node(
+            node, kind="block", depth=depth, block=block, segment=segment, trace=None,
+            labels={}, cot=None, ends=[],
+        )  # fmt: skip
+        self.graph.add_edge(parent, node)
+
+    def _record_end(self, node: str, record: dict[str, Any]) -> None:
+        ends = self.graph.nodes[node]["ends"]
+        self.graph.nodes[node]["ends"] = [e for e in ends if e["program"] != record["program"]]
+        self.graph.nodes[node]["ends"].append(record)
 
     # --- reading ------------------------------------------------------------------------------
 

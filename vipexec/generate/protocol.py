@@ -42,7 +42,9 @@ class Alternative:
     """the block's text as proposed: ``# Step N: ...`` then its code (may be malformed)"""
     origin: dict[str, Any]
     """sampling metadata: generator, model, seed, sample index, temperature; ``fault`` for a
-    grammar block that carries one; ``error`` when the request or the parse failed"""
+    grammar block that carries one; when the request or the parse failed, ``failure``
+    (``"request_failed"`` or ``"malformed"``: the tree builder ends the path there) and ``error``
+    (why, one line)"""
 
 
 class Generator(Protocol):
