@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 
 from vipexec.labelers._blocks import literal_strings, statements_in_lines
@@ -57,6 +58,10 @@ class BlockFacts:
     """glue only: what the block produces: ``(name, expr)`` per variable it assigns, or one
     ``(None, expr)`` for the value it returns (or prints, in a script)"""
     returns: bool = False
+    tail: list[ast.stmt] = field(default_factory=list)
+    """glue only: the ``return`` of the next block that completes the block's ``if`` (an
+    ``if c: return "yes"`` block followed by a ``return "no"`` block answers ``"yes" if c else
+    "no"``)"""
     reads: tuple[str, ...] = ()
     """program variables the block reads (bound by an earlier block)"""
 
@@ -99,6 +104,7 @@ def analyse(program: Program, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> Pr
         item.reads = tuple(n for n in block.reads if n in bound_before)
         _classify_glue(item, bound_before)
         facts.append(item)
+    _complete_conditional_answers(facts, program)
     return ProgramFacts(program, facts, tracker.phrases, first_writer, variables)
 
 
@@ -127,13 +133,16 @@ def _arguments(call: ast.Call) -> list[ast.expr]:
 
 
 def _classify_glue(item: BlockFacts, bound_before: set[str]) -> None:
-    statements = item.statements
+    statements = _without_closing_prints(item.statements)
     if not statements or item.calls or not item.reads:
         return
     if not all(_glue_statement(s) for s in statements):
         return
     last = statements[-1]
-    if isinstance(last, ast.Return):
+    answer = _conditional_answer(last)
+    if answer is not None:
+        item.outputs, item.returns = [(None, answer)], True
+    elif isinstance(last, ast.Return):
         if last.value is None:
             return
         item.outputs, item.returns = [(None, last.value)], True
@@ -145,6 +154,69 @@ def _classify_glue(item: BlockFacts, bound_before: set[str]) -> None:
             return
         item.outputs = [(name, ast.Name(id=name, ctx=ast.Load())) for name in names]
     item.glue = True
+
+
+def _without_closing_prints(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """``statements`` without the trailing prints of constant text (a script's
+    ``print("Work is Done!")`` closes the answer; it is not the answer)."""
+    out = list(statements)
+    while (
+        out
+        and isinstance(out[-1], ast.Expr)
+        and _is_print(out[-1].value)
+        and isinstance(out[-1].value.args[0], ast.Constant)
+        and isinstance(out[-1].value.args[0].value, str)
+    ):
+        out.pop()
+    return out
+
+
+def _conditional_answer(statement: ast.stmt) -> ast.expr | None:
+    """``a if test else b`` for ``if test: return a`` / ``else: return b`` (None when the
+    statement is not such an ``if``, or a branch is not a single ``return``)."""
+    if not isinstance(statement, ast.If):
+        return None
+    body = _single_return(statement.body)
+    other = _single_return(statement.orelse)
+    if body is None or other is None:
+        return None
+    return ast.IfExp(test=statement.test, body=body, orelse=other)
+
+
+def _single_return(statements: list[ast.stmt]) -> ast.expr | None:
+    if len(statements) != 1:
+        return None
+    statement = statements[0]
+    if isinstance(statement, ast.If):
+        return _conditional_answer(statement)
+    if isinstance(statement, ast.Return) and statement.value is not None:
+        return statement.value
+    return None
+
+
+def _complete_conditional_answers(facts: list[BlockFacts], program: Program) -> None:
+    """A top-level ``if test: return a`` block followed by a top-level ``return b`` block is
+    glue answering ``a if test else b`` (when its test and both answers are glue)."""
+    blocks = program.blocks
+    for item, following in itertools.pairwise(facts):
+        if item.glue or item.calls or not item.reads or len(item.statements) != 1:
+            continue
+        if blocks[item.index].parent is not None or blocks[following.index].parent is not None:
+            continue
+        statement = item.statements[0]
+        if not (isinstance(statement, ast.If) and not statement.orelse):
+            continue
+        closing = following.statements
+        if not (len(closing) == 1 and isinstance(closing[0], ast.Return) and closing[0].value):
+            continue
+        if following.calls or not _glue_statement(statement) or not _glue_expr(closing[0].value):
+            continue
+        answer = _single_return(statement.body)
+        if answer is None:
+            continue
+        test = statement.test
+        item.outputs = [(None, ast.IfExp(test=test, body=answer, orelse=closing[0].value))]
+        item.returns, item.glue, item.tail = True, True, list(closing)
 
 
 def _is_print(node: ast.expr) -> bool:

@@ -410,6 +410,8 @@ class World:
 
 
 def _convert(value: Any, kind: str) -> Any:
+    if kind == "list" and hasattr(value, "horizontal_center"):
+        return [value]  # "the X" held as find()'s list
     if isinstance(value, list):
         if kind == "int":
             return len(value)
@@ -497,7 +499,7 @@ class _BlockRunner:
         from vipexec.modules.api import build_api
         from vipexec.modules.refs import ImageRef
 
-        statements = [_strip_print(copy.deepcopy(s)) for s in item.statements]
+        statements = [_strip_print(copy.deepcopy(s)) for s in (*item.statements, *item.tail)]
         if item.returns:
             last = statements[-1]
             statements[-1] = ast.Return(value=ast.List(elts=[last.value], ctx=ast.Load()))
