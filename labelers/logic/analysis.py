@@ -380,12 +380,14 @@ class _PhraseTracker:
         self.context: list[frozenset[str]] = []
 
     def words_of_literals(self, node: ast.AST) -> frozenset[str]:
+        """Content words of the module calls' string arguments in ``node``; a call under a
+        ``not`` gives its words as ``~word`` (the value holds what the call said no to)."""
         found: set[str] = set()
-        for call in ast.walk(node):
-            if _is_api_call(call):
-                for arg in _arguments(call):
-                    for text in literal_strings(arg):
-                        found |= self.vocabulary.content_words(text)
+        for call, negated in _calls_with_negation(node):
+            for arg in _arguments(call):
+                for text in literal_strings(arg):
+                    words = self.vocabulary.content_words(text)
+                    found |= {NEGATED + w for w in words} if negated else words
         return frozenset(found)
 
     def phrase(self, node: ast.AST) -> frozenset[str]:
@@ -450,6 +452,19 @@ class _PhraseTracker:
                 added = frozenset().union(*(self.phrase(a) for a in call.args))
                 context = frozenset().union(*self.context) if self.context else frozenset()
                 self.phrases[name] = self.phrases.get(name, frozenset()) | added | context
+
+
+NEGATED = "~"
+"""prefix of a phrase word the value was filtered against (``not verify_property(x, "red")``)"""
+
+
+def _calls_with_negation(node: ast.AST, negated: bool = False):
+    """Every module call in ``node`` with whether an odd number of ``not`` encloses it."""
+    if _is_api_call(node):
+        yield node, negated
+    flip = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    for child in ast.iter_child_nodes(node):
+        yield from _calls_with_negation(child, negated != flip)
 
 
 def _target_names(target: ast.expr) -> list[str]:

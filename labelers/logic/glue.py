@@ -501,9 +501,7 @@ class _BlockRunner:
 
         statements = [_strip_print(copy.deepcopy(s)) for s in (*item.statements, *item.tail)]
         if item.returns:
-            last = statements[-1]
-            statements[-1] = ast.Return(value=ast.List(elts=[last.value], ctx=ast.Load()))
-            for node in statements[:-1]:
+            for node in statements:
                 for sub in ast.walk(node):
                     if isinstance(sub, ast.Return) and sub.value is not None:
                         sub.value = ast.List(elts=[sub.value], ctx=ast.Load())

@@ -5,6 +5,13 @@ The logic checks need the operation a query states ("and", "more ... than", "at 
 question forms; anything else parses to an ``open`` spec with no tree, and the checks that need
 one are skipped (they never guess).
 
+Besides the tree, a spec records what the operation checks (:mod:`.operations`) need, also for
+queries that have no tree: the *quantifier* ("are all the circles red" -> ``all``; "is there a
+red circle" -> ``any``; "are there no red circles" -> ``none``), the *superlative* ("the nearest
+star" -> depth, smallest; "the rightmost square" -> x, largest) and the *subjects*: the object
+phrases the query is about. A spec with none of these is not ``understood``: the logic labeler
+then labels no block positive.
+
 Node kinds and the type of their value:
 
 ==========  ======================================  =======
@@ -85,6 +92,12 @@ class QuerySpec:
     tree: Node | None = None
     options: tuple[str, ...] = ()
     parents: dict[int, Node] = field(default_factory=dict, compare=False, repr=False)
+    quantifier: str | None = None
+    """``all``, ``any`` or ``none``: how the answer depends on the objects of the subject"""
+    superlative: tuple[str, str] | None = None
+    """``(axis, end)``: axis ``depth``, ``x`` or ``y``; end ``min`` or ``max``"""
+    subjects: tuple[frozenset[str], ...] = ()
+    """content words of the object phrases the query is about (leaves of the tree included)"""
 
     def __post_init__(self) -> None:
         parents: dict[int, Node] = {}
@@ -102,6 +115,24 @@ class QuerySpec:
         while (parent := self.parent(out[-1])) is not None:
             out.append(parent)
         return out
+
+    @property
+    def understood(self) -> bool:
+        return (
+            self.tree is not None
+            or self.answer == "options"
+            or self.quantifier is not None
+            or self.superlative is not None
+            or bool(self.subjects)
+        )
+
+    def object_phrases(self) -> list[frozenset[str]]:
+        """Every object phrase the query names: the tree's leaves and the subjects."""
+        found = [leaf.phrase for leaf in self.leaves()]
+        for subject in self.subjects:
+            if subject not in found:
+                found.append(subject)
+        return found
 
     def leaves(self) -> list[Node]:
         if self.tree is None:
@@ -183,15 +214,95 @@ def parse_query(text: str | None, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -
     options = _options(query, vocabulary)
     if options is not None:
         return QuerySpec(text, "options", None, options)
+    superlative = _superlative(query)
     for form, pattern in _PATTERNS:
         match = pattern.match(query)
         if match:
             tree = _build(form, match, vocabulary)
             if tree is not None:
                 answer = "count" if tree.kind == "count" else "yesno"
-                return QuerySpec(text, answer, tree)
+                return QuerySpec(
+                    text, answer, tree, quantifier=_TREE_QUANTIFIERS.get(form),
+                    superlative=superlative,
+                )  # fmt: skip
     answer = "yesno" if _YES_NO_START.match(query) else "open"
-    return QuerySpec(text, answer)
+    quantified = _quantified(query, vocabulary)
+    if quantified is not None:
+        quantifier, subject, filtered = quantified
+        return QuerySpec(text, "yesno", quantifier=quantifier, subjects=(subject, filtered))
+    subject = _subject(query, vocabulary)
+    subjects = (subject,) if subject is not None else ()
+    return QuerySpec(text, answer, superlative=superlative, subjects=subjects)
+
+
+_TREE_QUANTIFIERS = {"exists": "any", "none": "none"}
+"""the quantifier of each tree form that asks whether objects exist"""
+
+_SUPERLATIVES = {
+    "nearest": ("depth", "min"), "closest": ("depth", "min"), "farthest": ("depth", "max"),
+    "furthest": ("depth", "max"), "leftmost": ("x", "min"), "rightmost": ("x", "max"),
+    "topmost": ("y", "max"), "highest": ("y", "max"), "uppermost": ("y", "max"),
+    "lowest": ("y", "min"), "bottommost": ("y", "min"),
+}  # fmt: skip
+_SUPERLATIVE_WORD = re.compile(r"\b(" + "|".join(_SUPERLATIVES) + r")\b")
+
+
+def _superlative(query: str) -> tuple[str, str] | None:
+    match = _SUPERLATIVE_WORD.search(query)
+    return _SUPERLATIVES[match.group(1)] if match else None
+
+
+_QUANTIFIED = [
+    ("all", re.compile(r"^(?:are|is) (?:all|every|each)(?: of)? (?:the )?(?P<x>.+) (?P<p>\w+)$")),
+    ("any", re.compile(r"^(?:are|is) (?:any|some)(?: of)? (?:the )?(?P<x>.+) (?P<p>\w+)$")),
+    ("none", re.compile(r"^(?:are|is) (?:none of the|no) (?P<x>.+) (?P<p>\w+)$")),
+]
+
+
+def _quantified(
+    query: str, vocabulary: Vocabulary
+) -> tuple[str, frozenset[str], frozenset[str]] | None:
+    """("all", {circle}, {circle, red}) for "are all the circles red"; the property must be an
+    attribute word (or "a star" style: an article and a noun)."""
+    query = re.sub(r" (?:a|an) (\w+)$", r" \1", query)
+    for quantifier, pattern in _QUANTIFIED:
+        match = pattern.match(query)
+        if match is None or vocabulary.attribute(match.group("p")) is None:
+            continue
+        subject = vocabulary.content_words(match.group("x"))
+        return quantifier, subject, subject | vocabulary.content_words(match.group("p"))
+    return None
+
+
+_SUBJECT_FORMS = [
+    re.compile(r"^what does the (?:text|writing|label) (?:on|of) (?:the )?(?P<x>.+?) say$"),
+    re.compile(r"^what is (?:written|the text|the label) on (?:the )?(?P<x>.+)$"),
+    re.compile(r"^what (?:color|colour|shape|size|material) is (?:the )?(?P<x>.+)$"),
+    re.compile(r"^what is the (?:color|colour|shape|size|material) of (?:the )?(?P<x>.+)$"),
+    re.compile(r"^(?:is|are) (?:the )?(?P<x>.+?) (?:a|an) \w+$"),
+    re.compile(r"^(?:is|are) (?:the )?(?P<x>.+?) \w+$"),
+]
+
+
+def _subject(query: str, vocabulary: Vocabulary) -> frozenset[str] | None:
+    """The content words of the one object an open or yes/no question is about ("what color
+    is the nearest star" -> {star}; "is the nearest triangle orange" -> {triangle})."""
+    for pattern in _SUBJECT_FORMS:
+        match = pattern.match(query)
+        if match is None:
+            continue
+        phrase = _SUPERLATIVE_WORD.sub(" ", match.group("x"))
+        if pattern.pattern.endswith(r" \w+$") and not _names_an_object(phrase, vocabulary):
+            continue
+        return vocabulary.content_words(phrase)
+    return None
+
+
+def _names_an_object(phrase: str, vocabulary: Vocabulary) -> bool:
+    """Whether a phrase ends in a noun: a shape word or a generic one ("object")."""
+    last = phrase.split()[-1] if phrase.split() else ""
+    found = vocabulary.attribute(last)
+    return (found is not None and found[0] == "shape") or vocabulary.is_generic(last)
 
 
 def _objects(text: str, vocabulary: Vocabulary, kind: str = "objects") -> Node:

@@ -39,7 +39,9 @@ STOPWORDS = frozenset(
     """a an the any some all every each this that these those it its of with in on at to is are
     was were be there here how many much what which who does do did has have image picture photo
     scene patch visible colored coloured shaped and or not no than more fewer less same number
-    as both either neither count find exists exist present left right above below""".split()
+    as both either neither count find exists exist present left right above below
+    nearest closest farthest furthest leftmost rightmost topmost highest uppermost lowest
+    bottommost""".split()
 )
 
 
@@ -89,6 +91,10 @@ class Vocabulary:
         if found:
             return found[1]
         return singular(word)
+
+    def is_generic(self, word: str) -> bool:
+        """Whether a word names no kind of object ("object", "things")."""
+        return word.lower() in GENERIC
 
     def content_words(self, text: str) -> frozenset[str]:
         """Canonical content words of a phrase (filler, generic nouns and numbers dropped)."""

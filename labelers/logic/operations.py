@@ -1,0 +1,589 @@
+"""Operation tests: the logical operations a block performs, tested against the query's.
+
+Three checks read each block's code (whether or not it is pure glue), find the operations it
+performs and run them, as small input/output tests, next to the operation the query's parse
+asks for (:class:`~.query.QuerySpec`):
+
+- ``quantifier``: ``any(...)``, ``all(...)``, a loop that returns as soon as an element passes
+  (or fails) a test, or an ``exists(...)`` that decides the answer, each turned into a function
+  of the per-object verdicts and compared with the query's ``all`` / ``any`` / ``none`` on every
+  verdict vector up to three objects ("are all the circles red" answered by ``any`` fails on
+  ``[True, False]``);
+- ``extremum``: a selection by order (``sort``/``sorted`` then ``[0]`` or ``[-1]``,
+  ``min``/``max`` with a key, ``xs[ds.index(max(ds))]``, a loop keeping the element with the
+  smaller or larger key) must pick the query's superlative end on the query's axis ("nearest"
+  picks the smallest depth). When a selection picks the wrong end, the fault is charged to an
+  explicit ``reverse=True`` if the sort has one, else to the block that picks;
+- ``coverage``: a value the block uses as the answer's material (its count ``len(x)``, a
+  quantifier over it, one element ``x[0]``, ``min``/``max`` of it, ``exists(...)``) must hold
+  every attribute the query names for those objects: counting ``find("object")`` for "how many
+  red objects", or keeping the objects that are *not* red, fails.
+
+Each check gives ``pass`` or ``fail`` for the blocks where it found an operation and says
+nothing about the others; a query without the needed part (no quantifier, no superlative, no
+object phrase) skips the check.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from vipexec.labelers.logic.analysis import NEGATED, ProgramFacts
+from vipexec.labelers.logic.checks import Check
+from vipexec.labelers.logic.query import QuerySpec
+from vipexec.labelers.logic.vocabulary import Vocabulary
+from vipexec.program import Program
+
+__all__ = ["coverage_checks", "extremum_checks", "quantifier_checks"]
+
+QUANTIFIER, EXTREMUM, COVERAGE = "quantifier", "extremum", "coverage"
+_YES, _NO = "yes", "no"
+
+
+def _query_answer(quantifier: str, verdicts: tuple[bool, ...]) -> bool:
+    if quantifier == "all":
+        return all(verdicts)
+    if quantifier == "any":
+        return any(verdicts)
+    return not any(verdicts)  # none
+
+
+# --- quantifiers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """How a block turns per-object verdicts into the answer: ``answer(verdicts)``."""
+
+    what: str
+    yes_when_any: bool
+    """the answer is decided by ``any`` (True) or by ``all`` (False) of the tested verdicts"""
+    test_negated: bool
+    """the verdicts are tested through a ``not``"""
+    answer_negated: bool
+    """the result is negated (or answers "no" when the test holds)"""
+
+    def answer(self, verdicts: tuple[bool, ...]) -> bool:
+        tested = tuple(not v for v in verdicts) if self.test_negated else verdicts
+        value = any(tested) if self.yes_when_any else all(tested)
+        return not value if self.answer_negated else value
+
+
+def quantifier_checks(facts: ProgramFacts, spec: QuerySpec) -> list[Check]:
+    if spec.quantifier is None:
+        return []
+    checks = []
+    vectors = [v for n in range(4) for v in itertools.product((False, True), repeat=n)]
+    for item in facts.blocks:
+        for decision in _decisions(facts, item.index, item.statements):
+            wrong = [v for v in vectors if decision.answer(v) != _query_answer(spec.quantifier, v)]
+            if wrong:
+                shown = list(wrong[0])
+                expected = _YES if _query_answer(spec.quantifier, wrong[0]) else _NO
+                message = (
+                    f"{decision.what} does not answer '{spec.quantifier}': with verdicts "
+                    f"{shown} it answers {_NO if expected == _YES else _YES}, the query {expected}"
+                )
+                checks.append(Check(QUANTIFIER, item.index, "fail", message))
+            else:
+                message = f"{decision.what} answers '{spec.quantifier}' on every verdict vector"
+                checks.append(Check(QUANTIFIER, item.index, "pass", message))
+    return checks
+
+
+def _decisions(facts: ProgramFacts, index: int, statements: list[ast.stmt]) -> Iterator[_Decision]:
+    for statement in statements:
+        for node, negated in _walk_negation(statement):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("any", "all")
+                and len(node.args) == 1
+            ):
+                yield _Decision(
+                    f"{node.func.id}(...)",
+                    node.func.id == "any",
+                    _tests_negated(node.args[0]),
+                    negated,
+                )
+            elif _is_method_call(node, "exists") and _decides_answer(statement, node):
+                yield _Decision("exists(...)", True, False, negated)
+        if isinstance(statement, ast.For):
+            loop = _early_return_loop(facts, index, statement)
+            if loop is not None:
+                yield loop
+
+
+def _walk_negation(node: ast.AST, negated: bool = False) -> Iterator[tuple[ast.AST, bool]]:
+    yield node, negated
+    flip = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    for child in ast.iter_child_nodes(node):
+        yield from _walk_negation(child, negated != flip)
+
+
+def _tests_negated(argument: ast.expr) -> bool:
+    """Whether ``any``/``all``'s argument tests its elements through a ``not``."""
+    if isinstance(argument, ast.GeneratorExp | ast.ListComp):
+        element = argument.elt
+        return isinstance(element, ast.UnaryOp) and isinstance(element.op, ast.Not)
+    return False
+
+
+def _is_method_call(node: ast.AST, name: str) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == name
+    )
+
+
+def _decides_answer(statement: ast.stmt, call: ast.Call) -> bool:
+    """Whether an ``exists`` call is the answer: returned (through ``bool_to_yesno``/``not``)
+    or the test of an ``if`` that returns yes/no."""
+    if isinstance(statement, ast.Return) and statement.value is not None:
+        return _is_answer_of(statement.value, call)
+    if isinstance(statement, ast.If) and _is_answer_of(statement.test, call):
+        return _branch_answer(statement.body) is not None
+    return False
+
+
+def _is_answer_of(expr: ast.expr, call: ast.Call) -> bool:
+    while True:
+        if expr is call:
+            return True
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+            expr = expr.operand
+        elif (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Name)
+            and expr.func.id in ("bool_to_yesno", "bool")
+            and len(expr.args) == 1
+        ):
+            expr = expr.args[0]
+        else:
+            return False
+
+
+def _branch_answer(statements: list[ast.stmt]) -> str | None:
+    """ "yes" or "no" when ``statements`` end in returning that literal."""
+    if statements and isinstance(statements[-1], ast.Return):
+        value = statements[-1].value
+        if isinstance(value, ast.Constant) and value.value in (_YES, _NO):
+            return value.value
+    return None
+
+
+def _early_return_loop(facts: ProgramFacts, index: int, loop: ast.For) -> _Decision | None:
+    """``for x in xs: if [not] test(x): return A`` answers A when some element passes the
+    (negated) test: ``any``, or ``all`` through the negation when A is "no"."""
+    if len(loop.body) != 1 or not isinstance(loop.body[0], ast.If) or loop.body[0].orelse:
+        return None
+    branch = loop.body[0]
+    answer = _branch_answer(branch.body)
+    if answer is None:
+        return None
+    test, negated = branch.test, False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, negated = test.operand, True
+    return _Decision(
+        f"the loop returning {answer!r} on the first {'failing' if negated else 'passing'} object",
+        True,
+        negated,
+        answer == _NO,
+    )
+
+
+# --- extremum -----------------------------------------------------------------------------------
+
+
+_FIELDS = {
+    "compute_depth": "depth",
+    "horizontal_center": "x",
+    "left": "x",
+    "right": "x",
+    "vertical_center": "y",
+    "lower": "y",
+    "upper": "y",
+}
+_AXIS_WORDS = {"depth": "depth", "x": "horizontal position", "y": "vertical position"}
+_END_WORDS = {
+    ("depth", "min"): "nearest",
+    ("depth", "max"): "farthest",
+    ("x", "min"): "leftmost",
+    ("x", "max"): "rightmost",
+    ("y", "min"): "lowest",
+    ("y", "max"): "highest",
+}
+
+
+@dataclass(frozen=True)
+class _Order:
+    axis: str
+    descending: bool
+    block: int
+    explicit: bool
+    """the direction was chosen with ``reverse=...`` (or a negated key)"""
+
+
+@dataclass(frozen=True)
+class _Selection:
+    axis: str
+    end: str
+    block: int
+    """the block to blame when the end is wrong"""
+    what: str
+
+
+def extremum_checks(facts: ProgramFacts, spec: QuerySpec) -> list[Check]:
+    if spec.superlative is None:
+        return []
+    axis, end = spec.superlative
+    wanted = _END_WORDS[(axis, end)]
+    checks = []
+    for selection in _selections(facts):
+        got = _END_WORDS[(selection.axis, selection.end)]
+        if selection.axis != axis:
+            message = (
+                f"{selection.what} selects by {_AXIS_WORDS[selection.axis]}; the query asks "
+                f"for the {wanted} ({_AXIS_WORDS[axis]})"
+            )
+            checks.append(Check(EXTREMUM, selection.block, "fail", message))
+        elif selection.end != end:
+            message = f"{selection.what} picks the {got}; the query asks for the {wanted}"
+            checks.append(Check(EXTREMUM, selection.block, "fail", message))
+        else:
+            message = f"{selection.what} picks the {wanted}, as the query asks"
+            checks.append(Check(EXTREMUM, selection.block, "pass", message))
+    return checks
+
+
+def _selections(facts: ProgramFacts) -> list[_Selection]:
+    program = facts.program
+    orders: dict[str, _Order] = {}
+    keyed: dict[str, str] = {}
+    """lists of keys: name -> axis (``ds = [p.compute_depth() for p in xs]``)"""
+    found = []
+    for item in facts.blocks:
+        if program.blocks[item.index].parent is not None:
+            continue
+        for statement in item.statements:
+            for node in ast.walk(statement):
+                order = _sort_order(node, item.index)
+                if order is not None:
+                    orders[order[0]] = order[1]
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target = node.targets[0]
+                    if isinstance(target, ast.Name) and isinstance(node.value, ast.ListComp):
+                        axis = _key_axis(node.value.elt)
+                        if axis is not None:
+                            keyed[target.id] = axis[0]
+            found += _picks(item.index, item.statements, orders, keyed)
+            found += _loop_selections(item.index, item.statements)
+    return found
+
+
+def _sort_order(node: ast.AST, block: int) -> tuple[str, _Order] | None:
+    """``xs.sort(key=..., reverse=...)`` or ``xs = sorted(ys, key=...)``: (xs, its order)."""
+    call, name = None, None
+    if isinstance(node, ast.Expr) and _is_method_call(node.value, "sort"):
+        call = node.value
+        if isinstance(call.func.value, ast.Name):
+            name = call.func.value.id
+    elif (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "sorted"
+    ):
+        call, name = node.value, node.targets[0].id
+    if call is None or name is None:
+        return None
+    keywords = {k.arg: k.value for k in call.keywords}
+    axis = _key_axis(keywords.get("key"))
+    if axis is None:
+        return None
+    reverse = keywords.get("reverse")
+    descending = isinstance(reverse, ast.Constant) and bool(reverse.value)
+    explicit = descending or axis[1]
+    return name, _Order(axis[0], descending != axis[1], block, explicit)
+
+
+def _key_axis(key: ast.expr | None) -> tuple[str, bool] | None:
+    """(axis, negated) of a key: ``lambda p: p.compute_depth()``, ``p.horizontal_center``,
+    ``-p.vertical_center``; None when the key is not one of the patch's positions."""
+    if isinstance(key, ast.Lambda):
+        key = key.body
+    if key is None:
+        return None
+    negated = False
+    if isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub):
+        key, negated = key.operand, True
+    if isinstance(key, ast.Call) and isinstance(key.func, ast.Attribute):
+        key = key.func
+    if isinstance(key, ast.Attribute) and key.attr in _FIELDS:
+        return _FIELDS[key.attr], negated
+    return None
+
+
+def _picks(
+    block: int, statements: list[ast.stmt], orders: dict[str, _Order], keyed: dict[str, str]
+) -> list[_Selection]:
+    found = []
+    for statement in statements:
+        for node in ast.walk(statement):
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in orders
+            ):
+                position = _constant_index(node.slice)
+                if position not in (0, -1):
+                    continue
+                order = orders[node.value.id]
+                first_is_max = order.descending
+                picks_max = first_is_max if position == 0 else not first_is_max
+                blame = order.block if order.explicit and order.block != block else block
+                what = f"{node.value.id}[{position}] after sorting by {_AXIS_WORDS[order.axis]}"
+                found.append(_Selection(order.axis, _end(picks_max), blame, what))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("min", "max")
+            ):
+                selection = _min_max(node, block, keyed)
+                if selection is not None:
+                    found.append(selection)
+    return found
+
+
+def _end(picks_max: bool) -> str:
+    return "max" if picks_max else "min"
+
+
+def _constant_index(node: ast.expr) -> int | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, int)
+    ):
+        return -node.operand.value
+    return None
+
+
+def _min_max(call: ast.Call, block: int, keyed: dict[str, str]) -> _Selection | None:
+    picks_max = call.func.id == "max"
+    keywords = {k.arg: k.value for k in call.keywords}
+    if "key" in keywords:
+        axis = _key_axis(keywords["key"])
+        if axis is None:
+            return None
+        what = f"{call.func.id}(..., key={_AXIS_WORDS[axis[0]]})"
+        return _Selection(axis[0], _end(picks_max != axis[1]), block, what)
+    if len(call.args) == 1 and isinstance(call.args[0], ast.Name) and call.args[0].id in keyed:
+        axis_name = keyed[call.args[0].id]
+        what = f"{call.func.id}({call.args[0].id}) over {_AXIS_WORDS[axis_name]}s"
+        return _Selection(axis_name, _end(picks_max), block, what)
+    return None
+
+
+def _loop_selections(block: int, statements: list[ast.stmt]) -> list[_Selection]:
+    """``for x in xs: if key(x) < key(best): best = x`` keeps the smallest key."""
+    found = []
+    for statement in statements:
+        for loop in ast.walk(statement):
+            if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Name):
+                continue
+            element = loop.target.id
+            for test in loop.body:
+                if not (isinstance(test, ast.If) and isinstance(test.test, ast.Compare)):
+                    continue
+                compare = test.test
+                if len(compare.ops) != 1:
+                    continue
+                kept = _assigned_from(test.body, element)
+                if kept is None:
+                    continue
+                left, right = compare.left, compare.comparators[0]
+                axes = (_key_axis(left), _key_axis(right))
+                if None in axes or axes[0][0] != axes[1][0] or axes[0][1] != axes[1][1]:
+                    continue
+                element_left = _mentions(left, element) and _mentions(right, kept)
+                element_right = _mentions(right, element) and _mentions(left, kept)
+                if not (element_left or element_right):
+                    continue
+                op = compare.ops[0]
+                if not isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE):
+                    continue
+                smaller = isinstance(op, ast.Lt | ast.LtE)
+                keeps_min = smaller == element_left
+                keeps_min = keeps_min != axes[0][1]
+                what = f"the loop keeping {kept} by {_AXIS_WORDS[axes[0][0]]}"
+                found.append(_Selection(axes[0][0], "min" if keeps_min else "max", block, what))
+    return found
+
+
+def _assigned_from(statements: list[ast.stmt], element: str) -> str | None:
+    for statement in statements:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Name)
+            and statement.value.id == element
+        ):
+            return statement.targets[0].id
+    return None
+
+
+def _mentions(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+# --- coverage -----------------------------------------------------------------------------------
+
+
+def coverage_checks(facts: ProgramFacts, spec: QuerySpec, vocabulary: Vocabulary) -> list[Check]:
+    phrases = [p for p in spec.object_phrases()]
+    if not phrases:
+        return []
+    checks = []
+    program: Program = facts.program
+    for item in facts.blocks:
+        if program.blocks[item.index].parent is not None:
+            continue
+        problems, judged = [], 0
+        for what, name, held in _consumed(facts, item.statements, vocabulary):
+            judged += 1
+            problem, wrong_words = _coverage_problem(what, held, phrases, vocabulary)
+            if problem is None:
+                continue
+            writer = None
+            if wrong_words:
+                writer = _filter_block(facts, wrong_words, item.index, vocabulary)
+                if writer is None:
+                    writer = _writer(program, name, item.index)
+            if writer is not None:
+                # The value was filtered by the wrong words: that filter is the fault, and
+                # the block that only uses the value computes what it should.
+                checks.append(Check(COVERAGE, writer, "fail", problem))
+            else:
+                problems.append(problem)
+        if problems:
+            checks.append(Check(COVERAGE, item.index, "fail", problems[0]))
+        elif judged:
+            message = f"{judged} value(s) used for the answer hold the query's objects"
+            checks.append(Check(COVERAGE, item.index, "pass", message))
+    return checks
+
+
+def _filter_block(
+    facts: ProgramFacts, words: frozenset[str], before: int, vocabulary: Vocabulary
+) -> int | None:
+    """The last block before ``before`` (nested ones included) whose module calls name one
+    of ``words``: where a value was filtered by them."""
+    found = None
+    for item in facts.blocks:
+        if item.index >= before:
+            break
+        for _method, literals in item.calls:
+            if any(vocabulary.content_words(text) & words for text in literals):
+                found = item.index
+    return found
+
+
+def _writer(program: Program, name: str | None, before: int) -> int | None:
+    """The last top-level block before ``before`` that binds ``name``."""
+    if name is None:
+        return None
+    writers = [
+        b.index
+        for b in program.blocks
+        if b.index < before and b.parent is None and name in b.writes
+    ]
+    return writers[-1] if writers else None
+
+
+def _consumed(
+    facts: ProgramFacts, statements: list[ast.stmt], vocabulary: Vocabulary
+) -> Iterator[tuple[str, str | None, frozenset[str]]]:
+    """(description, variable or None, phrase) of every value a block uses as the answer's
+    material; loop bounds (``range(len(xs))``) and progress prints are not."""
+    skipped: set[int] = set()
+    for statement in statements:
+        for node in ast.walk(statement):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("range", "print")
+            ):
+                skipped |= {id(n) for arg in node.args for n in ast.walk(arg)}
+    for statement in statements:
+        for node in ast.walk(statement):
+            if id(node) in skipped:
+                continue
+            name = _consumed_name(node)
+            if name is not None and name in facts.phrases:
+                yield _describe(node), name, facts.phrases[name]
+            elif _is_method_call(node, "exists") or (
+                isinstance(node, ast.Subscript) and _is_method_call(node.value, "find")
+            ):
+                call = node if isinstance(node, ast.Call) else node.value
+                texts = [a.value for a in call.args if isinstance(a, ast.Constant)]
+                if len(texts) == 1 and isinstance(texts[0], str):
+                    yield _describe(node), None, vocabulary.content_words(texts[0])
+
+
+def _consumed_name(node: ast.AST) -> str | None:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("len", "any", "all", "min", "max")
+        and len(node.args) == 1
+    ):
+        argument = node.args[0]
+        if isinstance(argument, ast.Name):
+            return argument.id
+        if isinstance(argument, ast.GeneratorExp | ast.ListComp):
+            source = argument.generators[0].iter
+            return source.id if isinstance(source, ast.Name) else None
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and _constant_index(node.slice) is not None
+    ):
+        return node.value.id
+    return None
+
+
+def _describe(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _coverage_problem(
+    what: str, held: frozenset[str], phrases: list[frozenset[str]], vocabulary: Vocabulary
+) -> tuple[str | None, frozenset[str]]:
+    """What is wrong with a value holding ``held`` for the closest query phrase: attribute
+    words it lacks; and the wrong words it was filtered by (a missing word negated, or
+    another value of its class), empty when it was not filtered at all."""
+    plain = frozenset(w for w in held if not w.startswith(NEGATED))
+    negated = frozenset(w[len(NEGATED) :] for w in held if w.startswith(NEGATED))
+    best = max(phrases, key=lambda p: (len(p & plain), -len(p - plain), -len(p)))
+    missing = sorted(w for w in best - plain if vocabulary.attribute(w) is not None)
+    if not missing:
+        return None, frozenset()
+    against = frozenset(missing) & negated
+    if against:
+        return f"{what} keeps the objects that are not {', '.join(sorted(against))}", against
+    classes = {vocabulary.attribute(w)[0] for w in missing}
+    other = frozenset(w for w in plain if (vocabulary.attribute(w) or ("",))[0] in classes)
+    holds = " ".join(sorted(plain)) or "any object"
+    return f"{what} uses {holds}; the query is about {' '.join(sorted(best))}", other
