@@ -115,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--faults", type=int, default=2, help="faulty variants per instance")
     parser.add_argument("--templates", nargs="*", default=None)
-    parser.add_argument("--checker", default="synthetic", help="attribute checker backend")
+    parser.add_argument(
+        "--checker",
+        default="synthetic-independent",
+        help="attribute checker: a backend name, or the default second pixel reader",
+    )
     parser.add_argument(
         "--checker-option", action="append", default=[], help="KEY=VALUE for the checker"
     )
