@@ -11,8 +11,10 @@ Checks, each giving ``pass``, ``fail`` or ``skip`` per block:
   parse;
 - ``glue`` (:mod:`.glue`): blocks of pure logic compute the operation the query states, on
   hypothesis-generated inputs;
-- ``suite``: a PropTest suite (``LabelContext.suite``) run against the program; its failed
-  assertions count against the block that produced the answer, broken tests count for nothing.
+- ``suite``: a PropTest suite (``LabelContext.suite``, else one an LLM writes for the query
+  when the labeler has a ``suite_writer``: :class:`~vipexec.labelers.llm_suite.SuiteWriter`)
+  run against the program in the sandbox; its failed assertions count against the block that
+  produced the answer, broken tests count for nothing.
 
 A block is negative when a check on it (or on a block nested in it) fails, positive when at
 least one ran and passed, else ``None``. Blocks that did not run get only the static checks.
@@ -69,6 +71,7 @@ class LogicLabeler:
         backend: str = "synthetic",
         backend_options: dict[str, Any] | None = None,
         sandbox_pool: Any = None,
+        suite_writer: Any = None,
     ) -> None:
         unknown = set(checks) - set(CHECKS)
         if unknown:
@@ -82,6 +85,7 @@ class LogicLabeler:
         self.backend = backend
         self.backend_options = dict(backend_options or {})
         self.sandbox_pool = sandbox_pool
+        self.suite_writer = suite_writer
 
     def config(self) -> dict[str, Any]:
         return {
@@ -89,6 +93,7 @@ class LogicLabeler:
             "max_examples": self.max_examples,
             "seed": self.seed,
             "backend": self.backend,
+            **({"suite_writer": self.suite_writer.config()} if self.suite_writer else {}),
         }
 
     def run_checks(self, run: Run, context: LabelContext | None = None) -> list[Check]:
@@ -123,9 +128,23 @@ class LogicLabeler:
             checks += quantifier_checks(facts, spec)
             checks += extremum_checks(facts, spec)
             checks += coverage_checks(facts, spec, self.vocabulary)
-        if "suite" in self.checks and context.suite is not None and answer_block is not None:
-            checks += self._suite_checks(run, context, answer_block)
+        if "suite" in self.checks and answer_block is not None:
+            if context.suite is not None:
+                checks += self._suite_checks(run, context, context.suite, answer_block)
+            elif self.suite_writer is not None and spec.text:
+                checks += self._llm_suite_checks(run, context, spec.text, answer_block)
         return checks
+
+    def _llm_suite_checks(
+        self, run: Run, context: LabelContext, query: str, answer_block: int
+    ) -> list[Check]:
+        from vipexec.errors import VipexecError
+
+        try:
+            suite = self.suite_writer.suite_for(query)
+        except (VipexecError, ValueError) as exc:  # no server, or a reply without tests
+            return [Check("suite", answer_block, "skip", f"no LLM suite: {exc}")]
+        return self._suite_checks(run, context, suite, answer_block)
 
     def label(self, run: Run, context: LabelContext | None = None) -> list[Label]:
         context = context or LabelContext()
@@ -150,13 +169,15 @@ class LogicLabeler:
             labels.append(_label(mine, nested, skipped, understood))
         return labels
 
-    def _suite_checks(self, run: Run, context: LabelContext, answer_block: int) -> list[Check]:
+    def _suite_checks(
+        self, run: Run, context: LabelContext, given: Any, answer_block: int
+    ) -> list[Check]:
         from vipexec.errors import InvalidArgumentError
         from vipexec.labelers.execution import Executor
         from vipexec.labelers.suites import Suite, run_suite
 
         try:
-            suite = Suite.coerce(context.suite)
+            suite = Suite.coerce(given)
         except InvalidArgumentError as exc:
             return [Check("suite", answer_block, "skip", f"suite not usable: {exc}")]
         if suite.kind != "proptest" or run.error is not None:
