@@ -91,6 +91,14 @@ def analyse(program: Program, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> Pr
     tracker = _PhraseTracker(vocabulary)
     tracker.visit_body(body)
     facts = []
+    printing = [
+        b.index
+        for b in program.blocks
+        if b.parent is None
+        and body is not None
+        and any(_is_print(n) for s in statements_in_lines(tree, b.lines) for n in ast.walk(s))
+    ]
+    last_printing = max(printing, default=None)
     for block in program.blocks:
         statements = statements_in_lines(tree, block.lines) if body is not None else []
         item = BlockFacts(block.index, statements)
@@ -102,7 +110,7 @@ def analyse(program: Program, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> Pr
         bound_before = {n for n, i in first_writer.items() if i < block.index}
         bound_before |= set(program.params)
         item.reads = tuple(n for n in block.reads if n in bound_before)
-        _classify_glue(item, bound_before)
+        _classify_glue(item, bound_before, block.index == last_printing)
         facts.append(item)
     _complete_conditional_answers(facts, program)
     return ProgramFacts(program, facts, tracker.phrases, first_writer, variables)
@@ -132,7 +140,9 @@ def _arguments(call: ast.Call) -> list[ast.expr]:
 # --- glue ---------------------------------------------------------------------------------------
 
 
-def _classify_glue(item: BlockFacts, bound_before: set[str]) -> None:
+def _classify_glue(item: BlockFacts, bound_before: set[str], answers: bool) -> None:
+    """Marks a block of pure logic as glue and finds its outputs; ``answers``: the block is
+    the last that prints (a script's answer is what it prints)."""
     statements = _without_closing_prints(item.statements)
     if not statements or item.calls or not item.reads:
         return
@@ -146,14 +156,24 @@ def _classify_glue(item: BlockFacts, bound_before: set[str]) -> None:
         if last.value is None:
             return
         item.outputs, item.returns = [(None, last.value)], True
-    elif isinstance(last, ast.Expr) and _is_print(last.value):
+    elif _prints_answer(last) and (answers or not _prints_own(statements)):
         item.outputs, item.returns = [(None, last.value.args[0])], True
-    else:
+    else:  # assignments; a script step that prints a value it computed hands it on by name
         names = _assigned(statements)
         if not names:
             return
         item.outputs = [(name, ast.Name(id=name, ctx=ast.Load())) for name in names]
     item.glue = True
+
+
+def _prints_answer(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and _is_print(statement.value)
+
+
+def _prints_own(statements: list[ast.stmt]) -> bool:
+    """Whether the last statement prints a name the statements before it assign."""
+    printed = statements[-1].value.args[0]
+    return isinstance(printed, ast.Name) and printed.id in _assigned(statements[:-1])
 
 
 def _without_closing_prints(statements: list[ast.stmt]) -> list[ast.stmt]:
@@ -219,7 +239,7 @@ def _complete_conditional_answers(facts: list[BlockFacts], program: Program) -> 
         item.returns, item.glue, item.tail = True, True, list(closing)
 
 
-def _is_print(node: ast.expr) -> bool:
+def _is_print(node: ast.AST) -> bool:
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

@@ -499,7 +499,8 @@ class _BlockRunner:
         from vipexec.modules.api import build_api
         from vipexec.modules.refs import ImageRef
 
-        statements = [_strip_print(copy.deepcopy(s)) for s in (*item.statements, *item.tail)]
+        statements = [copy.deepcopy(s) for s in (*item.statements, *item.tail)]
+        statements = [_strip_print(s) if item.returns else _drop_print(s) for s in statements]
         if item.returns:
             for node in statements:
                 for sub in ast.walk(node):
@@ -543,6 +544,15 @@ def _strip_print(statement: ast.stmt) -> ast.stmt:
         call = statement.value
         if isinstance(call.func, ast.Name) and call.func.id == "print" and len(call.args) == 1:
             return ast.Return(value=call.args[0])
+    return statement
+
+
+def _drop_print(statement: ast.stmt) -> ast.stmt:
+    """A progress print of a step that hands its values on by name does nothing here."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        if isinstance(call.func, ast.Name) and call.func.id == "print":
+            return ast.Pass()
     return statement
 
 

@@ -65,8 +65,12 @@ class _Decision:
     """the verdicts are tested through a ``not``"""
     answer_negated: bool
     """the result is negated (or answers "no" when the test holds)"""
+    single: bool = False
+    """the answer is one object's verdict (the first): only vectors of at least one object"""
 
     def answer(self, verdicts: tuple[bool, ...]) -> bool:
+        if self.single:
+            return verdicts[0] != self.test_negated != self.answer_negated
         tested = tuple(not v for v in verdicts) if self.test_negated else verdicts
         value = any(tested) if self.yes_when_any else all(tested)
         return not value if self.answer_negated else value
@@ -77,9 +81,15 @@ def quantifier_checks(facts: ProgramFacts, spec: QuerySpec) -> list[Check]:
         return []
     checks = []
     vectors = [v for n in range(4) for v in itertools.product((False, True), repeat=n)]
+    verdict_lists = _verdict_lists(facts)
     for item in facts.blocks:
-        for decision in _decisions(facts, item.index, item.statements):
-            wrong = [v for v in vectors if decision.answer(v) != _query_answer(spec.quantifier, v)]
+        decisions = [
+            *_decisions(facts, item.index, item.statements),
+            *_single_verdicts(item.statements, verdict_lists),
+        ]
+        for decision in decisions:
+            tried = [v for v in vectors if v or not decision.single]
+            wrong = [v for v in tried if decision.answer(v) != _query_answer(spec.quantifier, v)]
             if wrong:
                 shown = list(wrong[0])
                 expected = _YES if _query_answer(spec.quantifier, wrong[0]) else _NO
@@ -117,6 +127,60 @@ def _decisions(facts: ProgramFacts, index: int, statements: list[ast.stmt]) -> I
                 yield loop
 
 
+_VERDICT_METHODS = ("verify_property", "exists")
+
+
+def _verdict_lists(facts: ProgramFacts) -> set[str]:
+    """Names bound to one verdict per object: ``[p.verify_property(...) for p in xs]``."""
+    found = set()
+    for item in facts.blocks:
+        for statement in item.statements:
+            for node in ast.walk(statement):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and isinstance(node.value, ast.ListComp)
+                    and any(
+                        _is_method_call(n, m)
+                        for n in ast.walk(node.value.elt)
+                        for m in _VERDICT_METHODS
+                    )
+                ):
+                    found.add(node.targets[0].id)
+    return found
+
+
+def _single_verdicts(statements: list[ast.stmt], verdict_lists: set[str]) -> Iterator[_Decision]:
+    """An answer taken from one element of a verdict list (``bool_to_yesno(flags[0])``)."""
+    for statement in statements:
+        for node, negated in _walk_negation(statement):
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in verdict_lists
+                and _constant_index(node.slice) is not None
+                and _answers_with(statement, node)
+            ):
+                what = f"{node.value.id}[{_constant_index(node.slice)}] (one object's verdict)"
+                yield _Decision(what, True, False, negated, single=True)
+
+
+def _answers_with(statement: ast.stmt, value: ast.expr) -> bool:
+    """Whether ``value`` is what the statement returns, prints or assigns as a yes/no."""
+    if isinstance(statement, ast.Return | ast.Assign) and statement.value is not None:
+        return _is_answer_of(statement.value, value)
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        return (
+            isinstance(call.func, ast.Name)
+            and call.func.id == "print"
+            and len(call.args) == 1
+            and _is_answer_of(call.args[0], value)
+        )
+    return False
+
+
 def _walk_negation(node: ast.AST, negated: bool = False) -> Iterator[tuple[ast.AST, bool]]:
     yield node, negated
     flip = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
@@ -150,7 +214,7 @@ def _decides_answer(statement: ast.stmt, call: ast.Call) -> bool:
     return False
 
 
-def _is_answer_of(expr: ast.expr, call: ast.Call) -> bool:
+def _is_answer_of(expr: ast.expr, call: ast.expr) -> bool:
     while True:
         if expr is call:
             return True
@@ -272,7 +336,7 @@ def _selections(facts: ProgramFacts) -> list[_Selection]:
         for statement in item.statements:
             for node in ast.walk(statement):
                 order = _sort_order(node, item.index)
-                if order is not None:
+                if order is not None and order[0]:
                     orders[order[0]] = order[1]
                 if isinstance(node, ast.Assign) and len(node.targets) == 1:
                     target = node.targets[0]
@@ -286,9 +350,12 @@ def _selections(facts: ProgramFacts) -> list[_Selection]:
 
 
 def _sort_order(node: ast.AST, block: int) -> tuple[str, _Order] | None:
-    """``xs.sort(key=..., reverse=...)`` or ``xs = sorted(ys, key=...)``: (xs, its order)."""
+    """``xs.sort(key=..., reverse=...)`` or ``xs = sorted(ys, key=...)``: (xs, its order);
+    a bare ``sorted(ys, key=...)`` call gives ("", its order)."""
     call, name = None, None
-    if isinstance(node, ast.Expr) and _is_method_call(node.value, "sort"):
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sorted":
+        call, name = node, ""
+    elif isinstance(node, ast.Expr) and _is_method_call(node.value, "sort"):
         call = node.value
         if isinstance(call.func.value, ast.Name):
             name = call.func.value.id
@@ -336,7 +403,8 @@ def _picks(
     found = []
     for statement in statements:
         for node in ast.walk(statement):
-            if (
+            inline = _sort_order(node.value, block) if isinstance(node, ast.Subscript) else None
+            if inline is not None or (
                 isinstance(node, ast.Subscript)
                 and isinstance(node.value, ast.Name)
                 and node.value.id in orders
@@ -344,11 +412,12 @@ def _picks(
                 position = _constant_index(node.slice)
                 if position not in (0, -1):
                     continue
-                order = orders[node.value.id]
+                order = inline[1] if inline is not None else orders[node.value.id]
                 first_is_max = order.descending
                 picks_max = first_is_max if position == 0 else not first_is_max
                 blame = order.block if order.explicit and order.block != block else block
-                what = f"{node.value.id}[{position}] after sorting by {_AXIS_WORDS[order.axis]}"
+                held = "sorted(...)" if inline is not None else node.value.id
+                what = f"{held}[{position}] after sorting by {_AXIS_WORDS[order.axis]}"
                 found.append(_Selection(order.axis, _end(picks_max), blame, what))
             elif (
                 isinstance(node, ast.Call)
