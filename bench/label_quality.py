@@ -9,9 +9,9 @@ derived from the scene and the fault (see vipexec.labelers.quality).
 
 **Hand-written set** (tests/labelers/handwritten, vipexec.labelers.handwritten): programs
 written by hand in the styles of the public prompts, outside the templates' query families,
-with per-block labels decided by hand; its held-out part was written after the logic rules
-were finished. Each program runs on its scene with the clean synthetic backend and is labelled
-by the same labelers.
+with per-block labels decided by hand; its held-out batches were written after the logic rules
+were finished (see the set's README.md). Each program runs on its scene with the clean
+synthetic backend and is labelled by the same labelers.
 
 Prints the template report, then one table: per set and dimension, the precision and recall of
 the negative label (a fault found; a faulty block labelled None counts as missed), the unknown
@@ -31,6 +31,7 @@ from collections import Counter
 from pathlib import Path
 
 from vipexec.labelers.cli import _parse_options
+from vipexec.labelers.handwritten import SPLITS, SceneRunner, load_set
 from vipexec.labelers.quality import (
     DIMENSIONS,
     QualityConfig,
@@ -44,13 +45,12 @@ HANDWRITTEN = Path(__file__).resolve().parents[1] / "tests" / "labelers" / "hand
 
 
 def handwritten_confusions(folder: Path, config: QualityConfig) -> dict[str, dict[str, Counter]]:
-    """(truth, label) counts per split ("all", "dev", "heldout") and dimension."""
-    from vipexec.labelers.handwritten import SceneRunner, load_set
+    """(truth, label) counts per split ("all" and each of the set's splits) and dimension."""
 
     runner = SceneRunner(folder)
     labelers = build_labelers(config)
     out: dict[str, dict[str, Counter]] = {
-        split: {d: Counter() for d in DIMENSIONS} for split in ("all", "dev", "heldout")
+        split: {d: Counter() for d in DIMENSIONS} for split in ("all", *SPLITS)
     }
     for item in load_set(folder):
         labelled = runner.label(item, labelers)
@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = {"templates": {d: summary(report.confusion(d)) for d in DIMENSIONS}}
     if not args.no_handwritten:
         confusions = handwritten_confusions(args.handwritten, config)
-        for split, name in (("all", "hand-written"), ("dev", "  dev"), ("heldout", "  held-out")):
+        for split in ("all", *SPLITS):
+            name = "hand-written" if split == "all" else f"  {split}"
             rows[name] = {d: summary(confusions[split][d]) for d in DIMENSIONS}
     print()
     print(format_side_by_side(rows))

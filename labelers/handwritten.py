@@ -11,7 +11,7 @@ program is::
       truth: 2                      # the right answer on the scene
       returns: 6                    # what this program returns there
       fault: generic_noun           # absent for a correct program
-      split: dev                    # dev (the default) or heldout
+      split: dev                    # dev (the default), heldout or heldout-2
       source: |
         def execute_command(image): ...
       labels: [TTT, TTT, TFT]       # per block: relevance, logic, attribute
@@ -42,7 +42,7 @@ __all__ = ["DIMENSIONS", "HandLabelled", "HandwrittenProgram", "SceneRunner", "l
 
 DIMENSIONS = ("relevance", "logic", "attribute")
 STYLES = frozenset({"vipergpt", "visprog", "least-to-most", "proptest"})
-SPLITS = frozenset({"dev", "heldout"})
+SPLITS = ("dev", "heldout", "heldout-2")
 _CODES = {"T": True, "F": False, "n": None}
 
 
@@ -106,7 +106,7 @@ def _entry(entry: Any, where: str, file: str) -> HandwrittenProgram:
         raise InvalidArgumentError(f"{where}: style {entry['style']!r} not in {sorted(STYLES)}")
     split = entry.get("split", "dev")
     if split not in SPLITS:
-        raise InvalidArgumentError(f"{where}: split {split!r} not in {sorted(SPLITS)}")
+        raise InvalidArgumentError(f"{where}: split {split!r} not in {list(SPLITS)}")
     columns: list[list[bool | None]] = [[], [], []]
     for code in entry["labels"]:
         if not isinstance(code, str) or len(code) != 3 or any(c not in _CODES for c in code):

@@ -31,6 +31,7 @@ def test_the_set_is_large_and_balanced():
     assert 0.35 <= len(faulty) / len(ITEMS) <= 0.65
     assert {item.style for item in ITEMS} >= {"vipergpt", "visprog", "least-to-most"}
     assert sum(item.split == "heldout" for item in ITEMS) >= 20
+    assert sum(item.split == "heldout-2" for item in ITEMS) >= 20
 
 
 def test_a_faulty_program_has_a_logic_fault_and_a_correct_one_has_none():
