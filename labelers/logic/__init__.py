@@ -45,6 +45,7 @@ from vipexec.labelers.logic.operations import (
     coverage_checks,
     extremum_checks,
     quantifier_checks,
+    relation_checks,
 )
 from vipexec.labelers.logic.query import QuerySpec, parse_query
 from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY, Vocabulary
@@ -128,6 +129,7 @@ class LogicLabeler:
             checks += quantifier_checks(facts, spec)
             checks += extremum_checks(facts, spec)
             checks += coverage_checks(facts, spec, self.vocabulary)
+            checks += relation_checks(facts, spec, self.vocabulary)
         if "suite" in self.checks and answer_block is not None:
             if context.suite is not None:
                 checks += self._suite_checks(run, context, context.suite, answer_block)

@@ -35,6 +35,7 @@ from vipexec.labelers.logic.analysis import (
 )
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import BINARY, Node, QuerySpec
+from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY
 from vipexec.program import Program
 from vipexec.run import Run
 
@@ -214,9 +215,15 @@ def _map_input(
     if name in meanings:
         return _Input(name, meanings[name], kind)
     phrase = facts.phrases.get(name) or name_words(name)
+    leaves = spec.leaves()
+    intended = name_words(name)
+    named = [leaf for leaf in leaves if intended and leaf.phrase == intended]
+    if named and DEFAULT_VOCABULARY.contradicts(intended, phrase):
+        # ``small_objects = find("large object")``: the block that bound it asked for the
+        # wrong thing (the coverage check says so); here it stands for what its name says
+        return _Input(name, _lift(spec, named[0], kind), kind)
     if not phrase:
         return None
-    leaves = spec.leaves()
     exact = [leaf for leaf in leaves if leaf.phrase == phrase]
     if exact:
         return _Input(name, _lift(spec, exact[0], kind), kind)

@@ -37,13 +37,15 @@ from vipexec.labelers.logic.query import QuerySpec
 from vipexec.labelers.logic.vocabulary import Vocabulary
 from vipexec.program import Program
 
-__all__ = ["coverage_checks", "extremum_checks", "quantifier_checks"]
+__all__ = ["coverage_checks", "extremum_checks", "quantifier_checks", "relation_checks"]
 
 QUANTIFIER, EXTREMUM, COVERAGE = "quantifier", "extremum", "coverage"
 _YES, _NO = "yes", "no"
 
 
 def _query_answer(quantifier: str, verdicts: tuple[bool, ...]) -> bool:
+    if quantifier == "the":
+        return verdicts[0]
     if quantifier == "all":
         return all(verdicts)
     if quantifier == "any":
@@ -70,7 +72,7 @@ class _Decision:
 
     def answer(self, verdicts: tuple[bool, ...]) -> bool:
         if self.single:
-            return verdicts[0] != self.test_negated != self.answer_negated
+            return (verdicts[0] != self.test_negated) != self.answer_negated
         tested = tuple(not v for v in verdicts) if self.test_negated else verdicts
         value = any(tested) if self.yes_when_any else all(tested)
         return not value if self.answer_negated else value
@@ -84,11 +86,13 @@ def quantifier_checks(facts: ProgramFacts, spec: QuerySpec) -> list[Check]:
     verdict_lists = _verdict_lists(facts)
     for item in facts.blocks:
         decisions = [
-            *_decisions(facts, item.index, item.statements),
+            *_decisions(facts, spec, item.index, item.statements),
             *_single_verdicts(item.statements, verdict_lists),
         ]
         for decision in decisions:
             tried = [v for v in vectors if v or not decision.single]
+            if spec.quantifier == "the":  # one object: its verdict is the answer
+                tried = [v for v in tried if len(v) == 1]
             wrong = [v for v in tried if decision.answer(v) != _query_answer(spec.quantifier, v)]
             if wrong:
                 shown = list(wrong[0])
@@ -104,7 +108,9 @@ def quantifier_checks(facts: ProgramFacts, spec: QuerySpec) -> list[Check]:
     return checks
 
 
-def _decisions(facts: ProgramFacts, index: int, statements: list[ast.stmt]) -> Iterator[_Decision]:
+def _decisions(
+    facts: ProgramFacts, spec: QuerySpec, index: int, statements: list[ast.stmt]
+) -> Iterator[_Decision]:
     for statement in statements:
         for node, negated in _walk_negation(statement):
             if (
@@ -119,12 +125,91 @@ def _decisions(facts: ProgramFacts, index: int, statements: list[ast.stmt]) -> I
                     _tests_negated(node.args[0]),
                     negated,
                 )
-            elif _is_method_call(node, "exists") and _decides_answer(statement, node):
-                yield _Decision("exists(...)", True, False, negated)
+                continue
+            flip = _polarity(statement, node)
+            if flip is None:
+                continue
+            if _is_method_call(node, "exists"):
+                yield _Decision("exists(...)", True, False, negated != flip)
+            elif _is_method_call(node, "verify_property"):
+                what = "verify_property(...) (one object's verdict)"
+                yield _Decision(what, True, False, negated != flip, single=True)
+            elif isinstance(node, ast.Compare) and spec.tree is None:
+                decision = _count_decision(facts, spec, node, negated != flip)
+                if decision is not None:
+                    yield decision
         if isinstance(statement, ast.For):
             loop = _early_return_loop(facts, index, statement)
             if loop is not None:
                 yield loop
+
+
+def _count_decision(
+    facts: ProgramFacts, spec: QuerySpec, compare: ast.Compare, negated: bool
+) -> _Decision | None:
+    """A count of the objects that passed a test, compared with 0 (any / none) or with the
+    count of all of them (all). A count of the query's subject itself (a guard against no
+    objects at all) is not a verdict count."""
+    if len(compare.ops) != 1:
+        return None
+    left, op, right = compare.left, compare.ops[0], compare.comparators[0]
+    if not _counts(left) or _counts_subject(facts, spec, left):
+        return None
+    tested = _negated_test(facts, left)
+    what = f"{ast.unparse(compare)}"
+    zero = isinstance(right, ast.Constant) and right.value == 0
+    one = isinstance(right, ast.Constant) and right.value == 1
+    if (zero and isinstance(op, ast.Gt | ast.NotEq)) or (one and isinstance(op, ast.GtE)):
+        return _Decision(what, True, tested, negated)
+    if (zero and isinstance(op, ast.Eq | ast.LtE)) or (one and isinstance(op, ast.Lt)):
+        return _Decision(what, True, tested, not negated)
+    if isinstance(op, ast.Eq) and _counts(right) and not _is_constant(right):
+        return _Decision(what, False, tested, negated)
+    return None
+
+
+def _counts(node: ast.expr) -> bool:
+    """``len(x)``, ``sum(...)`` or a name (a count kept in a variable)."""
+    if isinstance(node, ast.Name):
+        return True
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and (node.func.id in ("len", "sum"))
+    )
+
+
+def _counts_subject(facts: ProgramFacts, spec: QuerySpec, counted: ast.expr) -> bool:
+    if isinstance(counted, ast.Call) and counted.func.id == "len" and counted.args:
+        counted = counted.args[0]
+    if not isinstance(counted, ast.Name) or counted.id not in facts.phrases:
+        return False
+    return bool(spec.subjects) and facts.phrases[counted.id] == spec.subjects[0]
+
+
+def _is_constant(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant)
+
+
+def _negated_test(facts: ProgramFacts, counted: ast.expr) -> bool:
+    """Whether the counted objects are those that FAILED their test (a ``not`` around the
+    module call, in the expression or in what its variable holds)."""
+    for node, negated in _walk_negation(counted):
+        if negated and any(_is_method_call(node, m) for m in _VERDICT_METHODS):
+            return True
+    names = [n.id for n in ast.walk(counted) if isinstance(n, ast.Name)]
+    return any(w.startswith(NEGATED) for name in names for w in facts.phrases.get(name, ()))
+
+
+def _polarity(statement: ast.stmt, node: ast.AST) -> bool | None:
+    """None when ``node`` does not decide the answer of ``statement``; else whether the
+    answer is "no" when it holds (an ``if`` whose branch returns "no")."""
+    if isinstance(statement, ast.If) and _is_answer_of(statement.test, node):
+        answer = _branch_answer(statement.body)
+        return None if answer is None else answer == _NO
+    if isinstance(node, ast.expr) and _answers_with(statement, node):
+        return False
+    return None
 
 
 _VERDICT_METHODS = ("verify_property", "exists")
@@ -202,16 +287,6 @@ def _is_method_call(node: ast.AST, name: str) -> bool:
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == name
     )
-
-
-def _decides_answer(statement: ast.stmt, call: ast.Call) -> bool:
-    """Whether an ``exists`` call is the answer: returned (through ``bool_to_yesno``/``not``)
-    or the test of an ``if`` that returns yes/no."""
-    if isinstance(statement, ast.Return) and statement.value is not None:
-        return _is_answer_of(statement.value, call)
-    if isinstance(statement, ast.If) and _is_answer_of(statement.test, call):
-        return _branch_answer(statement.body) is not None
-    return False
 
 
 def _is_answer_of(expr: ast.expr, call: ast.expr) -> bool:
@@ -346,6 +421,7 @@ def _selections(facts: ProgramFacts) -> list[_Selection]:
                             keyed[target.id] = axis[0]
             found += _picks(item.index, item.statements, orders, keyed)
             found += _loop_selections(item.index, item.statements)
+            found += _choice_selections(facts, item.index, item.statements)
     return found
 
 
@@ -516,6 +592,125 @@ def _mentions(node: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
+def _choice_selections(facts: ProgramFacts, block: int, statements: list[ast.stmt]):
+    """``if key(a) < key(b): return "the a"`` chooses a when its key is the smaller."""
+    for statement in statements:
+        if not (isinstance(statement, ast.If) and isinstance(statement.test, ast.Compare)):
+            continue
+        compare = statement.test
+        if len(compare.ops) != 1 or not isinstance(
+            compare.ops[0], ast.Lt | ast.LtE | ast.Gt | ast.GtE
+        ):
+            continue
+        sides = (compare.left, compare.comparators[0])
+        axes = [_key_axis(side) for side in sides]
+        owners = [_owner(side) for side in sides]
+        if None in axes or None in owners or axes[0] != axes[1]:
+            continue
+        chosen = _returned_words(statement.body)
+        if not chosen:
+            continue
+        held = [facts.phrases.get(owner, frozenset()) for owner in owners]
+        overlap = [len(chosen & phrase) for phrase in held]
+        if overlap[0] == overlap[1]:
+            continue
+        first_chosen = overlap[0] > overlap[1]
+        first_smaller = isinstance(compare.ops[0], ast.Lt | ast.LtE)
+        picks_min = (first_smaller == first_chosen) != axes[0][1]
+        what = f"choosing by {ast.unparse(compare)}"
+        yield _Selection(axes[0][0], "min" if picks_min else "max", block, what)
+
+
+def _owner(side: ast.expr) -> str | None:
+    """The patch a key is read from (``a`` in ``a.compute_depth()`` or ``a.left``)."""
+    if isinstance(side, ast.Call):
+        side = side.func
+    if isinstance(side, ast.Attribute) and isinstance(side.value, ast.Name):
+        return side.value.id
+    return None
+
+
+def _returned_words(statements: list[ast.stmt]) -> frozenset[str]:
+    if statements and isinstance(statements[-1], ast.Return):
+        value = statements[-1].value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return frozenset(value.value.lower().split())
+    return frozenset()
+
+
+# --- relations ----------------------------------------------------------------------------------
+
+RELATION = "relation"
+_RELATION_OF = {("x", True): "left", ("x", False): "right", ("y", True): "below",
+                ("y", False): "above"}  # fmt: skip
+"""(axis, a's position is the smaller) -> a is <relation> of b"""
+
+
+def relation_checks(facts: ProgramFacts, spec: QuerySpec, vocabulary: Vocabulary) -> list[Check]:
+    """A comparison of two objects' positions must test the query's relation between them:
+    the right axis, the right direction, the right object on each side."""
+    if spec.relation is None:
+        return []
+    op, a_phrase, b_phrase = spec.relation
+    checks = []
+    for item in facts.blocks:
+        if facts.program.blocks[item.index].parent is not None:
+            continue
+        for statement in item.statements:
+            elements = _comprehension_sources(statement)
+            for node in ast.walk(statement):
+                if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+                    continue
+                if not isinstance(node.ops[0], ast.Lt | ast.LtE | ast.Gt | ast.GtE):
+                    continue
+                sides = (node.left, node.comparators[0])
+                axes = [_key_axis(side) for side in sides]
+                owners = [_owner(side) for side in sides]
+                if None in axes or None in owners or axes[0] != axes[1]:
+                    continue
+                if axes[0][0] == "depth":
+                    continue
+                held = [
+                    facts.phrases.get(elements.get(o, o)) or facts.phrases.get(o) or frozenset()
+                    for o in owners
+                ]
+                a_first = _closer(held[0], a_phrase, b_phrase) and _closer(
+                    held[1], b_phrase, a_phrase
+                )
+                b_first = _closer(held[0], b_phrase, a_phrase) and _closer(
+                    held[1], a_phrase, b_phrase
+                )
+                if a_first == b_first:
+                    continue
+                first_smaller = isinstance(node.ops[0], ast.Lt | ast.LtE)
+                a_smaller = first_smaller == a_first
+                tested = _RELATION_OF[(axes[0][0], a_smaller != axes[0][1])]
+                shown = ast.unparse(node)
+                if tested == op:
+                    message = f"{shown} tests '{op}', as the query asks"
+                    checks.append(Check(RELATION, item.index, "pass", message))
+                else:
+                    message = f"{shown} tests '{tested}'; the query asks '{op}'"
+                    checks.append(Check(RELATION, item.index, "fail", message))
+    return checks
+
+
+def _comprehension_sources(statement: ast.stmt) -> dict[str, str]:
+    """Comprehension variables and the names they range over (``c`` -> ``circles``)."""
+    out = {}
+    for node in ast.walk(statement):
+        if isinstance(node, ast.ListComp | ast.GeneratorExp | ast.SetComp):
+            for generator in node.generators:
+                if isinstance(generator.target, ast.Name) and isinstance(generator.iter, ast.Name):
+                    out[generator.target.id] = generator.iter.id
+    return out
+
+
+def _closer(held: frozenset[str], mine: frozenset[str], other: frozenset[str]) -> bool:
+    """Whether ``held`` is about ``mine`` rather than ``other``."""
+    return len(held & mine) - len(held - mine) > len(held & other) - len(held - other)
+
+
 # --- coverage -----------------------------------------------------------------------------------
 
 
@@ -545,12 +740,47 @@ def coverage_checks(facts: ProgramFacts, spec: QuerySpec, vocabulary: Vocabulary
                 checks.append(Check(COVERAGE, writer, "fail", problem))
             else:
                 problems.append(problem)
+        for name, intended, wrong in _misnamed(facts, item.statements, phrases, vocabulary):
+            judged += 1
+            problems.append(
+                f"{name} is meant to hold {' '.join(sorted(intended))} objects but asks for "
+                f"{', '.join(sorted(wrong))}"
+            )
         if problems:
             checks.append(Check(COVERAGE, item.index, "fail", problems[0]))
         elif judged:
             message = f"{judged} value(s) used for the answer hold the query's objects"
             checks.append(Check(COVERAGE, item.index, "pass", message))
     return checks
+
+
+def _misnamed(
+    facts: ProgramFacts,
+    statements: list[ast.stmt],
+    phrases: list[frozenset[str]],
+    vocabulary: Vocabulary,
+) -> Iterator[tuple[str, frozenset[str], frozenset[str]]]:
+    """Variables a block binds from module calls whose name is one of the query's object
+    phrases (``small_objects``) while the calls ask for another value of its attribute."""
+    from vipexec.labelers.logic.analysis import name_words
+
+    for statement in statements:
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            continue
+        target = statement.targets[0]
+        if not isinstance(target, ast.Name) or target.id not in facts.phrases:
+            continue
+        if not any(_is_method_call(n, m) for n in ast.walk(statement.value) for m in _CALLS):
+            continue
+        intended = name_words(target.id, vocabulary)
+        if intended not in phrases:
+            continue
+        wrong = vocabulary.contradicts(intended, facts.phrases[target.id])
+        if wrong:
+            yield target.id, intended, wrong
+
+
+_CALLS = ("find", "exists", "verify_property", "simple_query")
 
 
 def _filter_block(

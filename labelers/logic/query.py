@@ -93,9 +93,13 @@ class QuerySpec:
     options: tuple[str, ...] = ()
     parents: dict[int, Node] = field(default_factory=dict, compare=False, repr=False)
     quantifier: str | None = None
-    """``all``, ``any`` or ``none``: how the answer depends on the objects of the subject"""
+    """``all``, ``any`` or ``none``: how the answer depends on the objects of the subject;
+    ``the``: the answer is one object's verdict ("is the triangle large")"""
     superlative: tuple[str, str] | None = None
     """``(axis, end)``: axis ``depth``, ``x`` or ``y``; end ``min`` or ``max``"""
+    relation: tuple[str, frozenset[str], frozenset[str]] | None = None
+    """``(op, a, b)``: a is ``op`` (left, right, above, below) of b, from the tree's relation
+    or from "how many a are left of the b"."""
     subjects: tuple[frozenset[str], ...] = ()
     """content words of the object phrases the query is about (leaves of the tree included)"""
 
@@ -105,6 +109,9 @@ class QuerySpec:
             for node in self.tree.walk():
                 for child in node.children:
                     parents[id(child)] = node
+                if node.kind == "relation" and self.relation is None:
+                    a, b = node.children
+                    object.__setattr__(self, "relation", (node.op, a.phrase, b.phrase))
         object.__setattr__(self, "parents", parents)
 
     def parent(self, node: Node) -> Node | None:
@@ -211,10 +218,24 @@ def parse_query(text: str | None, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -
     if not text:
         return QuerySpec("", "open")
     query = normalize(text)
+    choice = _CHOICE.match(query)
+    if choice is not None:
+        a, b = choice.group("x"), choice.group("y")
+        subjects = (vocabulary.content_words(a), vocabulary.content_words(b))
+        return QuerySpec(
+            text, "options", None, (a, b), superlative=_SUPERLATIVES[choice.group("c")],
+            subjects=subjects,
+        )  # fmt: skip
     options = _options(query, vocabulary)
     if options is not None:
         return QuerySpec(text, "options", None, options)
     superlative = _superlative(query)
+    related = _COUNT_RELATION.match(query)
+    if related is not None:
+        a = vocabulary.content_words(related.group("x"))
+        b = vocabulary.content_words(related.group("y"))
+        relation = (_RELATIONS[related.group("rel")], a, b)
+        return QuerySpec(text, "count", subjects=(a, b), relation=relation)
     for form, pattern in _PATTERNS:
         match = pattern.match(query)
         if match:
@@ -230,9 +251,12 @@ def parse_query(text: str | None, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -
     if quantified is not None:
         quantifier, subject, filtered = quantified
         return QuerySpec(text, "yesno", quantifier=quantifier, subjects=(subject, filtered))
-    subject = _subject(query, vocabulary)
+    subject, asks_property = _subject(query, vocabulary)
     subjects = (subject,) if subject is not None else ()
-    return QuerySpec(text, answer, superlative=superlative, subjects=subjects)
+    quantifier = "the" if asks_property else None
+    return QuerySpec(
+        text, answer, superlative=superlative, subjects=subjects, quantifier=quantifier
+    )
 
 
 _TREE_QUANTIFIERS = {"exists": "any", "none": "none"}
@@ -243,13 +267,33 @@ _SUPERLATIVES = {
     "furthest": ("depth", "max"), "leftmost": ("x", "min"), "rightmost": ("x", "max"),
     "topmost": ("y", "max"), "highest": ("y", "max"), "uppermost": ("y", "max"),
     "lowest": ("y", "min"), "bottommost": ("y", "min"),
+    "nearer": ("depth", "min"), "closer": ("depth", "min"), "farther": ("depth", "max"),
+    "further": ("depth", "max"), "higher": ("y", "max"), "lower": ("y", "min"),
 }  # fmt: skip
+"""superlatives, and the comparatives of "which is nearer, a or b"."""
+_CHOICE = re.compile(
+    r"^which (?:one |object )?is (?P<c>nearer|closer|farther|further|higher|lower)"
+    r"(?: to the camera)?,? (?:the )?(?P<x>.+?) or (?:the )?(?P<y>.+)$"
+)
+_COUNT_RELATION = re.compile(
+    r"^how many (?P<x>.+?) (?:are |is )?(?:(?:to|on) the )?(?P<rel>left|right|above|below)"
+    r"(?: of)? (?:the )?(?P<y>.+)$"
+)
 _SUPERLATIVE_WORD = re.compile(r"\b(" + "|".join(_SUPERLATIVES) + r")\b")
+
+
+_POSITION_ADJECTIVE = re.compile(r"\bthe (left|right|top|bottom) (?!of\b|side\b)")
+"""'the left square' is the leftmost of the squares ('to the left of' is a relation)"""
+_POSITIONS = {"left": ("x", "min"), "right": ("x", "max"), "top": ("y", "max"),
+              "bottom": ("y", "min")}  # fmt: skip
 
 
 def _superlative(query: str) -> tuple[str, str] | None:
     match = _SUPERLATIVE_WORD.search(query)
-    return _SUPERLATIVES[match.group(1)] if match else None
+    if match:
+        return _SUPERLATIVES[match.group(1)]
+    adjective = _POSITION_ADJECTIVE.search(query)
+    return _POSITIONS[adjective.group(1)] if adjective else None
 
 
 _QUANTIFIED = [
@@ -284,18 +328,21 @@ _SUBJECT_FORMS = [
 ]
 
 
-def _subject(query: str, vocabulary: Vocabulary) -> frozenset[str] | None:
+def _subject(query: str, vocabulary: Vocabulary) -> tuple[frozenset[str] | None, bool]:
     """The content words of the one object an open or yes/no question is about ("what color
-    is the nearest star" -> {star}; "is the nearest triangle orange" -> {triangle})."""
+    is the nearest star" -> {star}; "is the nearest triangle orange" -> {triangle}), and
+    whether the question asks if that object has an attribute (its verdict is the answer)."""
     for pattern in _SUBJECT_FORMS:
         match = pattern.match(query)
         if match is None:
             continue
         phrase = _SUPERLATIVE_WORD.sub(" ", match.group("x"))
-        if pattern.pattern.endswith(r" \w+$") and not _names_an_object(phrase, vocabulary):
+        asks = pattern.pattern.endswith(r" \w+$")
+        if asks and not _names_an_object(phrase, vocabulary):
             continue
-        return vocabulary.content_words(phrase)
-    return None
+        attribute = query.split()[-1]
+        return vocabulary.content_words(phrase), asks and bool(vocabulary.attribute(attribute))
+    return None, False
 
 
 def _names_an_object(phrase: str, vocabulary: Vocabulary) -> bool:
