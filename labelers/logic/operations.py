@@ -94,6 +94,7 @@ def quantifier_checks(facts: ProgramFacts, spec: QuerySpec) -> list[Check]:
             if spec.quantifier == "the":  # one object: its verdict is the answer
                 tried = [v for v in tried if len(v) == 1]
             wrong = [v for v in tried if decision.answer(v) != _query_answer(spec.quantifier, v)]
+            wrong.sort(key=lambda v: not v)  # a counterexample with objects reads better
             if wrong:
                 shown = list(wrong[0])
                 expected = _YES if _query_answer(spec.quantifier, wrong[0]) else _NO
@@ -832,12 +833,27 @@ def _consumed(
             if name is not None and name in facts.phrases:
                 yield _describe(node), name, facts.phrases[name]
             elif _is_method_call(node, "exists") or (
-                isinstance(node, ast.Subscript) and _is_method_call(node.value, "find")
+                isinstance(node, ast.Subscript | ast.Call)
+                and _is_method_call(_counted_or_indexed(node), "find")
             ):
-                call = node if isinstance(node, ast.Call) else node.value
+                call = node if _is_method_call(node, "exists") else _counted_or_indexed(node)
                 texts = [a.value for a in call.args if isinstance(a, ast.Constant)]
                 if len(texts) == 1 and isinstance(texts[0], str):
                     yield _describe(node), None, vocabulary.content_words(texts[0])
+
+
+def _counted_or_indexed(node: ast.AST) -> ast.AST | None:
+    """``x`` of ``x[k]`` or ``len(x)``."""
+    if isinstance(node, ast.Subscript) and _constant_index(node.slice) is not None:
+        return node.value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "len"
+        and len(node.args) == 1
+    ):
+        return node.args[0]
+    return None
 
 
 def _consumed_name(node: ast.AST) -> str | None:
