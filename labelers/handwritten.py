@@ -11,7 +11,7 @@ program is::
       truth: 2                      # the right answer on the scene
       returns: 6                    # what this program returns there
       fault: generic_noun           # absent for a correct program
-      split: dev                    # dev (the default), heldout or heldout-2
+      split: dev                    # dev (the default), heldout, heldout-2, heldout-3
       source: |
         def execute_command(image): ...
       labels: [TTT, TTT, TFT]       # per block: relevance, logic, attribute
@@ -42,7 +42,7 @@ __all__ = ["DIMENSIONS", "HandLabelled", "HandwrittenProgram", "SceneRunner", "l
 
 DIMENSIONS = ("relevance", "logic", "attribute")
 STYLES = frozenset({"vipergpt", "visprog", "least-to-most", "proptest"})
-SPLITS = ("dev", "heldout", "heldout-2")
+SPLITS = ("dev", "heldout", "heldout-2", "heldout-3")
 _CODES = {"T": True, "F": False, "n": None}
 
 
