@@ -262,8 +262,8 @@ def _target(
     run: Run,
     answer_block: int | None,
 ) -> Node | None:
-    if name is None and item.index == answer_block and item.returns:
-        return spec.tree
+    if name is None and item.returns and (item.index == answer_block or item.tail):
+        return spec.tree  # what the block returns is the program's answer
     nodes = [i.node for i in inputs]
     common = _lowest_common(spec, nodes)
     if common is None:

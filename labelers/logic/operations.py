@@ -135,7 +135,9 @@ def _decisions(
             elif _is_method_call(node, "verify_property"):
                 what = "verify_property(...) (one object's verdict)"
                 yield _Decision(what, True, False, negated != flip, single=True)
-            elif isinstance(node, ast.Compare) and spec.tree is None:
+            elif isinstance(node, ast.Compare) and (spec.tree is None or _has_call(node)):
+                # with a tree, the glue check tests counts kept in variables; a count made
+                # inline from a module call is tested here
                 decision = _count_decision(facts, spec, node, negated != flip)
                 if decision is not None:
                     yield decision
@@ -167,6 +169,10 @@ def _count_decision(
     if isinstance(op, ast.Eq) and _counts(right) and not _is_constant(right):
         return _Decision(what, False, tested, negated)
     return None
+
+
+def _has_call(node: ast.AST) -> bool:
+    return any(_is_method_call(n, m) for n in ast.walk(node) for m in _CALLS)
 
 
 def _counts(node: ast.expr) -> bool:
@@ -492,7 +498,10 @@ def _picks(
                 order = inline[1] if inline is not None else orders[node.value.id]
                 first_is_max = order.descending
                 picks_max = first_is_max if position == 0 else not first_is_max
-                blame = order.block if order.explicit and order.block != block else block
+                # [0] is the usual pick: after an explicit reverse=True the sort decided the
+                # end; a [-1] is itself the decision
+                explicit_sort = order.explicit and position == 0
+                blame = order.block if explicit_sort and order.block != block else block
                 held = "sorted(...)" if inline is not None else node.value.id
                 what = f"{held}[{position}] after sorting by {_AXIS_WORDS[order.axis]}"
                 found.append(_Selection(order.axis, _end(picks_max), blame, what))

@@ -171,7 +171,11 @@ ASK = 'return {}.simple_query("What color is the star?")'
             {2: "fail"},
         ),
         (["stars.sort(key=lambda s: s.compute_depth())", ASK.format("stars[-1]")], {3: "fail"}),
-        (["stars.sort(key=lambda s: -s.compute_depth())", ASK.format("stars[-1]")], {2: "pass"}),
+        (["stars.sort(key=lambda s: -s.compute_depth())", ASK.format("stars[-1]")], {3: "pass"}),
+        (
+            ["stars.sort(key=lambda s: s.compute_depth(), reverse=True)", ASK.format("stars[-1]")],
+            {3: "pass"},
+        ),
         ([ASK.format("min(stars, key=lambda s: s.compute_depth())")], {2: "pass"}),
         ([ASK.format("max(stars, key=lambda s: s.compute_depth())")], {2: "fail"}),
         ([ASK.format("min(stars, key=lambda s: s.horizontal_center)")], {2: "fail"}),
