@@ -29,7 +29,9 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from vipexec.errors import InvalidArgumentError
 from vipexec.labelers.cli import _parse_options
 from vipexec.labelers.handwritten import SPLITS, SceneRunner, load_set
 from vipexec.labelers.quality import (
@@ -44,7 +46,9 @@ from vipexec.labelers.quality import (
 HANDWRITTEN = Path(__file__).resolve().parents[1] / "tests" / "labelers" / "handwritten"
 
 
-def handwritten_confusions(folder: Path, config: QualityConfig) -> dict[str, dict[str, Counter]]:
+def handwritten_confusions(
+    folder: Path, items: list[Any], config: QualityConfig
+) -> dict[str, dict[str, Counter]]:
     """(truth, label) counts per split ("all" and each of the set's splits) and dimension."""
 
     runner = SceneRunner(folder)
@@ -52,7 +56,7 @@ def handwritten_confusions(folder: Path, config: QualityConfig) -> dict[str, dic
     out: dict[str, dict[str, Counter]] = {
         split: {d: Counter() for d in DIMENSIONS} for split in ("all", *SPLITS)
     }
-    for item in load_set(folder):
+    for item in items:
         labelled = runner.label(item, labelers)
         for dimension in DIMENSIONS:
             pairs = zip(item.labels[dimension], labelled.labels[dimension], strict=True)
@@ -141,11 +145,18 @@ def main(argv: list[str] | None = None) -> int:
         max_examples=args.max_examples,
         noisy=not args.no_noisy,
     )
+    items = []
+    if not args.no_handwritten:
+        try:  # a bad set is reported before the long template run
+            items = load_set(args.handwritten)
+        except InvalidArgumentError as exc:
+            print(f"label_quality: {exc}", file=sys.stderr)
+            return 2
     report = measure(config)
     print(format_report(report))
     rows = {"templates": {d: summary(report.confusion(d)) for d in DIMENSIONS}}
     if not args.no_handwritten:
-        confusions = handwritten_confusions(args.handwritten, config)
+        confusions = handwritten_confusions(args.handwritten, items, config)
         for split in ("all", *SPLITS):
             name = "hand-written" if split == "all" else f"  {split}"
             rows[name] = {d: summary(confusions[split][d]) for d in DIMENSIONS}
