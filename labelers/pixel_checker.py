@@ -15,6 +15,10 @@ hues, sizes, the ground-plane depth law), and parses its questions with its own 
   circle ~0.79, triangle and diamond ~0.5) and, for the half-full ones, where the widest row
   lies (a diamond's in the middle, a triangle's at its base);
 - **size**: the larger side of the visible box against the world's threshold;
+- **partly hidden objects**: a region whose visible box is not the square of one of the world's
+  sizes, or whose fill and solidity lie outside the ranges every shape has when seen whole, may
+  be partly hidden: its shape is unknown, and questions that need it are not answered (the
+  labeler then leaves the call unchecked rather than contradict it);
 - **depth**: the ground-plane law at the region's lowest visible row, with the horizon at its
   default height (not read from the pixels).
 
@@ -34,6 +38,7 @@ from typing import ClassVar
 import numpy as np
 
 from vipexec.modules.backend import Backend, Box
+from vipexec.modules.errors import ModuleUnavailable
 from vipexec.modules.synthetic import world
 
 __all__ = ["IndependentSyntheticChecker", "Region", "parse_phrase", "read_regions"]
@@ -63,7 +68,8 @@ class Region:
     """One object as this reader sees it (the attribute names the phrase matcher expects)."""
 
     color: str
-    shape: str
+    shape: str | None
+    """None when the region is partly hidden (its outline says nothing reliable)"""
     size: str
     box: Box
     """visible extent: left, lower, right, upper; origin bottom-left, half-open"""
@@ -156,23 +162,38 @@ def _filled(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return ~outside[1:-1, 1:-1]
 
 
-def _shape(filled: np.ndarray) -> str:
+_WHOLE = {
+    "square": ((0.97, 1.0), (0.99, 1.0)),
+    "circle": ((0.76, 0.80), (0.98, 1.0)),
+    "triangle": ((0.49, 0.55), (0.98, 1.0)),
+    "diamond": ((0.48, 0.53), (0.98, 1.0)),
+    "star": ((0.42, 0.46), (0.86, 0.91)),
+}
+"""(fill, solidity) ranges of each shape seen whole; a region outside them is partly hidden"""
+
+
+def _shape(filled: np.ndarray) -> str | None:
     spans = 0
     for row in filled:
         columns = np.flatnonzero(row)
         if columns.size:
             spans += columns[-1] - columns[0] + 1
-    if filled.sum() / max(spans, 1) < 0.95:
-        return "star"
+    solidity = filled.sum() / max(spans, 1)
     fill = filled.sum() / filled.size
-    if fill > 0.9:
-        return "square"
-    if fill > 0.68:
-        return "circle"
-    widths = filled.sum(axis=1)
-    widest = np.flatnonzero(widths >= widths.max() - 1)
-    middle = (widest.mean() + 0.5) / len(widths)
-    return "diamond" if 0.3 < middle < 0.7 else "triangle"
+    if solidity < 0.95:
+        shape = "star"
+    elif fill > 0.9:
+        shape = "square"
+    elif fill > 0.68:
+        shape = "circle"
+    else:
+        widths = filled.sum(axis=1)
+        widest = np.flatnonzero(widths >= widths.max() - 1)
+        middle = (widest.mean() + 0.5) / len(widths)
+        shape = "diamond" if 0.3 < middle < 0.7 else "triangle"
+    (fill_low, fill_high), (solid_low, solid_high) = _WHOLE[shape]
+    whole = fill_low <= fill <= fill_high and solid_low <= solidity <= solid_high
+    return shape if whole else None
 
 
 # --- phrases and questions ----------------------------------------------------------------------
@@ -192,11 +213,16 @@ class Phrase:
     unknown: bool = False
     """a content word this reader does not know: it matches nothing"""
 
-    def matches(self, region: Region) -> bool:
-        return not self.unknown and all(
-            wanted is None or getattr(region, name) == wanted
-            for name, wanted in (("color", self.color), ("size", self.size), ("shape", self.shape))
-        )
+    def matches(self, region: Region) -> bool | None:
+        """True, False, or None when only the region's unknown shape could decide."""
+        if self.unknown:
+            return False
+        for name, wanted in (("color", self.color), ("size", self.size)):
+            if wanted is not None and getattr(region, name) != wanted:
+                return False
+        if self.shape is None:
+            return True
+        return None if region.shape is None else region.shape == self.shape
 
     @property
     def empty(self) -> bool:
@@ -258,10 +284,14 @@ def read_regions(pixels: np.ndarray) -> list[Region]:
         lower, upper = height - int(rows.max()) - 1, height - int(rows.min())
         extent = max(right - left, upper - lower)
         size = "large" if extent >= world.SIZE_THRESHOLD else "small"
+        whole = any(
+            abs(right - left - side) <= 3 and abs(upper - lower - side) <= 3
+            for side in world.SIZES.values()
+        )
         regions.append(
             Region(
                 color=color,
-                shape=_shape(filled),
+                shape=_shape(filled) if whole else None,
                 size=size,
                 box=(left, lower, right, upper),
                 rows=fill_rows,
@@ -276,7 +306,7 @@ class IndependentSyntheticChecker(Backend):
     """Answers the checker's questions with :func:`read_regions` (see the module doc)."""
 
     name: ClassVar[str] = "synthetic-independent"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     _CACHE = 16
 
     def __init__(self) -> None:
@@ -307,15 +337,25 @@ class IndependentSyntheticChecker(Backend):
                 out.append((inside, region))
         return out
 
-    def _subject(self, pixels: np.ndarray, box: Box, phrase_text: str) -> Region | None:
-        candidates = self._in_box(pixels, box)
+    def _matching(
+        self, pixels: np.ndarray, box: Box, phrase_text: str
+    ) -> tuple[list[tuple[int, Region]], bool]:
+        """Regions in the box the phrase surely matches, and whether others might."""
         phrase = parse_phrase(phrase_text)
-        candidates = [(n, r) for n, r in candidates if phrase.matches(r)]
-        return max(candidates, key=lambda pair: pair[0])[1] if candidates else None
+        verdicts = [(n, r, phrase.matches(r)) for n, r in self._in_box(pixels, box)]
+        sure = [(n, r) for n, r, verdict in verdicts if verdict]
+        return sure, any(verdict is None for _, _, verdict in verdicts)
+
+    def _subject(self, pixels: np.ndarray, box: Box, phrase_text: str) -> Region | None:
+        """The most visible region the phrase matches; :class:`ModuleUnavailable` when only a
+        partly hidden one might."""
+        sure, maybe = self._matching(pixels, box, phrase_text)
+        if not sure and maybe:
+            raise self._unavailable("simple_query", "the object is partly hidden")
+        return max(sure, key=lambda pair: pair[0])[1] if sure else None
 
     def find(self, image: np.ndarray, box: Box, object_name: str) -> list[Box]:
-        phrase = parse_phrase(object_name)
-        return [r.box for _, r in self._in_box(image, box) if phrase.matches(r)]
+        return [r.box for _, r in self._matching(image, box, object_name)[0]]
 
     def exists(self, image: np.ndarray, box: Box, object_name: str) -> bool:
         return bool(self.find(image, box, object_name))
@@ -325,27 +365,35 @@ class IndependentSyntheticChecker(Backend):
     ) -> bool:
         subject = self._subject(image, box, object_name)
         wanted = parse_phrase(attribute)
-        return subject is not None and not wanted.empty and wanted.matches(subject)
+        verdict = subject is not None and not wanted.empty and wanted.matches(subject)
+        if verdict is None:
+            raise self._unavailable("verify_property", "the object is partly hidden")
+        return verdict
 
     def simple_query(self, image: np.ndarray, box: Box, question: str) -> str:
         kind, phrase_text, attribute = parse_question(question)
+        hidden = "unknown: the object is partly hidden"
         if kind in ("count", "exists"):
-            phrase = parse_phrase(phrase_text)
-            matching = [r for _, r in self._in_box(image, box) if phrase.matches(r)]
+            sure, maybe = self._matching(image, box, phrase_text)
             if kind == "count":
-                return str(len(matching))
-            return "yes" if matching else "no"
+                return hidden if maybe else str(len(sure))
+            return "yes" if sure else hidden if maybe else "no"
         if kind == "unknown":
             return "unknown: this checker does not answer that"
-        subject = self._subject(image, box, phrase_text)
+        try:
+            subject = self._subject(image, box, phrase_text)
+        except ModuleUnavailable:
+            return hidden
         if subject is None:
             return "unknown: no such object in this patch"
         if kind == "is_attr":
             wanted = parse_phrase(attribute)
             if wanted.empty or wanted.unknown:
                 return "unknown: this checker does not answer that"
-            return "yes" if wanted.matches(subject) else "no"
-        return getattr(subject, kind)
+            verdict = wanted.matches(subject)
+            return hidden if verdict is None else "yes" if verdict else "no"
+        answer = getattr(subject, kind)
+        return hidden if answer is None else answer
 
     def best_text_match(
         self, image: np.ndarray, box: Box, options: list[str], prefix: str | None = None
@@ -353,8 +401,10 @@ class IndependentSyntheticChecker(Backend):
         subject = self._subject(image, box, "")
         scores = []
         for option in options:
-            phrase = parse_phrase(option)
-            scores.append(1 if subject is not None and phrase.matches(subject) else 0)
+            verdict = parse_phrase(option).matches(subject) if subject is not None else False
+            if verdict is None:
+                raise self._unavailable("best_text_match", "the object is partly hidden")
+            scores.append(1 if verdict else 0)
         return options[max(range(len(options)), key=lambda i: (scores[i], -i))]
 
     def compute_depth(self, image: np.ndarray, box: Box) -> float:

@@ -83,3 +83,29 @@ def test_it_is_the_attribute_labelers_default_checker():
     assert labeler.config()["checker"] == INDEPENDENT_CHECKER
     with pytest.raises(ValueError, match="takes no checker options"):
         _ = AttributeLabeler(checker_options={"seed": 1}).backend
+
+
+def test_a_partly_hidden_object_is_not_judged_by_its_shape():
+    from vipexec.modules.errors import ModuleUnavailable
+    from vipexec.modules.synthetic.export import derive_seed
+    from vipexec.modules.synthetic.scene import generate_scene, render
+
+    rendered = render(
+        generate_scene(
+            derive_seed(0, "label-quality", 24), min_objects=3, max_objects=6, text_prob=0.0
+        )
+    )
+    hidden = [o for o in rendered.truth["objects"] if o["occlusion"] > 0.2]
+    assert hidden  # this scene has a square 30% hidden behind another object
+    target = hidden[0]
+    box = tuple(target["visible_box"])
+    checker = IndependentSyntheticChecker()
+    (region,) = [r for r in checker.regions(rendered.image) if r.box == box]
+    assert region.shape is None and region.color == target["color"]
+    name = f"{target['color']} {target['shape']}"
+    assert checker.simple_query(rendered.image, box, f"Is there a {name}?").startswith("unknown")
+    assert box not in checker.find(rendered.image, box, name)
+    with pytest.raises(ModuleUnavailable):
+        checker.verify_property(rendered.image, box, "object", target["shape"])
+    whole = [r for r in checker.regions(rendered.image) if r.shape is not None]
+    assert whole  # the other objects keep their shapes
