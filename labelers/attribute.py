@@ -40,6 +40,9 @@ from vipexec.modules.number_words import SMALL_NUMBER_WORDS
 
 __all__ = ["AttributeLabeler", "CallVerdict"]
 
+INDEPENDENT_CHECKER = "synthetic-independent"
+"""the default checker: a second pixel reader of synthetic scenes with its own segmentation,
+colour and shape rules (:mod:`vipexec.labelers.pixel_checker`); any backend name works too"""
 MODES = ("cross", "same")
 
 
@@ -74,7 +77,7 @@ class AttributeLabeler:
     name: ClassVar[str] = "attribute"
     version: ClassVar[int] = 1
 
-    checker: Any = "synthetic"
+    checker: Any = INDEPENDENT_CHECKER
     checker_options: dict[str, Any] = field(default_factory=dict)
     mode: str = "cross"
     iou: float = 0.5
@@ -97,7 +100,13 @@ class AttributeLabeler:
     @property
     def backend(self) -> Any:
         if self._backend is None:
-            if isinstance(self.checker, str):
+            if self.checker == INDEPENDENT_CHECKER:
+                from vipexec.labelers.pixel_checker import IndependentSyntheticChecker
+
+                if self.checker_options:
+                    raise ValueError(f"{INDEPENDENT_CHECKER} takes no checker options")
+                self._backend = IndependentSyntheticChecker()
+            elif isinstance(self.checker, str):
                 from vipexec.modules.backend import available_backends, create_backend
 
                 if self.checker == "profile" and "profile" not in available_backends():

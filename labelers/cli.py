@@ -67,7 +67,7 @@ def label_command(
     output: str | Path | None = None,
     query: str | None = None,
     images: Sequence[str | Path] = (),
-    checker: str = "synthetic",
+    checker: str = "synthetic-independent",
     checker_options: Sequence[str] | dict[str, Any] | None = None,
     suite: str | Path | None = None,
     backend: str = "synthetic",

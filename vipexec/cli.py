@@ -388,7 +388,9 @@ def quality_cli(
     scenes: Annotated[int, typer.Option(help="Synthetic scenes to generate programs on.")] = 40,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     faults: Annotated[int, typer.Option(help="Injected faults per correct program.")] = 2,
-    checker: Annotated[str, typer.Option(help="Backend that cross-checks calls.")] = "synthetic",
+    checker: Annotated[
+        str, typer.Option(help="Backend that cross-checks calls (default: a second pixel reader).")
+    ] = "synthetic-independent",
     checker_option: Annotated[
         list[str] | None, typer.Option(help="Checker option KEY=VALUE.", metavar="KEY=VALUE")
     ] = None,

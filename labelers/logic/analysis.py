@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 
 from vipexec.core.program import Program
@@ -41,6 +42,10 @@ class BlockFacts:
     """glue only: what the block produces: ``(name, expr)`` per variable it assigns, or one
     ``(None, expr)`` for the value it returns (or prints, in a script)"""
     returns: bool = False
+    tail: list[ast.stmt] = field(default_factory=list)
+    """glue only: the ``return`` of the next block that completes the block's ``if`` (an
+    ``if c: return "yes"`` block followed by a ``return "no"`` block answers ``"yes" if c else
+    "no"``)"""
     reads: tuple[str, ...] = ()
     """program variables the block reads (bound by an earlier block)"""
 
@@ -70,6 +75,14 @@ def analyse(program: Program, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> Pr
     tracker = _PhraseTracker(vocabulary)
     tracker.visit_body(body)
     facts = []
+    printing = [
+        b.index
+        for b in program.blocks
+        if b.parent is None
+        and body is not None
+        and any(_is_print(n) for s in statements_in_lines(tree, b.lines) for n in ast.walk(s))
+    ]
+    last_printing = max(printing, default=None)
     for block in program.blocks:
         statements = statements_in_lines(tree, block.lines) if body is not None else []
         item = BlockFacts(block.index, statements)
@@ -81,8 +94,9 @@ def analyse(program: Program, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> Pr
         bound_before = {n for n, i in first_writer.items() if i < block.index}
         bound_before |= set(program.params)
         item.reads = tuple(n for n in block.reads if n in bound_before)
-        _classify_glue(item, bound_before)
+        _classify_glue(item, bound_before, block.index == last_printing)
         facts.append(item)
+    _complete_conditional_answers(facts, program)
     return ProgramFacts(program, facts, tracker.phrases, first_writer, variables)
 
 
@@ -110,20 +124,25 @@ def _arguments(call: ast.Call) -> list[ast.expr]:
 # --- glue ---------------------------------------------------------------------------------------
 
 
-def _classify_glue(item: BlockFacts, bound_before: set[str]) -> None:
-    statements = item.statements
+def _classify_glue(item: BlockFacts, bound_before: set[str], answers: bool) -> None:
+    """Marks a block of pure logic as glue and finds its outputs; ``answers``: the block is
+    the last that prints (a script's answer is what it prints)."""
+    statements = _without_closing_prints(item.statements)
     if not statements or item.calls or not item.reads:
         return
     if not all(_glue_statement(s) for s in statements):
         return
     last = statements[-1]
-    if isinstance(last, ast.Return):
+    answer = _conditional_answer(last)
+    if answer is not None:
+        item.outputs, item.returns = [(None, answer)], True
+    elif isinstance(last, ast.Return):
         if last.value is None:
             return
         item.outputs, item.returns = [(None, last.value)], True
-    elif isinstance(last, ast.Expr) and _is_print(last.value):
+    elif _prints_answer(last) and (answers or not _prints_own(statements)):
         item.outputs, item.returns = [(None, last.value.args[0])], True
-    else:
+    else:  # assignments; a script step that prints a value it computed hands it on by name
         names = _assigned(statements)
         if not names:
             return
@@ -131,7 +150,82 @@ def _classify_glue(item: BlockFacts, bound_before: set[str]) -> None:
     item.glue = True
 
 
-def _is_print(node: ast.expr) -> bool:
+def _prints_answer(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Expr) and _is_print(statement.value)
+
+
+def _prints_own(statements: list[ast.stmt]) -> bool:
+    """Whether the last statement prints a name the statements before it assign."""
+    printed = statements[-1].value.args[0]
+    return isinstance(printed, ast.Name) and printed.id in _assigned(statements[:-1])
+
+
+def _without_closing_prints(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """``statements`` without the trailing prints of constant text (a script's
+    ``print("Work is Done!")`` closes the answer; it is not the answer)."""
+    out = list(statements)
+    while (
+        out
+        and isinstance(out[-1], ast.Expr)
+        and _is_print(out[-1].value)
+        and isinstance(out[-1].value.args[0], ast.Constant)
+        and isinstance(out[-1].value.args[0].value, str)
+    ):
+        out.pop()
+    return out
+
+
+def _conditional_answer(statement: ast.stmt) -> ast.expr | None:
+    """``a if test else b`` for ``if test: return a`` / ``else: return b`` (None when the
+    statement is not such an ``if``, or a branch is not a single ``return``)."""
+    if not isinstance(statement, ast.If):
+        return None
+    body = _single_return(statement.body)
+    other = _single_return(statement.orelse)
+    if body is None or other is None:
+        return None
+    return ast.IfExp(test=statement.test, body=body, orelse=other)
+
+
+def _single_return(statements: list[ast.stmt]) -> ast.expr | None:
+    if len(statements) != 1:
+        return None
+    statement = statements[0]
+    if isinstance(statement, ast.If):
+        return _conditional_answer(statement)
+    if isinstance(statement, ast.Return) and statement.value is not None:
+        return statement.value
+    return None
+
+
+def _complete_conditional_answers(facts: list[BlockFacts], program: Program) -> None:
+    """A top-level ``if test: return a`` block followed by a top-level ``return b`` block is
+    glue answering ``a if test else b`` (when its test and both answers are glue)."""
+    blocks = program.blocks
+    for item, following in itertools.pairwise(facts):
+        if item.glue or item.calls or not item.reads or len(item.statements) != 1:
+            continue
+        if blocks[item.index].parent is not None or blocks[following.index].parent is not None:
+            continue
+        statement = item.statements[0]
+        if not (isinstance(statement, ast.If) and not statement.orelse):
+            continue
+        closing = following.statements
+        if not (len(closing) == 1 and isinstance(closing[0], ast.Return) and closing[0].value):
+            continue
+        if following.calls or not _glue_statement(statement) or not _glue_expr(closing[0].value):
+            continue
+        if following.glue:  # the closing return is tested on its own (it reads values)
+            continue
+        answer = _single_return(statement.body)
+        if answer is None:
+            continue
+        test = statement.test
+        item.outputs = [(None, ast.IfExp(test=test, body=answer, orelse=closing[0].value))]
+        item.returns, item.glue, item.tail = True, True, list(closing)
+
+
+def _is_print(node: ast.AST) -> bool:
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -292,12 +386,14 @@ class _PhraseTracker:
         self.context: list[frozenset[str]] = []
 
     def words_of_literals(self, node: ast.AST) -> frozenset[str]:
+        """Content words of the module calls' string arguments in ``node``; a call under a
+        ``not`` gives its words as ``~word`` (the value holds what the call said no to)."""
         found: set[str] = set()
-        for call in ast.walk(node):
-            if _is_api_call(call):
-                for arg in _arguments(call):
-                    for text in literal_strings(arg):
-                        found |= self.vocabulary.content_words(text)
+        for call, negated in _calls_with_negation(node):
+            for arg in _arguments(call):
+                for text in literal_strings(arg):
+                    words = self.vocabulary.content_words(text)
+                    found |= {NEGATED + w for w in words} if negated else words
         return frozenset(found)
 
     def phrase(self, node: ast.AST) -> frozenset[str]:
@@ -362,6 +458,19 @@ class _PhraseTracker:
                 added = frozenset().union(*(self.phrase(a) for a in call.args))
                 context = frozenset().union(*self.context) if self.context else frozenset()
                 self.phrases[name] = self.phrases.get(name, frozenset()) | added | context
+
+
+NEGATED = "~"
+"""prefix of a phrase word the value was filtered against (``not verify_property(x, "red")``)"""
+
+
+def _calls_with_negation(node: ast.AST, negated: bool = False):
+    """Every module call in ``node`` with whether an odd number of ``not`` encloses it."""
+    if _is_api_call(node):
+        yield node, negated
+    flip = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    for child in ast.iter_child_nodes(node):
+        yield from _calls_with_negation(child, negated != flip)
 
 
 def _target_names(target: ast.expr) -> list[str]:

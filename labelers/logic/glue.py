@@ -37,6 +37,7 @@ from vipexec.labelers.logic.analysis import (
 )
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import BINARY, Node, QuerySpec
+from vipexec.labelers.logic.vocabulary import DEFAULT_VOCABULARY
 
 NAME = "glue"
 MAX_COUNT = 4
@@ -214,9 +215,15 @@ def _map_input(
     if name in meanings:
         return _Input(name, meanings[name], kind)
     phrase = facts.phrases.get(name) or name_words(name)
+    leaves = spec.leaves()
+    intended = name_words(name)
+    named = [leaf for leaf in leaves if intended and leaf.phrase == intended]
+    if named and DEFAULT_VOCABULARY.contradicts(intended, phrase):
+        # ``small_objects = find("large object")``: the block that bound it asked for the
+        # wrong thing (the coverage check says so); here it stands for what its name says
+        return _Input(name, _lift(spec, named[0], kind), kind)
     if not phrase:
         return None
-    leaves = spec.leaves()
     exact = [leaf for leaf in leaves if leaf.phrase == phrase]
     if exact:
         return _Input(name, _lift(spec, exact[0], kind), kind)
@@ -255,8 +262,8 @@ def _target(
     run: Run,
     answer_block: int | None,
 ) -> Node | None:
-    if name is None and item.index == answer_block and item.returns:
-        return spec.tree
+    if name is None and item.returns and (item.index == answer_block or item.tail):
+        return spec.tree  # what the block returns is the program's answer
     nodes = [i.node for i in inputs]
     common = _lowest_common(spec, nodes)
     if common is None:
@@ -410,6 +417,8 @@ class World:
 
 
 def _convert(value: Any, kind: str) -> Any:
+    if kind == "list" and hasattr(value, "horizontal_center"):
+        return [value]  # "the X" held as find()'s list
     if isinstance(value, list):
         if kind == "int":
             return len(value)
@@ -497,11 +506,10 @@ class _BlockRunner:
         from vipexec.modules.api import build_api
         from vipexec.modules.refs import ImageRef
 
-        statements = [_strip_print(copy.deepcopy(s)) for s in item.statements]
+        statements = [copy.deepcopy(s) for s in (*item.statements, *item.tail)]
+        statements = [_strip_print(s) if item.returns else _drop_print(s) for s in statements]
         if item.returns:
-            last = statements[-1]
-            statements[-1] = ast.Return(value=ast.List(elts=[last.value], ctx=ast.Load()))
-            for node in statements[:-1]:
+            for node in statements:
                 for sub in ast.walk(node):
                     if isinstance(sub, ast.Return) and sub.value is not None:
                         sub.value = ast.List(elts=[sub.value], ctx=ast.Load())
@@ -543,6 +551,15 @@ def _strip_print(statement: ast.stmt) -> ast.stmt:
         call = statement.value
         if isinstance(call.func, ast.Name) and call.func.id == "print" and len(call.args) == 1:
             return ast.Return(value=call.args[0])
+    return statement
+
+
+def _drop_print(statement: ast.stmt) -> ast.stmt:
+    """A progress print of a step that hands its values on by name does nothing here."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        if isinstance(call.func, ast.Name) and call.func.id == "print":
+            return ast.Pass()
     return statement
 
 

@@ -143,26 +143,30 @@ def tally_checks(run: Any, facts: ProgramFacts) -> list[Check]:
                     continue
                 answer = "no" if negated else "yes"
                 message = f"{tally} ends at {final} but {method}() said {answer} {expected} time(s)"
-                blamed = _blame(program, item, tally, update)
+                blamed = _blame(program, facts, item, tally, update)
                 checks.append(Check(TALLY, blamed, "fail", message))
     return checks
 
 
-def _blame(program: Any, item: Any, tally: str, update: ast.stmt) -> int:
+def _blame(program: Any, facts: ProgramFacts, item: Any, tally: str, update: ast.stmt) -> int:
     """The block holding what makes a tally wrong: an increment other than 1, else a start
     other than 0 (or []), else the loop's block."""
     if isinstance(update, ast.AugAssign) and not (
         isinstance(update.value, ast.Constant) and update.value.value == 1
     ):
         return program.block_at_line(update.lineno) or item.index
-    for statement in item.statements:
-        for node in ast.walk(statement):
-            if (
-                isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == tally for t in node.targets)
-                and not _empty_start(node.value)
-            ):
-                return program.block_at_line(node.lineno) or item.index
+    # the start is in the loop's block, or (without step markers) in an earlier one
+    starts = [
+        node
+        for earlier in facts.blocks[: item.index + 1]
+        for statement in earlier.statements
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == tally for t in node.targets)
+        and node.lineno < update.lineno
+    ]
+    if starts and not _empty_start(starts[-1].value):
+        return program.block_at_line(starts[-1].lineno) or item.index
     return item.index
 
 

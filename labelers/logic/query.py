@@ -5,6 +5,13 @@ The logic checks need the operation a query states ("and", "more ... than", "at 
 question forms; anything else parses to an ``open`` spec with no tree, and the checks that need
 one are skipped (they never guess).
 
+Besides the tree, a spec records what the operation checks (:mod:`.operations`) need, also for
+queries that have no tree: the *quantifier* ("are all the circles red" -> ``all``; "is there a
+red circle" -> ``any``; "are there no red circles" -> ``none``), the *superlative* ("the nearest
+star" -> depth, smallest; "the rightmost square" -> x, largest) and the *subjects*: the object
+phrases the query is about. A spec with none of these is not ``understood``: the logic labeler
+then labels no block positive.
+
 Node kinds and the type of their value:
 
 ==========  ======================================  =======
@@ -86,6 +93,16 @@ class QuerySpec:
     tree: Node | None = None
     options: tuple[str, ...] = ()
     parents: dict[int, Node] = field(default_factory=dict, compare=False, repr=False)
+    quantifier: str | None = None
+    """``all``, ``any`` or ``none``: how the answer depends on the objects of the subject;
+    ``the``: the answer is one object's verdict ("is the triangle large")"""
+    superlative: tuple[str, str] | None = None
+    """``(axis, end)``: axis ``depth``, ``x`` or ``y``; end ``min`` or ``max``"""
+    relation: tuple[str, frozenset[str], frozenset[str]] | None = None
+    """``(op, a, b)``: a is ``op`` (left, right, above, below) of b, from the tree's relation
+    or from "how many a are left of the b"."""
+    subjects: tuple[frozenset[str], ...] = ()
+    """content words of the object phrases the query is about (leaves of the tree included)"""
 
     def __post_init__(self) -> None:
         parents: dict[int, Node] = {}
@@ -93,6 +110,9 @@ class QuerySpec:
             for node in self.tree.walk():
                 for child in node.children:
                     parents[id(child)] = node
+                if node.kind == "relation" and self.relation is None:
+                    a, b = node.children
+                    object.__setattr__(self, "relation", (node.op, a.phrase, b.phrase))
         object.__setattr__(self, "parents", parents)
 
     def parent(self, node: Node) -> Node | None:
@@ -103,6 +123,24 @@ class QuerySpec:
         while (parent := self.parent(out[-1])) is not None:
             out.append(parent)
         return out
+
+    @property
+    def understood(self) -> bool:
+        return (
+            self.tree is not None
+            or self.answer == "options"
+            or self.quantifier is not None
+            or self.superlative is not None
+            or bool(self.subjects)
+        )
+
+    def object_phrases(self) -> list[frozenset[str]]:
+        """Every object phrase the query names: the tree's leaves and the subjects."""
+        found = [leaf.phrase for leaf in self.leaves()]
+        for subject in self.subjects:
+            if subject not in found:
+                found.append(subject)
+        return found
 
     def leaves(self) -> list[Node]:
         if self.tree is None:
@@ -178,18 +216,138 @@ def parse_query(text: str | None, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -
     if not text:
         return QuerySpec("", "open")
     query = normalize(text)
+    choice = _CHOICE.match(query)
+    if choice is not None:
+        a, b = choice.group("x"), choice.group("y")
+        subjects = (vocabulary.content_words(a), vocabulary.content_words(b))
+        return QuerySpec(
+            text, "options", None, (a, b), superlative=_SUPERLATIVES[choice.group("c")],
+            subjects=subjects,
+        )  # fmt: skip
     options = _options(query, vocabulary)
     if options is not None:
         return QuerySpec(text, "options", None, options)
+    superlative = _superlative(query)
+    related = _COUNT_RELATION.match(query)
+    if related is not None:
+        a = vocabulary.content_words(related.group("x"))
+        b = vocabulary.content_words(related.group("y"))
+        relation = (_RELATIONS[related.group("rel")], a, b)
+        return QuerySpec(text, "count", subjects=(a, b), relation=relation)
     for form, pattern in _PATTERNS:
         match = pattern.match(query)
         if match:
             tree = _build(form, match, vocabulary)
             if tree is not None:
                 answer = "count" if tree.kind == "count" else "yesno"
-                return QuerySpec(text, answer, tree)
+                return QuerySpec(
+                    text, answer, tree, quantifier=_TREE_QUANTIFIERS.get(form),
+                    superlative=superlative,
+                )  # fmt: skip
     answer = "yesno" if _YES_NO_START.match(query) else "open"
-    return QuerySpec(text, answer)
+    quantified = _quantified(query, vocabulary)
+    if quantified is not None:
+        quantifier, subject, filtered = quantified
+        return QuerySpec(text, "yesno", quantifier=quantifier, subjects=(subject, filtered))
+    subject, asks_property = _subject(query, vocabulary)
+    subjects = (subject,) if subject is not None else ()
+    quantifier = "the" if asks_property else None
+    return QuerySpec(
+        text, answer, superlative=superlative, subjects=subjects, quantifier=quantifier
+    )
+
+
+_TREE_QUANTIFIERS = {"exists": "any", "none": "none"}
+"""the quantifier of each tree form that asks whether objects exist"""
+
+_SUPERLATIVES = {
+    "nearest": ("depth", "min"), "closest": ("depth", "min"), "farthest": ("depth", "max"),
+    "furthest": ("depth", "max"), "leftmost": ("x", "min"), "rightmost": ("x", "max"),
+    "topmost": ("y", "max"), "highest": ("y", "max"), "uppermost": ("y", "max"),
+    "lowest": ("y", "min"), "bottommost": ("y", "min"),
+    "nearer": ("depth", "min"), "closer": ("depth", "min"), "farther": ("depth", "max"),
+    "further": ("depth", "max"), "higher": ("y", "max"), "lower": ("y", "min"),
+}  # fmt: skip
+"""superlatives, and the comparatives of "which is nearer, a or b"."""
+_CHOICE = re.compile(
+    r"^which (?:one |object )?is (?P<c>nearer|closer|farther|further|higher|lower)"
+    r"(?: to the camera)?,? (?:the )?(?P<x>.+?) or (?:the )?(?P<y>.+)$"
+)
+_COUNT_RELATION = re.compile(
+    r"^how many (?P<x>.+?) (?:are |is )?(?:(?:to|on) the )?(?P<rel>left|right|above|below)"
+    r"(?: of)? (?:the )?(?P<y>.+)$"
+)
+_SUPERLATIVE_WORD = re.compile(r"\b(" + "|".join(_SUPERLATIVES) + r")\b")
+
+
+_POSITION_ADJECTIVE = re.compile(r"\bthe (left|right|top|bottom) (?!of\b|side\b)")
+"""'the left square' is the leftmost of the squares ('to the left of' is a relation)"""
+_POSITIONS = {"left": ("x", "min"), "right": ("x", "max"), "top": ("y", "max"),
+              "bottom": ("y", "min")}  # fmt: skip
+
+
+def _superlative(query: str) -> tuple[str, str] | None:
+    match = _SUPERLATIVE_WORD.search(query)
+    if match:
+        return _SUPERLATIVES[match.group(1)]
+    adjective = _POSITION_ADJECTIVE.search(query)
+    return _POSITIONS[adjective.group(1)] if adjective else None
+
+
+_QUANTIFIED = [
+    ("all", re.compile(r"^(?:are|is) (?:all|every|each)(?: of)? (?:the )?(?P<x>.+) (?P<p>\w+)$")),
+    ("any", re.compile(r"^(?:are|is) (?:any|some)(?: of)? (?:the )?(?P<x>.+) (?P<p>\w+)$")),
+    ("none", re.compile(r"^(?:are|is) (?:none of the|no) (?P<x>.+) (?P<p>\w+)$")),
+]
+
+
+def _quantified(
+    query: str, vocabulary: Vocabulary
+) -> tuple[str, frozenset[str], frozenset[str]] | None:
+    """("all", {circle}, {circle, red}) for "are all the circles red"; the property must be an
+    attribute word (or "a star" style: an article and a noun)."""
+    query = re.sub(r" (?:a|an) (\w+)$", r" \1", query)
+    for quantifier, pattern in _QUANTIFIED:
+        match = pattern.match(query)
+        if match is None or vocabulary.attribute(match.group("p")) is None:
+            continue
+        subject = vocabulary.content_words(match.group("x"))
+        return quantifier, subject, subject | vocabulary.content_words(match.group("p"))
+    return None
+
+
+_SUBJECT_FORMS = [
+    re.compile(r"^what does the (?:text|writing|label) (?:on|of) (?:the )?(?P<x>.+?) say$"),
+    re.compile(r"^what is (?:written|the text|the label) on (?:the )?(?P<x>.+)$"),
+    re.compile(r"^what (?:color|colour|shape|size|material) is (?:the )?(?P<x>.+)$"),
+    re.compile(r"^what is the (?:color|colour|shape|size|material) of (?:the )?(?P<x>.+)$"),
+    re.compile(r"^(?:is|are) (?:the )?(?P<x>.+?) (?:a|an) \w+$"),
+    re.compile(r"^(?:is|are) (?:the )?(?P<x>.+?) \w+$"),
+]
+
+
+def _subject(query: str, vocabulary: Vocabulary) -> tuple[frozenset[str] | None, bool]:
+    """The content words of the one object an open or yes/no question is about ("what color
+    is the nearest star" -> {star}; "is the nearest triangle orange" -> {triangle}), and
+    whether the question asks if that object has an attribute (its verdict is the answer)."""
+    for pattern in _SUBJECT_FORMS:
+        match = pattern.match(query)
+        if match is None:
+            continue
+        phrase = _SUPERLATIVE_WORD.sub(" ", match.group("x"))
+        asks = pattern.pattern.endswith(r" \w+$")
+        if asks and not _names_an_object(phrase, vocabulary):
+            continue
+        attribute = query.split()[-1]
+        return vocabulary.content_words(phrase), asks and bool(vocabulary.attribute(attribute))
+    return None, False
+
+
+def _names_an_object(phrase: str, vocabulary: Vocabulary) -> bool:
+    """Whether a phrase ends in a noun: a shape word or a generic one ("object")."""
+    last = phrase.split()[-1] if phrase.split() else ""
+    found = vocabulary.attribute(last)
+    return (found is not None and found[0] == "shape") or vocabulary.is_generic(last)
 
 
 def _objects(text: str, vocabulary: Vocabulary, kind: str = "objects") -> Node:

@@ -39,7 +39,9 @@ STOPWORDS = frozenset(
     """a an the any some all every each this that these those it its of with in on at to is are
     was were be there here how many much what which who does do did has have image picture photo
     scene patch visible colored coloured shaped and or not no than more fewer less same number
-    as both either neither count find exists exist present left right above below""".split()
+    as both either neither count find exists exist present left right above below
+    nearest closest farthest furthest leftmost rightmost topmost highest uppermost lowest
+    bottommost nearer closer farther further higher lower""".split()
 )
 
 
@@ -89,6 +91,25 @@ class Vocabulary:
         if found:
             return found[1]
         return singular(word)
+
+    def contradicts(self, intended: frozenset[str], held: frozenset[str]) -> frozenset[str]:
+        """The words of ``held`` that name another value of a class ``intended`` constrains
+        ({small} intended, {large} held -> {large})."""
+        classes: dict[str, set[str]] = {}
+        for word in intended:
+            found = self.attribute(word)
+            if found:
+                classes.setdefault(found[0], set()).add(found[1])
+        out = set()
+        for word in held:
+            found = self.attribute(word)
+            if found and found[0] in classes and found[1] not in classes[found[0]]:
+                out.add(word)
+        return frozenset(out)
+
+    def is_generic(self, word: str) -> bool:
+        """Whether a word names no kind of object ("object", "things")."""
+        return word.lower() in GENERIC
 
     def content_words(self, text: str) -> frozenset[str]:
         """Canonical content words of a phrase (filler, generic nouns and numbers dropped)."""

@@ -314,9 +314,22 @@ def test_unjudged_blocks(kit):
     assert labels[0].text == "no logic check applied to this block"
 
 
-def test_open_query_skips_glue_but_keeps_format_checks(run_on):
+def test_a_query_the_parser_does_not_understand_labels_no_block_positive(run_on):
     labels = logic(run_on(AND_PROGRAM), "What is going on?")
-    assert vals(labels) == [True, True, None, True]
+    assert vals(labels) == [None, None, None, None]
+    assert labels[0].text.startswith("query not understood; passed only: format")
+
+
+def test_a_format_fault_is_negative_even_when_the_query_is_not_understood(run_on):
+    source = (
+        "def execute_command(image):\n"
+        "    image_patch = ImagePatch(image)\n"
+        '    num_circles = len(image_patch.find("circle")) - 100\n'
+        "    return num_circles\n"
+    )
+    labels = logic(run_on(source), "What is going on?")
+    assert vals(labels) == [None, False, None]
+    assert "num_circles" in labels[1].text
 
 
 def test_checks_can_be_chosen():

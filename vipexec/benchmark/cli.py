@@ -17,7 +17,7 @@ def quality_command(
     seed: int = 0,
     faults: int = 2,
     templates: Sequence[str] | None = None,
-    checker: str = "synthetic",
+    checker: str = "synthetic-independent",
     checker_options: Sequence[str] | dict[str, Any] | None = None,
     max_examples: int = 40,
     out: TextIO | None = None,
