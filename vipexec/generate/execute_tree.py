@@ -4,8 +4,9 @@ narrate each node.
 :func:`execute_tree` takes a :class:`vipexec.ProgramTree` whose end nodes are the programs of
 one query (the tree builder's output) and a :class:`vipexec.Sandbox`:
 
-- the tree's graph attributes (its root) get the query: ``query_id``, ``query``, ``images``
-  and ``answer`` (the expected answer, when known);
+- the tree's graph attributes (its root) get the query: ``query``, ``images`` and ``answer``
+  (the expected answer, when known); ``query_id`` is the tree builder's, because it roots the
+  node ids (a tree built for another query is refused);
 - every program runs in the sandbox pool with the block trace; its query's images are bound as
   script globals the way ``vipexec run`` binds them (``image`` is the first, ``images`` all,
   a directory or animated file is a video);
@@ -31,9 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vipexec.core.errors import InvalidArgumentError
 from vipexec.core.run import BlockTrace, Run
 from vipexec.core.tree import ProgramTree
 from vipexec.cot.converter import StepContext, StepConverter
+from vipexec.cot.template import known_values
 from vipexec.generate.protocol import Query
 from vipexec.labelers.apply import DEFAULT_LABELERS, label_tree
 from vipexec.labelers.base import LabelContext
@@ -95,8 +98,11 @@ def execute_tree(
     converter: StepConverter | None = None,
 ) -> TreeOutcome:
     """Run, trace, label (and narrate) every program of ``tree``; see the module docstring."""
+    built_for = tree.graph.graph.get("query_id")
+    if built_for is not None and built_for != query.id:
+        raise InvalidArgumentError(f"this tree was built for query {built_for!r}, not {query.id!r}")
+    # query_id is not set here: it roots the node ids, so only the builder may set it
     tree.graph.graph.update(
-        query_id=query.id,
         query=query.query,
         images=[str(path) for path in query.images],
         answer=query.answer,
@@ -153,6 +159,7 @@ def write_cot(
                         images=images,
                         previous=tuple(previous),
                         result=run.result_summary if last and run.error is None else None,
+                        extra={"values": known_values(run, position)},
                     )
                 )
             if data.get("cot") is not None:
