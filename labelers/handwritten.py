@@ -35,12 +35,12 @@ from typing import Any
 from vipexec.core.errors import InvalidArgumentError
 from vipexec.core.program import Program
 from vipexec.core.run import Run
+from vipexec.core.step_rows import DIMENSIONS
 from vipexec.labelers.apply import label_run
 from vipexec.labelers.base import LabelContext
 
 __all__ = ["DIMENSIONS", "HandLabelled", "HandwrittenProgram", "SceneRunner", "load_set"]
 
-DIMENSIONS = ("relevance", "logic", "attribute")
 STYLES = frozenset({"vipergpt", "visprog", "least-to-most", "proptest"})
 SPLITS = ("dev", "heldout", "heldout-2", "heldout-3")
 _CODES = {"T": True, "F": False, "n": None}

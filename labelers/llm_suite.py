@@ -7,7 +7,7 @@ code block becomes a :class:`~vipexec.labelers.suites.Suite`. The suite is untru
 logic labeler runs it in the sandbox like any suite (``LabelContext.suite``), and a broken test
 counts for nothing.
 
-The request goes through :func:`vipexec.modules.models.llm_http.chat_completion` (retries,
+The request goes through :func:`vipexec.modules.models.llm_http.chat_choices` (retries,
 one-line errors); ``base_url`` and ``model`` come from the arguments, else from the
 environment variables the LLM client reads (``$VIPEXEC_LLM_BASE_URL`` or ``$OPENAI_BASE_URL``,
 ``$VIPEXEC_LLM_MODEL``).
@@ -75,21 +75,24 @@ class SuiteWriter:
         """The suite the endpoint writes for ``query``; a reply without a test raises
         :class:`InvalidArgumentError`."""
         if query not in self._cache:
-            from vipexec.modules.models.llm_http import chat_completion
+            from vipexec.modules.models.llm_http import chat_choices
 
             base_url, model = self.settings()
-            reply = chat_completion(
+            payload = {
+                "model": model,
+                "messages": [{"role": "user", "content": suite_prompt(query)}],
+                "max_tokens": self.max_tokens,
+                "temperature": self.temperature,
+            }
+            reply = chat_choices(
                 base_url,
-                model,
-                [{"role": "user", "content": suite_prompt(query)}],
-                max_tokens=self.max_tokens,
-                temperature=self.temperature,
+                payload,
                 key=os.environ.get(self.api_key_env) or None,
                 timeout=self.timeout,
                 retries=self.retries,
                 method="proptest_suite",
                 name="llm-suite",
-            )
+            )[0]
             suite = Suite.from_source(extract_code(reply), name=f"llm suite for {query!r}")
             if suite.kind != "proptest" or not suite.tests:
                 raise InvalidArgumentError("the LLM's reply holds no execute_test function")

@@ -131,19 +131,25 @@ def test_same_answer_compares_printed_values():
 def counting_backend(made):
     """A synthetic backend that counts the API calls it computes (a call one method makes to
     another, like ``exists`` asking ``find``, is not counted again)."""
+    import threading
+
     from vipexec.modules.synthetic.backend import SyntheticBackend
 
-    depth = [0]
+    # the server computes calls on several threads: the nesting depth is per thread, the
+    # counter is shared under a lock
+    nesting, lock = threading.local(), threading.Lock()
 
     def counted(method):
         def call(self, *args, **kwargs):
-            if depth[0] == 0:
-                made[method] += 1
-            depth[0] += 1
+            depth = getattr(nesting, "depth", 0)
+            if depth == 0:
+                with lock:
+                    made[method] += 1
+            nesting.depth = depth + 1
             try:
                 return getattr(SyntheticBackend, method)(self, *args, **kwargs)
             finally:
-                depth[0] -= 1
+                nesting.depth = depth
 
         return call
 
