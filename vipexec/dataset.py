@@ -37,6 +37,7 @@ __all__ = [
     "build_synthetic_dataset",
     "row_from_run",
     "split_for",
+    "step_schema",
     "write_rows",
 ]
 
@@ -133,8 +134,53 @@ def dataset_format(path: Path, format: str | None = None) -> str:
     return kind
 
 
-def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=None) -> Path:
+def step_schema(*, answers: bool = False) -> Any:
+    """The Parquet (pyarrow) schema of step rows; ``answers`` adds the ``answer``,
+    ``expected_answer`` and ``correct`` columns that built datasets carry."""
+    import pyarrow as pa
+
+    flags = pa.list_(pa.bool_())
+    meta = pa.struct(
+        [
+            ("program_id", pa.string()),
+            ("query_id", pa.string()),
+            ("block_ids", pa.list_(pa.string())),
+            ("source", pa.string()),
+            ("split", pa.string()),
+            ("program", pa.string()),
+        ]
+    )
+    columns = [
+        ("prompt", pa.string()),
+        ("completions", pa.list_(pa.string())),
+        ("labels", flags),
+        ("relevance", flags),
+        ("logic", flags),
+        ("attribute", flags),
+        ("images", pa.list_(pa.string())),
+        ("meta", meta),
+    ]
+    if answers:
+        columns += [
+            ("answer", pa.string()),
+            ("expected_answer", pa.string()),
+            ("correct", pa.bool_()),
+        ]
+    return pa.schema(columns)
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    path: str | os.PathLike,
+    format=None,
+    *,
+    answers: bool = False,
+    schema: Any = None,
+) -> Path:
     """Write rows as JSONL or Parquet (by ``format`` or the file suffix).
+
+    Parquet columns follow :func:`step_schema` (``answers`` as there) unless ``schema`` (a
+    pyarrow schema) is given.
 
     The file appears whole or not at all: rows go to a temporary file next to ``path`` that
     replaces it only once complete (a kill mid-write never leaves a partial dataset).
@@ -152,35 +198,12 @@ def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=N
                 handle.write(json_text(row) + "\n")
         return path
     try:
-        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is in the reward extra
         raise InvalidArgumentError("writing Parquet needs pyarrow (pip install pyarrow)") from None
-    flags = pa.list_(pa.bool_())
-    schema = pa.schema(
-        [
-            ("prompt", pa.string()),
-            ("completions", pa.list_(pa.string())),
-            ("labels", flags),
-            ("relevance", flags),
-            ("logic", flags),
-            ("attribute", flags),
-            ("images", pa.list_(pa.string())),
-            (
-                "meta",
-                pa.struct(
-                    [
-                        ("program_id", pa.string()),
-                        ("query_id", pa.string()),
-                        ("block_ids", pa.list_(pa.string())),
-                        ("source", pa.string()),
-                        ("split", pa.string()),
-                        ("program", pa.string()),
-                    ]
-                ),
-            ),
-        ]
-    )
+    import pyarrow as pa
+
+    schema = schema if schema is not None else step_schema(answers=answers)
     table = pa.Table.from_pylist(rows, schema=schema)
     with _replaced_when_done(path) as temporary:
         pq.write_table(table, temporary)
