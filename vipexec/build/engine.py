@@ -80,7 +80,7 @@ def run_build(
     from vipexec.build.splits import assign_splits
 
     if engine not in ENGINES:
-        raise BuildError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+        raise BuildError(f"--engine {engine!r}: one of {', '.join(ENGINES)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BuildError(f"--workers {workers!r}: expected a positive number")
     check_settings(settings)
