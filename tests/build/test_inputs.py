@@ -128,3 +128,18 @@ def test_dataset_refuses_a_file_name(tmp_path, capfd):
     assert "writes a folder" in capfd.readouterr().err
     assert main(["dataset", "stats"]) == 2
     assert "name the built folder" in capfd.readouterr().err
+
+
+def test_a_synthetic_build_does_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from vipexec.cli import main; "
+        f"code = main(['dataset', {str(tmp_path / 'o')!r}, '--queries', '2']); "
+        "assert code == 0, code; "
+        "print(sorted(m for m in ('torch', 'transformers', 'ray') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
