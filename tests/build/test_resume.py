@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from vipexec.build.cli import dataset_command
+from vipexec.build.cli import build_command, dataset_command
 from vipexec.build.journal import Journal
 
 QUERIES = 28
@@ -72,17 +72,32 @@ def test_finished_build_rerun_changes_nothing(small_build, files_of, build_datas
 
 
 def test_another_command_on_the_folder_is_refused(small_build, files_of):
-    before = files_of(small_build)
-    err = io.StringIO()
-    code = dataset_command(
-        small_build, queries=14, seed=1, command="other", stdout=io.StringIO(), stderr=err,
-        show_progress=False,
-    )  # fmt: skip
-    assert code == 2
-    message = err.getvalue()
-    assert message.count("\n") == 1
-    assert "different command" in message and "seed" in message and "queries file" in message
-    assert files_of(small_build) == before
+    source = small_build / "source"
+    before = {**files_of(small_build), "queries": (source / "queries.jsonl").read_bytes()}
+
+    def refusal(**options):
+        err = io.StringIO()
+        options = {"images": source / "images", "generator": "templates", **options}
+        code = build_command(
+            source / "queries.jsonl", out=small_build, command="other", stdout=io.StringIO(),
+            stderr=err, show_progress=False, **options,
+        )  # fmt: skip
+        assert code == 2 and err.getvalue().count("\n") == 1
+        return err.getvalue()
+
+    message = refusal(seed=1)
+    assert "different command (test small)" in message and "differs in seed" in message
+    assert "differs in images" in refusal(images=source)
+    for options in ({"seed": 1}, {"queries": 15}):
+        err = io.StringIO()
+        code = dataset_command(
+            small_build, command="other", stdout=io.StringIO(), stderr=err,
+            show_progress=False, **{"queries": 14, **options},
+        )  # fmt: skip
+        assert code == 2 and "other synthetic queries" in err.getvalue()
+    after = {**files_of(small_build), "queries": (source / "queries.jsonl").read_bytes()}
+    assert after == before
+    assert not [p.name for p in small_build.iterdir() if p.name.startswith(".")]
 
 
 def test_a_folder_holding_something_else_is_refused(tmp_path):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from vipexec.build.context import BuildSettings
+from vipexec.build.context import BuildError, BuildSettings
 from vipexec.errors import VipexecError
 
 __all__ = ["build_command", "dataset_command", "stats_command"]
@@ -84,7 +84,6 @@ def dataset_command(
 ) -> int:
     """The synthetic shortcut: render scenes and queries into ``out/source``, then build them
     into ``out`` with the templates generator (re-running it resumes)."""
-    from vipexec.build.synthetic import write_synthetic_queries
 
     stderr = stderr or sys.stderr
     if out.suffix in (".jsonl", ".json", ".parquet"):
@@ -92,8 +91,8 @@ def dataset_command(
             stderr, f"{out}: vipexec dataset writes a folder (data/, jsonl/, trl/, README.md)"
         )
     try:
-        queries_file = write_synthetic_queries(out / "source", queries, seed)
-    except (VipexecError, ValueError) as exc:
+        queries_file = _synthetic_source(out, queries, seed)
+    except (VipexecError, ValueError, OSError) as exc:
         return _fail(stderr, str(exc))
     return build_command(
         queries_file,
@@ -108,6 +107,32 @@ def dataset_command(
         stderr=stderr,
         show_progress=show_progress,
     )
+
+
+def _synthetic_source(out: Path, queries: int, seed: int) -> Path:
+    """``out/source`` holding the synthetic queries of ``queries`` and ``seed``.
+
+    They are written to a scratch folder first: a folder whose ``source`` holds other queries
+    (another --queries or --seed) is refused before anything in it changes.
+    """
+    import shutil
+
+    from vipexec.build.synthetic import write_synthetic_queries
+
+    source, scratch = out / "source", out / ".source.partial"
+    shutil.rmtree(scratch, ignore_errors=True)  # left by a build killed while writing it
+    fresh = write_synthetic_queries(scratch, queries, seed)
+    try:
+        if not source.exists():
+            scratch.rename(source)
+        elif (source / fresh.name).read_bytes() != fresh.read_bytes():
+            raise BuildError(
+                f"{out} holds a build of other synthetic queries (another --queries or --seed): "
+                "use another folder, or delete it"
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return source / fresh.name
 
 
 def stats_command(
