@@ -143,3 +143,19 @@ def test_a_synthetic_build_does_not_import_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_progress_counts_queries_programs_steps_and_errors():
+    from vipexec.build.progress import BuildProgress
+    from vipexec.build.unit import QueryResult
+
+    stream = io.StringIO()
+    bar = BuildProgress(stream, enabled=True)
+    bar.start(3, 1)
+    result = QueryResult("q", rows=[{"completions": ["a", "b"]}], errors=["q: broke"])
+    bar.advance(result)
+    bar.advance(result)
+    bar.close()
+    assert bar.counts == {"programs": 2, "steps": 4, "errors": 2}
+    shown = stream.getvalue()
+    assert "3/3" in shown and "2 programs, 4 steps, 2 errors" in shown and "queries/s" in shown

@@ -6,6 +6,7 @@ Uses rich when it is installed, else tqdm, else nothing (the end summary is alwa
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from vipexec.build.unit import QueryResult
@@ -22,8 +23,11 @@ class BuildProgress:
         self.counts = {"programs": 0, "steps": 0, "errors": 0}
         self._bar: Any = None
         self._update: Any = None
+        self._started = time.monotonic()
+        self._processed = 0
 
     def start(self, total: int, done: int) -> None:
+        self._started = time.monotonic()
         if not self.enabled:
             return
         try:
@@ -62,9 +66,7 @@ class BuildProgress:
         self._bar = bar
 
         def update() -> None:
-            speed = bar.tasks[task].speed
-            rate = f"{speed:.2f} queries/s" if speed else "-"
-            bar.update(task, advance=1, rate=rate, **self.counts)
+            bar.update(task, advance=1, rate=self._rate(), **self.counts)
 
         self._update = update
 
@@ -80,7 +82,12 @@ class BuildProgress:
 
         self._update = update
 
+    def _rate(self) -> str:
+        seconds = time.monotonic() - self._started
+        return f"{self._processed / seconds:.2f} queries/s" if seconds > 0 else "-"
+
     def advance(self, result: QueryResult) -> None:
+        self._processed += 1
         for key, value in result.stats.items():
             self.counts[key] += value
         if self._update is not None:
