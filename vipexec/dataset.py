@@ -284,7 +284,13 @@ def build_synthetic_dataset(
         scenes=scenes, seed=seed, faults_per_instance=faults, max_examples=max_examples
     )
     rows, written = [], set()
+    seen: Counter = Counter()
     for item in iter_labelled(config):
+        # Two injected faults of one kind on one query would share `{query}-{kind}`: the second
+        # gets a number.
+        seen[(item.query_id, item.variant)] += 1
+        repeat = seen[(item.query_id, item.variant)]
+        program_id = f"{item.query_id}-{item.variant}" + (f"-{repeat}" if repeat > 1 else "")
         image_path = folder / f"{item.image}.png"
         if item.image not in written:
             Image.fromarray(_pixels(item)).save(image_path)
@@ -294,7 +300,7 @@ def build_synthetic_dataset(
                 item.run,
                 prompt=item.query,
                 query_id=item.query_id,
-                program_id=f"{item.query_id}-{item.variant}",
+                program_id=program_id,
                 images=[os.path.relpath(image_path, output.parent)],
                 source=f"vipexec-synthetic/{item.template}/{item.variant}",
                 seed=seed,
