@@ -10,6 +10,7 @@ engine and every worker count gives the same files for the same inputs and seed.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import hashlib
 import json
 import logging
@@ -292,7 +293,14 @@ def _local_results(
                 running, return_when=concurrent.futures.FIRST_COMPLETED
             )
             for future in finished:
-                yield future.result()
+                try:
+                    result = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    raise BuildError(
+                        "a build worker process died (out of memory or killed); the queries "
+                        "finished so far are kept: run the same command again to go on"
+                    ) from None
+                yield result
                 query = next(queue, None)
                 if query is not None:
                     running.add(pool.submit(_process_in_worker, query))
@@ -329,6 +337,11 @@ def _ray_results(
     try:
         pool = ActorPool(actors)
         yield from pool.map_unordered(lambda a, query: a.process.remote(query), pending)
+    except ray.exceptions.RayError as exc:
+        raise BuildError(
+            f"Ray failed ({type(exc).__name__}); the queries finished so far are kept: run the "
+            "same command again to go on"
+        ) from None
     finally:
         for handle in actors:
             ray.kill(handle)
