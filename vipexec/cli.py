@@ -404,28 +404,74 @@ def quality_cli(
     )  # fmt: skip
 
 
-@app.command("dataset")
-def dataset_cli(
-    output: Annotated[Path, typer.Argument(help="Output file (.jsonl or .parquet).")],
-    scenes: Annotated[int, typer.Option(help="Synthetic scenes to generate programs on.")] = 40,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    faults: Annotated[int, typer.Option(help="Injected faults per correct program.")] = 2,
-    format: Annotated[
-        str | None, typer.Option(help="jsonl or parquet (default: by suffix).")
+@app.command("build")
+def build_cli(
+    queries: Annotated[Path, typer.Argument(help="QUERIES.jsonl: one query per line.")],
+    images: Annotated[Path, typer.Option(help="Folder the queries' image paths are in.")],
+    out: Annotated[Path, typer.Option(help="Output folder (re-running resumes it).")],
+    generator: Annotated[
+        str, typer.Option(help="Program generator: grammar, llm or templates (synthetic).")
+    ] = "grammar",
+    converter: Annotated[str, typer.Option(help="CoT converter: template or llm.")] = "template",
+    config: Annotated[
+        Path | None, typer.Option(help="Models config (YAML/TOML) for model backends and LLMs.")
     ] = None,
+    workers: Annotated[int, typer.Option(help="Queries processed in parallel.")] = 1,
+    engine: Annotated[str, typer.Option(help="local (processes) or ray (a Ray cluster).")] = (
+        "local"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same dataset).")] = 0,
 ) -> None:
-    """Build a step-level reward dataset (SVIP format) from labelled synthetic programs."""
-    from vipexec.dataset import build_synthetic_dataset
-    from vipexec.labelers.cli import dataset_command
+    """Build the step dataset of your queries: programs, labels, CoT steps, splits by image."""
+    from vipexec.build.cli import build_command
+    from vipexec.build.engine import command_line
 
     raise typer.Exit(
-        dataset_command(
-            output,
-            build=build_synthetic_dataset,
-            scenes=scenes,
+        build_command(
+            queries,
+            images=images,
+            out=out,
+            generator=generator,
+            converter=converter,
+            config=config,
+            workers=workers,
+            engine=engine,
             seed=seed,
-            faults=faults,
-            format=format,
+            command=command_line(),
+        )
+    )
+
+
+@app.command("dataset")
+def dataset_cli(
+    out: Annotated[str, typer.Argument(help="Output folder; or `stats` to check a built folder.")],
+    folder: Annotated[
+        Path | None, typer.Argument(help="With `stats`: the built folder to check.")
+    ] = None,
+    queries: Annotated[int, typer.Option(help="Synthetic queries to generate.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same dataset).")] = 0,
+    workers: Annotated[int, typer.Option(help="Queries processed in parallel.")] = 1,
+    engine: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
+) -> None:
+    """Synthetic step dataset (scenes and queries, then `vipexec build`), or `stats FOLDER`:
+    print a build's card and check that no image is in two splits."""
+    from vipexec.build.cli import dataset_command, stats_command
+    from vipexec.build.engine import command_line
+
+    if out == "stats":
+        if folder is None:
+            raise fail("dataset stats: name the built folder to check")
+        raise typer.Exit(stats_command(folder))
+    if folder is not None:
+        raise fail(f"dataset: unexpected argument {folder} (did you mean `dataset stats`?)")
+    raise typer.Exit(
+        dataset_command(
+            Path(out),
+            queries=queries,
+            seed=seed,
+            workers=workers,
+            engine=engine,
+            command=command_line(),
         )
     )
 

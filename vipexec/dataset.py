@@ -34,6 +34,7 @@ __all__ = [
     "build_synthetic_dataset",
     "row_from_run",
     "split_for",
+    "step_schema",
     "write_rows",
 ]
 
@@ -119,8 +120,32 @@ def dataset_format(path: Path, format: str | None = None) -> str:
     return kind
 
 
-def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=None) -> Path:
+def step_schema() -> Any:
+    """The Parquet (pyarrow) schema of step rows, built from the step-row contract's columns
+    (:data:`~vipexec.core.step_rows.ROW_COLUMNS`, :data:`~vipexec.core.step_rows.META_COLUMNS`)."""
+    import pyarrow as pa
+
+    kinds = {
+        "string": pa.string(),
+        "strings": pa.list_(pa.string()),
+        "flags": pa.list_(pa.bool_()),
+        "bool": pa.bool_(),
+    }
+    meta = pa.struct([(name, kinds[kind]) for name, kind in META_COLUMNS.items()])
+    columns = [(name, kinds[kind]) for name, kind in ROW_COLUMNS.items()]
+    return pa.schema([*columns, ("meta", meta)])
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    path: str | os.PathLike,
+    format=None,
+    *,
+    schema: Any = None,
+) -> Path:
     """Write rows as JSONL or Parquet (by ``format`` or the file suffix).
+
+    Parquet columns follow :func:`step_schema` unless ``schema`` (a pyarrow schema) is given.
 
     The file appears whole or not at all: rows go to a temporary file next to ``path`` that
     replaces it only once complete (a kill mid-write never leaves a partial dataset).
@@ -138,19 +163,12 @@ def write_rows(rows: Iterable[dict[str, Any]], path: str | os.PathLike, format=N
                 handle.write(json_text(row) + "\n")
         return path
     try:
-        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is in the reward extra
         raise InvalidArgumentError("writing Parquet needs pyarrow (pip install pyarrow)") from None
-    kinds = {
-        "string": pa.string(),
-        "strings": pa.list_(pa.string()),
-        "flags": pa.list_(pa.bool_()),
-        "bool": pa.bool_(),
-    }
-    meta = pa.struct([(name, kinds[kind]) for name, kind in META_COLUMNS.items()])
-    columns = [(name, kinds[kind]) for name, kind in ROW_COLUMNS.items()]
-    schema = pa.schema([*columns, ("meta", meta)])
+    import pyarrow as pa
+
+    schema = schema if schema is not None else step_schema()
     table = pa.Table.from_pylist(rows, schema=schema)
     with _replaced_when_done(path) as temporary:
         pq.write_table(table, temporary)
@@ -231,7 +249,13 @@ def build_synthetic_dataset(
         scenes=scenes, seed=seed, faults_per_instance=faults, max_examples=max_examples
     )
     rows, written = [], set()
+    seen: Counter = Counter()
     for item in iter_labelled(config):
+        # Two injected faults of one kind on one query would share `{query}-{kind}`: the second
+        # gets a number.
+        seen[(item.query_id, item.variant)] += 1
+        repeat = seen[(item.query_id, item.variant)]
+        program_id = f"{item.query_id}-{item.variant}" + (f"-{repeat}" if repeat > 1 else "")
         image_path = folder / f"{item.image}.png"
         if item.image not in written:
             Image.fromarray(_pixels(item)).save(image_path)
@@ -241,7 +265,7 @@ def build_synthetic_dataset(
                 item.run,
                 prompt=item.query,
                 query_id=item.query_id,
-                program_id=f"{item.query_id}-{item.variant}",
+                program_id=program_id,
                 images=[os.path.relpath(image_path, output.parent)],
                 source=f"vipexec-synthetic/{item.template}/{item.variant}",
                 seed=seed,

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import ast
 import copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -591,7 +593,44 @@ def _normalize(value: Any, kind: str) -> Any:
     return value
 
 
+SEARCHES_REMEMBERED = 1024
+"""searches a process remembers: the programs of one query (a correct one, the same on another
+backend, variants with one changed block) share most glue blocks, and a search is a pure
+function of its key (the block's code, the query, targets, inputs, examples and seed: hypothesis
+runs derandomized from the seed), so a repeat is answered from memory"""
+_searches: OrderedDict[tuple, tuple[World, _Output, Any, Any] | None] = OrderedDict()
+_searches_lock = threading.Lock()
+
+
 def _search(
+    runner: _BlockRunner,
+    spec: QuerySpec,
+    outputs: list[_Output],
+    inputs: list[_Input],
+    max_examples: int,
+    seed: int,
+) -> tuple[World, _Output, Any, Any] | None:
+    key = (
+        runner.source,
+        spec,
+        tuple((o.name, o.target, o.inputs) for o in outputs),
+        tuple(inputs),
+        max_examples,
+        seed,
+    )
+    with _searches_lock:
+        if key in _searches:
+            _searches.move_to_end(key)
+            return _searches[key]
+    found = _fresh_search(runner, spec, outputs, inputs, max_examples, seed)
+    with _searches_lock:
+        _searches[key] = found
+        if len(_searches) > SEARCHES_REMEMBERED:
+            _searches.popitem(last=False)
+    return found
+
+
+def _fresh_search(
     runner: _BlockRunner,
     spec: QuerySpec,
     outputs: list[_Output],

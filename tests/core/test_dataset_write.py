@@ -52,3 +52,17 @@ def test_parquet_is_replaced_whole(tmp_path):
     path = write_rows([row], tmp_path / "steps.parquet")
     assert pq.read_table(path).to_pylist() == [row]
     assert os.listdir(tmp_path) == ["steps.parquet"]
+
+
+@pytest.mark.slow
+def test_synthetic_file_builder_gives_unique_program_ids(tmp_path):
+    """Scene 14 (seed 0) draws two faults of one kind for one query: they once shared an id."""
+    from collections import Counter
+
+    from vipexec.dataset import build_synthetic_dataset
+
+    path = tmp_path / "steps.jsonl"
+    build_synthetic_dataset(path, scenes=15, seed=0)
+    ids = Counter(json.loads(line)["meta"]["program_id"] for line in path.read_text().splitlines())
+    assert max(ids.values()) == 1
+    assert "count-0014-off_by_one-2" in ids

@@ -345,3 +345,28 @@ def test_blocks_that_could_build_huge_values_are_not_re_executed(run_on):
     )
     labels = logic(run_on(source), AND_QUERY)
     assert "glue" not in labels[2].data["ran"]
+
+
+def test_a_repeated_glue_search_is_answered_from_memory(run_on, monkeypatch):
+    """Programs of one query share glue blocks; the search is a pure function of its key."""
+    from vipexec.labelers.logic import glue
+
+    searched = []
+    fresh = glue._fresh_search
+    monkeypatch.setattr(glue, "_searches", type(glue._searches)())
+    monkeypatch.setattr(glue, "_fresh_search", lambda *a: searched.append(a) or fresh(*a))
+    faulty = AND_PROGRAM.replace(" and len(blue", " or len(blue")
+    first = [logic(run_on(AND_PROGRAM), AND_QUERY)]
+    correct_searches = len(searched)
+    assert correct_searches >= 2  # step 3's test and step 4's answer
+    first.append(logic(run_on(faulty), AND_QUERY))
+    assert len(searched) == correct_searches + 1  # only the changed block is searched again
+    again = [logic(run_on(source), AND_QUERY) for source in (AND_PROGRAM, faulty)]
+    assert len(searched) == correct_searches + 1  # both answered from memory
+    assert [[label.to_dict() for label in labels] for labels in again] == [
+        [label.to_dict() for label in labels] for labels in first
+    ]
+    assert vals(again[1]) == [True, True, False, True]
+    other_seed = LogicLabeler(max_examples=labeler.max_examples, seed=labeler.seed + 1)
+    other_seed.label(run_on(AND_PROGRAM), LabelContext(query=AND_QUERY))
+    assert len(searched) > correct_searches + 1  # another seed is another search

@@ -1,0 +1,163 @@
+"""The ``vipexec build`` and ``vipexec dataset`` commands (parsing lives in :mod:`vipexec.cli`).
+
+Each returns an exit code: 0 done, 1 ``dataset stats`` found an image in two splits, 2 a bad
+invocation or input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from vipexec.build.context import BuildError, BuildSettings
+from vipexec.core.errors import VipexecError
+
+__all__ = ["build_command", "dataset_command", "stats_command"]
+
+
+def build_command(
+    queries: Path,
+    *,
+    images: Path,
+    out: Path,
+    generator: str = "grammar",
+    converter: str = "template",
+    config: Path | None = None,
+    workers: int = 1,
+    engine: str = "local",
+    seed: int = 0,
+    command: str,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    show_progress: bool | None = None,
+) -> int:
+    """Build the step dataset of ``queries`` into ``out`` (or finish an interrupted build)."""
+    from vipexec.build.engine import run_build
+    from vipexec.build.progress import BuildProgress
+
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    if not queries.is_file():
+        return _fail(stderr, f"{queries}: no such queries file")
+    if not images.is_dir():
+        return _fail(stderr, f"--images {images}: not a folder")
+    if config is not None and not config.is_file():
+        return _fail(stderr, f"--config {config}: no such file")
+    settings = BuildSettings(
+        images=str(images.resolve()),
+        out=str(out.resolve()),
+        generator=generator,
+        converter=converter,
+        config=str(config.resolve()) if config is not None else None,
+        seed=seed,
+    )
+    bar = BuildProgress(stderr, enabled=show_progress)
+    try:
+        summary = run_build(
+            queries.resolve(),
+            settings,
+            command=command,
+            workers=workers,
+            engine=engine,
+            progress=bar.advance,
+            on_start=bar.start,
+        )
+    except (VipexecError, ValueError) as exc:
+        return _fail(stderr, str(exc))
+    finally:
+        bar.close()
+    print(summary.describe(), file=stdout)
+    return 0
+
+
+def dataset_command(
+    out: Path,
+    *,
+    queries: int = 1000,
+    seed: int = 0,
+    workers: int = 1,
+    engine: str = "local",
+    command: str,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    show_progress: bool | None = None,
+) -> int:
+    """The synthetic shortcut: render scenes and queries into ``out/source``, then build them
+    into ``out`` with the templates generator (re-running it resumes)."""
+
+    stderr = stderr or sys.stderr
+    if out.suffix in (".jsonl", ".json", ".parquet"):
+        return _fail(
+            stderr, f"{out}: vipexec dataset writes a folder (data/, jsonl/, trl/, README.md)"
+        )
+    try:
+        queries_file = _synthetic_source(out, queries, seed)
+    except (VipexecError, ValueError, OSError) as exc:
+        return _fail(stderr, str(exc))
+    return build_command(
+        queries_file,
+        images=queries_file.parent / "images",
+        out=out,
+        generator="templates",
+        seed=seed,
+        workers=workers,
+        engine=engine,
+        command=command,
+        stdout=stdout,
+        stderr=stderr,
+        show_progress=show_progress,
+    )
+
+
+def _synthetic_source(out: Path, queries: int, seed: int) -> Path:
+    """``out/source`` holding the synthetic queries of ``queries`` and ``seed``.
+
+    They are written to a scratch folder first: a folder whose ``source`` holds other queries
+    (another --queries or --seed) is refused before anything in it changes.
+    """
+    import shutil
+
+    from vipexec.build.synthetic import write_synthetic_queries
+
+    source, scratch = out / "source", out / ".source.partial"
+    shutil.rmtree(scratch, ignore_errors=True)  # left by a build killed while writing it
+    fresh = write_synthetic_queries(scratch, queries, seed)
+    try:
+        if not source.exists():
+            scratch.rename(source)
+        elif (source / fresh.name).read_bytes() != fresh.read_bytes():
+            raise BuildError(
+                f"{out} holds a build of other synthetic queries (another --queries or --seed): "
+                "use another folder, or delete it"
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return source / fresh.name
+
+
+def stats_command(
+    folder: Path, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Print a build's card and check that no image is in two splits (exit 1 when one is)."""
+    from vipexec.build.card import image_leaks, read_card
+
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        text, _ = read_card(folder)
+        leaks = image_leaks(folder)
+    except (VipexecError, ValueError) as exc:
+        return _fail(stderr, str(exc))
+    print(text, file=stdout)
+    for line in leaks:
+        print(f"vipexec: leak: {line}", file=stderr)
+    if leaks:
+        return 1
+    print("no image is in two splits", file=stdout)
+    return 0
+
+
+def _fail(stream: TextIO, message: str) -> int:
+    from vipexec.engine.output import terminal_text
+
+    print(f"vipexec: {terminal_text(message.strip().splitlines()[0])}", file=stream)
+    return 2

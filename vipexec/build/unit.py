@@ -1,0 +1,149 @@
+"""One unit of build work: a query goes in, its dataset rows come out.
+
+:func:`process` is the whole per-query pipeline behind ``vipexec build``; the engines (local,
+Ray) only call it and journal what it returns. It asks the context's program source for the
+query's labelled runs (today: the label-quality templates on synthetic scenes; with the tree
+builder: generate tree -> execute tree -> label), converts each run to CoT steps and makes one
+row per run. A failure is data: it becomes an entry of ``errors`` and the other programs of the
+query still make rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from vipexec.core.run import Run, json_text
+from vipexec.core.summarize import plain_value
+from vipexec.dataset import row_from_run
+from vipexec.generate.protocol import Query
+
+__all__ = ["LabelledRun", "QueryResult", "Stopwatch", "answer_text", "process"]
+
+
+@dataclass(frozen=True)
+class LabelledRun:
+    """One program of a query, executed and labelled (labels in ``run.blocks[i].labels``)."""
+
+    run: Run
+    variant: str
+    """how the program came about: ``correct``, ``noisy``, a fault kind, a tree path"""
+    steps: tuple[str, ...] | None = None
+    """CoT steps already written (a tree's nodes carry them); None: convert the run"""
+
+
+@dataclass
+class QueryResult:
+    """What one query contributed: its rows, one line per failure, and counts.
+
+    ``rows`` and ``errors`` depend only on the inputs and the seed; ``seconds`` (time per stage)
+    and anything about the host go to the log, never into the dataset.
+    """
+
+    query_id: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return {
+            "programs": len(self.rows),
+            "steps": sum(len(row["completions"]) for row in self.rows),
+            "errors": len(self.errors),
+        }
+
+
+class Stopwatch:
+    """Seconds spent per named stage (summed over calls)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+    def take(self) -> dict[str, float]:
+        """The times so far, and a fresh start."""
+        out = dict(self.seconds)
+        self.seconds.clear()
+        return out
+
+
+ProgramSource = Callable[[Query, Any], Iterable[LabelledRun]]
+Converter = Callable[[Query, Run], list[str]]
+
+
+def process(query: Query, context: Any) -> QueryResult:
+    """The rows of one query.
+
+    ``context`` (see :class:`vipexec.build.context.BuildContext`) provides ``programs(query,
+    context)``, ``convert(query, run)``, ``split_of(query_id)``, ``source`` (the row source
+    prefix), ``image_paths(query)`` and a ``clock`` :class:`Stopwatch`.
+    """
+    result = QueryResult(query.id)
+    expected = answer_text(query.answer)
+    try:
+        for position, item in enumerate(context.programs(query, context)):
+            program_id = f"{query.id}/{position}-{item.variant}"
+            try:
+                with context.clock.stage("convert"):
+                    steps = (
+                        list(item.steps)
+                        if item.steps is not None
+                        else context.convert(query, item.run)
+                    )
+                row = row_from_run(
+                    item.run,
+                    prompt=query.query,
+                    query_id=query.id,
+                    program_id=program_id,
+                    images=context.image_paths(query),
+                    source=f"{context.source}/{item.variant}",
+                    split=context.split_of(query.id),
+                    steps=steps,
+                )
+            except Exception as exc:  # one program's failure must not cost the query's others
+                result.errors.append(f"{program_id}: {_describe(exc)}")
+                continue
+            answer = answer_text(_final_answer(item.run))
+            row["answer"] = answer
+            row["expected_answer"] = expected
+            row["correct"] = None if expected is None else answer == expected
+            result.rows.append(row)
+    except Exception as exc:  # a query that cannot be processed is logged, never fatal
+        result.errors.append(f"{query.id}: {_describe(exc)}")
+    result.seconds = context.clock.take()
+    return result
+
+
+def _final_answer(run: Run) -> Any:
+    if run.error is not None:
+        return None
+    return plain_value(run.result_summary)
+
+
+def answer_text(value: Any) -> str | None:
+    """An answer in the one text form rows compare: lower-case stripped text for scalars,
+    ``yes``/``no`` for booleans, JSON for anything else; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (str, int, float)):
+        return str(value).strip().lower()
+    return json_text(value)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
