@@ -82,11 +82,16 @@ def test_trl_view_cuts_rows_at_the_first_unknown_step():
 def test_trl_stepwise_tokenisation_accepts_every_row(small_build, rows_of):
     """TRL's own PRM tokenisation (PRMTrainer.tokenize_row) on every row of the TRL view.
 
-    TRL 1.x removed PRMTrainer; the test runs where a TRL that has it is importable."""
-    prm = pytest.importorskip(
-        "trl.trainer.prm_trainer", reason="this trl has no PRMTrainer (removed in trl 1.x)"
-    )
+    TRL 1.x removed PRMTrainer, so the reward extra pins trl below 1; 0.2x keeps it in
+    ``trl.experimental.prm`` (earlier in ``trl.trainer.prm_trainer``)."""
+    import inspect
+
     from transformers import BertTokenizer
+
+    try:
+        from trl.experimental.prm import PRMTrainer
+    except ImportError:
+        from trl.trainer.prm_trainer import PRMTrainer
 
     from vipexec.build.output import trl_view
 
@@ -94,11 +99,15 @@ def test_trl_stepwise_tokenisation_accepts_every_row(small_build, rows_of):
     words = {w for v in views for text in (v["prompt"], *v["completions"]) for w in text.split()}
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
     tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)})
+    options = dict(
+        max_length=None, max_prompt_length=None, max_completion_length=None,
+        train_on_last_step_only=False, is_eval=False,
+    )  # fmt: skip
+    accepted = inspect.signature(PRMTrainer.tokenize_row).parameters
+    options = {name: value for name, value in options.items() if name in accepted}
+    assert views
     for view in views:
-        out = prm.PRMTrainer.tokenize_row(
-            view, tokenizer, "\n", max_length=None, max_prompt_length=None,
-            max_completion_length=None, train_on_last_step_only=False, is_eval=False,
-        )  # fmt: skip
+        out = PRMTrainer.tokenize_row(view, tokenizer, "\n", **options)
         marked = [label for label in out["labels"] if label != -100]
         assert marked == [int(label) for label in view["labels"]]
 
