@@ -168,11 +168,14 @@ IMPLEMENTATIONS = (
     "modules/backend.py",  # the backend contract's base class
     "modules/models/",  # model backends (their profiles are keyed by method)
     "modules/synthetic/",  # the synthetic backend
+    "labelers/pixel_checker.py",  # the independent checker: a second backend over the pixels
     "vipexec/testing/fake_api.py",  # the test double of modules/api.py
 )
 OTHER_MEANINGS = {
     # the word, not the method: a parsed question kind, a query quantifier, a program family
-    ("labelers/oracle.py", "exists"),
+    ("vipexec/benchmark/oracle.py", "exists"),  # a parsed question kind
+    ("vipexec/benchmark/families_count.py", "exists"),  # a program family
+    ("vipexec/benchmark/synthetic_queries.py", "exists"),  # a program family
     ("labelers/logic/query.py", "exists"),
     ("labelers/logic/glue.py", "exists"),
     ("scripts/make_step_fixture.py", "exists"),
