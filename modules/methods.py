@@ -11,8 +11,11 @@ Consumers look a method up (:func:`method_named`, :func:`lookup`) or filter the 
   normalisation of a backend's result (:meth:`ApiMethod.normalize`);
 - the CoT converter: how a call reads in a step, without its code name (:attr:`ApiMethod.cot`);
 - the attribute labeler: how a checker cross-examines a result (:attr:`ApiMethod.cross_check`);
-- the logic labeler: what a result must look like (:attr:`ApiMethod.result`) and what a
-  variable bound to the call holds (:attr:`ApiMethod.binds`);
+- the logic labeler: what a result must look like (:attr:`ApiMethod.result`), what a
+  variable bound to the call holds (:attr:`ApiMethod.binds`), and how it reads a call in a
+  program's code: a verdict on objects (:attr:`ApiMethod.verdict`), the argument naming the
+  objects asked about (:attr:`ApiMethod.asks_about`), an axis patches are ordered along
+  (:attr:`ApiMethod.measures`);
 - the benchmark's truth oracle: how two answers to one call are compared
   (:attr:`ApiMethod.agreement`);
 - the static analysis and the linter: which attribute calls are module calls, which functions
@@ -47,9 +50,11 @@ __all__ = [
     "API_FUNCTIONS",
     "API_METHODS",
     "CROSS_CHECKS",
+    "MEASURES",
     "METHODS",
     "RESULT_KINDS",
     "SERVED",
+    "VERDICTS",
     "VQA_METHOD",
     "ApiMethod",
     "ContractBroken",
@@ -132,6 +137,14 @@ VQA_METHOD = "simple_query"
 
 CROSS_CHECKS = frozenset({"detections", "yes_no", "answer", "option", "number", "crops"})
 
+VERDICTS = frozenset({"any", "one"})
+"""what a bool result is a verdict on: whether ANY object the call names is in the patch (a
+whole-region existence verdict), or whether ONE object has a property"""
+
+MEASURES = frozenset({"depth"})
+"""the axes a number-returning patch method orders patches along (``depth``: larger is
+farther)"""
+
 
 @dataclass(frozen=True)
 class ApiMethod:
@@ -165,6 +178,14 @@ class ApiMethod:
     """what a variable bound straight to this call must hold (a logic format role)"""
     glue: bool = False
     """pure logic over values the program has: a block calling only such functions is glue"""
+    verdict: str | None = None
+    """what its bool result is a verdict on (one of :data:`VERDICTS`); ``None``: it is not a
+    verdict on objects"""
+    asks_about: str | None = None
+    """the argument naming the objects of the patch the call looks for or asks about
+    (``object_name``, or ``question`` for a free question); ``None``: it names none"""
+    measures: str | None = None
+    """the axis its number orders patches along (one of :data:`MEASURES`); ``None``: none"""
 
     def check_arguments(self, args: Mapping[str, Any]) -> None:
         """Raise :class:`~vipexec.modules.errors.ArgumentTooLarge` if an argument of a call is
@@ -278,6 +299,7 @@ _ENTRIES = (
         cross_check=CrossCheck("detections", "Is there a {object_name}?"),
         agreement="boxes",
         binds="patches",
+        asks_about="object_name",
     ),
     ApiMethod(
         "exists",
@@ -291,6 +313,8 @@ _ENTRIES = (
         cross_check=CrossCheck("yes_no", "Is there a {object_name}?"),
         agreement="bool",
         binds="bool",
+        verdict="any",
+        asks_about="object_name",
     ),
     ApiMethod(
         "verify_property",
@@ -304,6 +328,8 @@ _ENTRIES = (
         cross_check=CrossCheck("yes_no", "Is the {object_name} {attribute}?"),
         agreement="bool",
         binds="bool",
+        verdict="one",
+        asks_about="object_name",
     ),
     ApiMethod(
         "best_text_match",
@@ -331,6 +357,7 @@ _ENTRIES = (
         cross_check=CrossCheck("answer"),
         agreement="text",
         binds="str",
+        asks_about="question",
     ),
     ApiMethod(
         "compute_depth",
@@ -342,6 +369,7 @@ _ENTRIES = (
         cross_check=CrossCheck("number"),
         agreement="number",
         binds="number",
+        measures="depth",
     ),
     ApiMethod(
         "crop",

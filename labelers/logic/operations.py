@@ -36,6 +36,7 @@ from vipexec.labelers.logic.analysis import NEGATED, ProgramFacts
 from vipexec.labelers.logic.checks import Check
 from vipexec.labelers.logic.query import QuerySpec
 from vipexec.labelers.logic.vocabulary import Vocabulary
+from vipexec.modules.methods import API_FUNCTIONS, METHODS, ApiMethod, lookup
 
 __all__ = ["coverage_checks", "extremum_checks", "quantifier_checks", "relation_checks"]
 
@@ -130,10 +131,11 @@ def _decisions(
             flip = _polarity(statement, node)
             if flip is None:
                 continue
-            if _is_method_call(node, "exists"):
-                yield _Decision("exists(...)", True, False, negated != flip)
-            elif _is_method_call(node, "verify_property"):
-                what = "verify_property(...) (one object's verdict)"
+            entry = _called(node)
+            if entry is not None and entry.verdict == "any":
+                yield _Decision(f"{entry.name}(...)", True, False, negated != flip)
+            elif entry is not None and entry.verdict == "one":
+                what = f"{entry.name}(...) (one object's verdict)"
                 yield _Decision(what, True, False, negated != flip, single=True)
             elif isinstance(node, ast.Compare) and (spec.tree is None or _has_call(node)):
                 # with a tree, the glue check tests counts kept in variables; a count made
@@ -172,7 +174,7 @@ def _count_decision(
 
 
 def _has_call(node: ast.AST) -> bool:
-    return any(_is_method_call(n, m) for n in ast.walk(node) for m in _CALLS)
+    return any(_names_objects(n) for n in ast.walk(node))
 
 
 def _counts(node: ast.expr) -> bool:
@@ -202,7 +204,7 @@ def _negated_test(facts: ProgramFacts, counted: ast.expr) -> bool:
     """Whether the counted objects are those that FAILED their test (a ``not`` around the
     module call, in the expression or in what its variable holds)."""
     for node, negated in _walk_negation(counted):
-        if negated and any(_is_method_call(node, m) for m in _VERDICT_METHODS):
+        if negated and _is_verdict(node):
             return True
     names = [n.id for n in ast.walk(counted) if isinstance(n, ast.Name)]
     return any(w.startswith(NEGATED) for name in names for w in facts.phrases.get(name, ()))
@@ -219,9 +221,6 @@ def _polarity(statement: ast.stmt, node: ast.AST) -> bool | None:
     return None
 
 
-_VERDICT_METHODS = ("verify_property", "exists")
-
-
 def _verdict_lists(facts: ProgramFacts) -> set[str]:
     """Names bound to one verdict per object: ``[p.verify_property(...) for p in xs]``."""
     found = set()
@@ -233,11 +232,7 @@ def _verdict_lists(facts: ProgramFacts) -> set[str]:
                     and len(node.targets) == 1
                     and isinstance(node.targets[0], ast.Name)
                     and isinstance(node.value, ast.ListComp)
-                    and any(
-                        _is_method_call(n, m)
-                        for n in ast.walk(node.value.elt)
-                        for m in _VERDICT_METHODS
-                    )
+                    and any(_is_verdict(n) for n in ast.walk(node.value.elt))
                 ):
                     found.add(node.targets[0].id)
     return found
@@ -296,6 +291,32 @@ def _is_method_call(node: ast.AST, name: str) -> bool:
     )
 
 
+def _called(node: ast.AST | None) -> ApiMethod | None:
+    """The API method a call ``x.method(...)`` makes; ``None`` for any other node."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return lookup(node.func.attr)
+    return None
+
+
+def _is_verdict(node: ast.AST) -> bool:
+    """A module call whose result is a verdict on objects (``verify_property(...)``)."""
+    entry = _called(node)
+    return entry is not None and entry.verdict is not None
+
+
+def _names_objects(node: ast.AST) -> bool:
+    """A module call that names the objects it looks for or asks about (``find("circle")``):
+    the objects a value bound to it holds."""
+    entry = _called(node)
+    return entry is not None and entry.asks_about is not None
+
+
+_PASSES_VERDICT = frozenset(
+    {"bool"} | {name for name in API_FUNCTIONS if METHODS[name].result == "yesno"}
+)
+"""functions that answer with the verdict they are given (as a bool, or as yes / no)"""
+
+
 def _is_answer_of(expr: ast.expr, call: ast.expr) -> bool:
     while True:
         if expr is call:
@@ -305,7 +326,7 @@ def _is_answer_of(expr: ast.expr, call: ast.expr) -> bool:
         elif (
             isinstance(expr, ast.Call)
             and isinstance(expr.func, ast.Name)
-            and expr.func.id in ("bool_to_yesno", "bool")
+            and expr.func.id in _PASSES_VERDICT
             and len(expr.args) == 1
         ):
             expr = expr.args[0]
@@ -346,7 +367,7 @@ def _early_return_loop(facts: ProgramFacts, index: int, loop: ast.For) -> _Decis
 
 
 _FIELDS = {
-    "compute_depth": "depth",
+    **{name: entry.measures for name, entry in METHODS.items() if entry.measures},
     "horizontal_center": "x",
     "left": "x",
     "right": "x",
@@ -780,7 +801,7 @@ def _misnamed(
         target = statement.targets[0]
         if not isinstance(target, ast.Name) or target.id not in facts.phrases:
             continue
-        if not any(_is_method_call(n, m) for n in ast.walk(statement.value) for m in _CALLS):
+        if not any(_names_objects(n) for n in ast.walk(statement.value)):
             continue
         intended = name_words(target.id, vocabulary)
         if intended not in phrases:
@@ -788,9 +809,6 @@ def _misnamed(
         wrong = vocabulary.contradicts(intended, facts.phrases[target.id])
         if wrong:
             yield target.id, intended, wrong
-
-
-_CALLS = ("find", "exists", "verify_property", "simple_query")
 
 
 def _filter_block(
@@ -841,14 +859,25 @@ def _consumed(
             name = _consumed_name(node)
             if name is not None and name in facts.phrases:
                 yield _describe(node), name, facts.phrases[name]
-            elif _is_method_call(node, "exists") or (
-                isinstance(node, ast.Subscript | ast.Call)
-                and _is_method_call(_counted_or_indexed(node), "find")
-            ):
-                call = node if _is_method_call(node, "exists") else _counted_or_indexed(node)
+            elif (call := _material_call(node)) is not None:
                 texts = [a.value for a in call.args if isinstance(a, ast.Constant)]
                 if len(texts) == 1 and isinstance(texts[0], str):
                     yield _describe(node), None, vocabulary.content_words(texts[0])
+
+
+def _material_call(node: ast.AST) -> ast.Call | None:
+    """The module call whose objects ``node`` uses as the answer: a whole-region existence
+    verdict (``exists("x")``), or a detection's patches counted or indexed
+    (``len(find("x"))``, ``find("x")[0]``)."""
+    entry = _called(node)
+    if entry is not None and entry.verdict == "any":
+        return node
+    if isinstance(node, ast.Subscript | ast.Call):
+        counted = _counted_or_indexed(node)
+        found = _called(counted)
+        if found is not None and found.result == "patches":
+            return counted
+    return None
 
 
 def _counted_or_indexed(node: ast.AST) -> ast.AST | None:

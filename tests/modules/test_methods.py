@@ -18,9 +18,11 @@ from vipexec.modules.methods import (
     API_FUNCTIONS,
     API_METHODS,
     CROSS_CHECKS,
+    MEASURES,
     METHODS,
     RESULT_KINDS,
     SERVED,
+    VERDICTS,
     ApiMethod,
     ContractBroken,
     CotPhrase,
@@ -81,6 +83,15 @@ def test_every_method_has_every_facet(entry: ApiMethod):
     assert entry.agreement is None or entry.agreement in AGREEMENTS
     assert entry.binds is None or entry.binds in ROLES
     assert isinstance(entry.glue, bool)
+    # how the logic labeler reads a call in a program: a verdict on objects, the argument
+    # naming the objects it asks about, an axis its number orders patches along
+    assert entry.verdict is None or (entry.verdict in VERDICTS and entry.result == "bool")
+    assert entry.asks_about is None or (
+        entry.served == "patch" and entry.asks_about in entry.backend_args
+    )
+    assert entry.measures is None or (
+        entry.measures in MEASURES and entry.result == "number" and "ImagePatch" in entry.owners
+    )
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.served], ids=lambda e: e.name)
@@ -157,11 +168,14 @@ IMPLEMENTATIONS = (
     "modules/backend.py",  # the backend contract's base class
     "modules/models/",  # model backends (their profiles are keyed by method)
     "modules/synthetic/",  # the synthetic backend
+    "labelers/pixel_checker.py",  # the independent checker: a second backend over the pixels
     "vipexec/testing/fake_api.py",  # the test double of modules/api.py
 )
 OTHER_MEANINGS = {
     # the word, not the method: a parsed question kind, a query quantifier, a program family
-    ("labelers/oracle.py", "exists"),
+    ("vipexec/benchmark/oracle.py", "exists"),  # a parsed question kind
+    ("vipexec/benchmark/families_count.py", "exists"),  # a program family
+    ("vipexec/benchmark/synthetic_queries.py", "exists"),  # a program family
     ("labelers/logic/query.py", "exists"),
     ("labelers/logic/glue.py", "exists"),
     ("scripts/make_step_fixture.py", "exists"),

@@ -21,6 +21,7 @@ from pathlib import Path
 from string import Template
 
 from vipexec.core.errors import InvalidArgumentError
+from vipexec.modules.methods import API_FUNCTIONS, METHODS
 
 __all__ = ["Prompts", "api_summary"]
 
@@ -107,7 +108,9 @@ def api_summary() -> str:
         for name, member in vars(cls).items():
             if not name.startswith("_") and inspect.isfunction(member):
                 lines.append(f"    {name}{_signature(member)}: {_doc(member)}")
-    for name in ("bool_to_yesno", "coerce_to_numeric", "distance"):
+    # the functions answered in the program's process are module functions of the API; those
+    # that reach a backend are bound to a dispatcher by build_api
+    for name in sorted(n for n in API_FUNCTIONS if METHODS[n].served is None):
         function = getattr(api, name)
         lines.append(f"{name}{_signature(function)}: {_doc(function)}")
     return "\n".join(lines)
