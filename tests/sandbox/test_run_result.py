@@ -29,7 +29,7 @@ def in_process(pool):
     from vipexec.modules.dispatch import LocalDispatcher
 
     api = build_api(LocalDispatcher(create_backend("synthetic"), pool.images))
-    return lambda prog: prog.run(namespace=api, inputs={"image": pool.scene}, sandbox=True)
+    return lambda prog: prog.run_in_process(api, {"image": pool.scene}, policy=True)
 
 
 @pytest.mark.parametrize("kind", sorted(RESULTS))
