@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vipexec.core.run import Run, json_text
-from vipexec.core.summarize import plain_value
+from vipexec.core.run import Run
+from vipexec.core.step_rows import validate_row
 from vipexec.dataset import row_from_run
 from vipexec.generate.protocol import Query
 
-__all__ = ["LabelledRun", "QueryResult", "Stopwatch", "answer_text", "process"]
+__all__ = ["LabelledRun", "QueryResult", "Stopwatch", "is_correct", "process"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,6 @@ def process(query: Query, context: Any) -> QueryResult:
     prefix), ``image_paths(query)`` and a ``clock`` :class:`Stopwatch`.
     """
     result = QueryResult(query.id)
-    expected = answer_text(query.answer)
     try:
         for position, item in enumerate(context.programs(query, context)):
             program_id = f"{query.id}/{position}-{item.variant}"
@@ -111,14 +110,13 @@ def process(query: Query, context: Any) -> QueryResult:
                     source=f"{context.source}/{item.variant}",
                     split=context.split_of(query.id),
                     steps=steps,
+                    expected_answer=query.answer,
+                    correct=is_correct(query, item.run),
                 )
+                validate_row(row)
             except Exception as exc:  # one program's failure must not cost the query's others
                 result.errors.append(f"{program_id}: {_describe(exc)}")
                 continue
-            answer = answer_text(_final_answer(item.run))
-            row["answer"] = answer
-            row["expected_answer"] = expected
-            row["correct"] = None if expected is None else answer == expected
             result.rows.append(row)
     except Exception as exc:  # a query that cannot be processed is logged, never fatal
         result.errors.append(f"{query.id}: {_describe(exc)}")
@@ -126,22 +124,14 @@ def process(query: Query, context: Any) -> QueryResult:
     return result
 
 
-def _final_answer(run: Run) -> Any:
-    if run.error is not None:
-        return None
-    return plain_value(run.result_summary)
+def is_correct(query: Query, run: Run) -> bool | None:
+    """Whether ``run`` answered ``query`` right (:func:`same_answer`); None when the query has
+    no expected answer."""
+    from vipexec.generate.execute_tree import same_answer
 
-
-def answer_text(value: Any) -> str | None:
-    """An answer in the one text form rows compare: lower-case stripped text for scalars,
-    ``yes``/``no`` for booleans, JSON for anything else; None stays None."""
-    if value is None:
+    if query.answer is None:
         return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (str, int, float)):
-        return str(value).strip().lower()
-    return json_text(value)
+    return run.error is None and same_answer(query.answer, run.result)
 
 
 def _describe(exc: BaseException) -> str:
