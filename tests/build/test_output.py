@@ -15,7 +15,7 @@ def test_rows_follow_the_contract_with_answers(small_build, rows_of):
     from vipexec.reward.contract import validate_row
 
     rows = rows_of(small_build)
-    assert len(rows) >= 4 * 10  # correct, noisy and two faults per query
+    assert len(rows) >= 3 * 14  # a tree of several programs per query
     for index, row in enumerate(rows):
         validate_row(row, index=index)
         for step in range(len(row["completions"])):
@@ -27,7 +27,7 @@ def test_rows_follow_the_contract_with_answers(small_build, rows_of):
         else:
             got, expected = json.loads(meta["answer"]), json.loads(meta["expected_answer"])
             assert meta["correct"] == same_answer(expected, got)
-    correct = [row for row in rows if row["meta"]["source"].endswith("/correct")]
+    correct = [row for row in rows if row["meta"]["source"].endswith("/no-fault")]
     assert correct and all(row["meta"]["correct"] for row in correct)
     assert any(row["meta"]["correct"] is False for row in rows)
 

@@ -1,11 +1,10 @@
 """One unit of build work: a query goes in, its dataset rows come out.
 
 :func:`process` is the whole per-query pipeline behind ``vipexec build``; the engines (local,
-Ray) only call it and journal what it returns. It asks the context's program source for the
-query's labelled runs (today: the label-quality templates on synthetic scenes; with the tree
-builder: generate tree -> execute tree -> label), converts each run to CoT steps and makes one
-row per run. A failure is data: it becomes an entry of ``errors`` and the other programs of the
-query still make rows.
+Ray) only call it and journal what it returns. It asks the context's program source
+(:func:`vipexec.build.trees.tree_programs`: generate tree -> execute tree -> label -> CoT) for
+the query's labelled runs with their CoT steps and makes one row per run. A failure is data:
+it becomes an entry of ``errors`` and the other programs of the query still make rows.
 """
 
 from __future__ import annotations
@@ -32,8 +31,12 @@ class LabelledRun:
     run: Run
     variant: str
     """how the program came about: ``correct``, ``noisy``, a fault kind, a tree path"""
-    steps: tuple[str, ...] | None = None
-    """CoT steps already written (a tree's nodes carry them); None: convert the run"""
+    steps: tuple[str, ...]
+    """one CoT step per executed block (a tree's nodes carry them)"""
+    block_ids: tuple[str, ...]
+    """the ids of the blocks' tree nodes (equal to :func:`vipexec.core.step_rows.block_ids`)"""
+    failure: str | None = None
+    """why this path is no program (its generator request failed): an error line, not a row"""
 
 
 @dataclass
@@ -80,7 +83,6 @@ class Stopwatch:
 
 
 ProgramSource = Callable[[Query, Any], Iterable[LabelledRun]]
-Converter = Callable[[Query, Run], list[str]]
 
 
 def process(query: Query, context: Any) -> QueryResult:
@@ -94,13 +96,10 @@ def process(query: Query, context: Any) -> QueryResult:
     try:
         for position, item in enumerate(context.programs(query, context)):
             program_id = f"{query.id}/{position}-{item.variant}"
+            if item.failure is not None:
+                result.errors.append(f"{program_id}: {item.failure}")
+                continue
             try:
-                with context.clock.stage("convert"):
-                    steps = (
-                        list(item.steps)
-                        if item.steps is not None
-                        else context.convert(query, item.run)
-                    )
                 row = row_from_run(
                     item.run,
                     prompt=query.query,
@@ -109,10 +108,11 @@ def process(query: Query, context: Any) -> QueryResult:
                     images=context.image_paths(query),
                     source=f"{context.source}/{item.variant}",
                     split=context.split_of(query.id),
-                    steps=steps,
+                    steps=item.steps,
                     expected_answer=query.answer,
                     correct=is_correct(query, item.run),
                 )
+                row["meta"]["block_ids"] = list(item.block_ids)
                 validate_row(row)
             except Exception as exc:  # one program's failure must not cost the query's others
                 result.errors.append(f"{program_id}: {_describe(exc)}")
