@@ -50,6 +50,7 @@ def tree_programs(query: Query, context: Any) -> Iterator[LabelledRun]:
             _variant(nodes),
             steps=tuple(node.get("cot") for node in nodes),
             block_ids=tuple(path),
+            correct=end_data["ends"][0]["correct"],
             # a request that failed wrote no block: nothing to learn from, so no row
             failure=(end_data.get("origin") or {}).get("error") if failed_request else None,
         )

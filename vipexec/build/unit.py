@@ -21,7 +21,7 @@ from vipexec.core.step_rows import validate_row
 from vipexec.dataset import row_from_run
 from vipexec.generate.protocol import Query
 
-__all__ = ["LabelledRun", "QueryResult", "Stopwatch", "is_correct", "process"]
+__all__ = ["LabelledRun", "QueryResult", "Stopwatch", "process"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class LabelledRun:
     """one CoT step per executed block (a tree's nodes carry them)"""
     block_ids: tuple[str, ...]
     """the ids of the blocks' tree nodes (equal to :func:`vipexec.core.step_rows.block_ids`)"""
+    correct: bool | None = None
+    """whether the program's answer is the expected one (tree execution's end record); None
+    when the query has no expected answer"""
     failure: str | None = None
     """why this path is no program (its generator request failed): an error line, not a row"""
 
@@ -110,7 +113,7 @@ def process(query: Query, context: Any) -> QueryResult:
                     split=context.split_of(query.id),
                     steps=item.steps,
                     expected_answer=query.answer,
-                    correct=is_correct(query, item.run),
+                    correct=item.correct,
                 )
                 row["meta"]["block_ids"] = list(item.block_ids)
                 validate_row(row)
@@ -122,16 +125,6 @@ def process(query: Query, context: Any) -> QueryResult:
         result.errors.append(f"{query.id}: {_describe(exc)}")
     result.seconds = context.clock.take()
     return result
-
-
-def is_correct(query: Query, run: Run) -> bool | None:
-    """Whether ``run`` answered ``query`` right (:func:`same_answer`); None when the query has
-    no expected answer."""
-    from vipexec.generate.execute_tree import same_answer
-
-    if query.answer is None:
-        return None
-    return run.error is None and same_answer(query.answer, run.result)
 
 
 def _describe(exc: BaseException) -> str:
