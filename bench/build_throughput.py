@@ -5,8 +5,9 @@ The script writes one set of synthetic queries (``--queries``, default 60) and b
 into fresh folders with the local engine: once with one worker (the baseline, in this process)
 and once with ``--workers`` (default 2) worker processes. It prints steps per second for each,
 the ratio (target: 2 workers at least 1.6x of 1; it needs two idle cores), that both builds
-wrote the same files, and the share of the one-worker build's time per stage: scene and program
-generation, execution, each labeler, CoT conversion, and the rest (journal, output, start-up).
+wrote the same files, and the share of the one-worker build's time per stage: tree generation
+(grammar generator), execution, labelling, CoT conversion, and the rest (journal, output,
+start-up).
 Usage: ``python bench/build_throughput.py [--queries 60] [--workers 2]``.
 """
 
@@ -17,15 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from vipexec.benchmark.synthetic_queries import make_synthetic_queries
 from vipexec.build.context import BuildSettings
 from vipexec.build.engine import run_build
-from vipexec.build.synthetic import write_synthetic_queries
 
 
 def timed_build(queries: Path, out: Path, workers: int) -> tuple[float, object]:
-    settings = BuildSettings(
-        images=str(queries.parent / "images"), out=str(out), generator="templates"
-    )
+    settings = BuildSettings(images=str(queries.parent / "images"), out=str(out))
     started = time.perf_counter()
     summary = run_build(queries, settings, command="bench", workers=workers)
     return time.perf_counter() - started, summary
@@ -47,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        queries = write_synthetic_queries(root / "source", args.queries, args.seed)
+        queries = make_synthetic_queries(root / "source", args.queries, args.seed, test_every=None)
         one_seconds, one = timed_build(queries, root / "one", 1)
         many_seconds, many = timed_build(queries, root / "many", args.workers)
         same = files(root / "one") == files(root / "many")

@@ -404,14 +404,61 @@ def quality_cli(
     )  # fmt: skip
 
 
+# Options `vipexec build` and `vipexec generate` share (tree limits, the LLM's settings).
+Alternatives = Annotated[int, typer.Option(help="Alternatives per step.")]
+MaxSteps = Annotated[int, typer.Option(help="Blocks per program at most.")]
+MaxLeaves = Annotated[int, typer.Option(help="Programs per tree at most.")]
+LlmBaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible server up to /v1.")]
+LlmModel = Annotated[str | None, typer.Option(help="Model name (else the first served).")]
+LlmLocal = Annotated[
+    str | None, typer.Option(help="A transformers causal-LM checkpoint to run here instead.")
+]
+LlmDevice = Annotated[str, typer.Option(help="Device of --llm-local.")]
+LlmImages = Annotated[
+    bool, typer.Option(help="Send the images to the model (it must accept them).")
+]
+LlmN = Annotated[
+    bool, typer.Option(help="One request with n choices instead of one seeded request each.")
+]
+Temperature = Annotated[float, typer.Option(help="Sampling temperature.")]
+MaxTokens = Annotated[int, typer.Option(help="Tokens per answer at most.")]
+LlmTimeout = Annotated[float, typer.Option(help="Seconds per request.")]
+LlmRetries = Annotated[int, typer.Option(help="Retries after a timeout, 429 or 5xx.")]
+LlmBackoff = Annotated[float, typer.Option(help="Seconds before the first retry (doubles).")]
+PromptFile = Annotated[Path | None, typer.Option(help="Prompt file replacing the packaged one.")]
+
+
+def _tree_settings(
+    alternatives: int, max_steps: int, max_leaves: int, **llm: Any
+) -> tuple[Any, Any]:
+    """The tree limits and LLM settings of the shared options (a bad value: one line, exit 2)."""
+    try:
+        check_seconds("--llm-timeout", llm["timeout"])
+        check_count("--alternatives", alternatives, 1, 16)
+        check_count("--max-steps", max_steps, 1, 50)
+        check_count("--max-leaves", max_leaves, 1, 10_000)
+        check_count("--max-tokens", llm["max_tokens"], 1, 32_768)
+        check_count("--llm-retries", llm["retries"], 0, 10)
+        if not (math.isfinite(llm["backoff_s"]) and 0 <= llm["backoff_s"] <= 60):
+            raise Usage(f"--llm-backoff {llm['backoff_s']}: expected seconds from 0 to 60")
+        if not (math.isfinite(llm["temperature"]) and 0 <= llm["temperature"] <= 2):
+            raise Usage(f"--temperature {llm['temperature']}: expected a number from 0 to 2")
+    except Usage as exc:
+        raise fail(str(exc)) from None
+    from vipexec.generate.command import LLMSettings
+    from vipexec.generate.tree_builder import TreeLimits
+
+    return TreeLimits(alternatives, max_steps, max_leaves), LLMSettings(**llm)
+
+
 @app.command("build")
 def build_cli(
     queries: Annotated[Path, typer.Argument(help="QUERIES.jsonl: one query per line.")],
     images: Annotated[Path, typer.Option(help="Folder the queries' image paths are in.")],
     out: Annotated[Path, typer.Option(help="Output folder (re-running resumes it).")],
-    generator: Annotated[
-        str, typer.Option(help="Program generator: grammar, llm or templates (synthetic).")
-    ] = "grammar",
+    generator: Annotated[str, typer.Option(help="Program generator: grammar or llm.")] = (
+        "grammar"
+    ),
     converter: Annotated[str, typer.Option(help="CoT converter: template or llm.")] = "template",
     config: Annotated[
         Path | None, typer.Option(help="Models config (YAML/TOML) for model backends and LLMs.")
@@ -421,11 +468,33 @@ def build_cli(
         "local"
     ),
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same dataset).")] = 0,
+    alternatives: Alternatives = 2,
+    max_steps: MaxSteps = 6,
+    max_leaves: MaxLeaves = 64,
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_local: LlmLocal = None,
+    llm_device: LlmDevice = "cpu",
+    llm_images: LlmImages = False,
+    llm_n: LlmN = False,
+    temperature: Temperature = 0.7,
+    max_tokens: MaxTokens = 512,
+    llm_timeout: LlmTimeout = 60.0,
+    llm_retries: LlmRetries = 3,
+    llm_backoff: LlmBackoff = 1.0,
+    prompt: PromptFile = None,
 ) -> None:
-    """Build the step dataset of your queries: programs, labels, CoT steps, splits by image."""
+    """Build the step dataset of your queries: program trees, labels, CoT steps, splits by
+    image."""
     from vipexec.build.cli import build_command
     from vipexec.build.engine import command_line
 
+    limits, llm = _tree_settings(
+        alternatives, max_steps, max_leaves, base_url=llm_base_url, model=llm_model,
+        local=llm_local, device=llm_device, images=llm_images, use_n=llm_n,
+        temperature=temperature, max_tokens=max_tokens, timeout=llm_timeout,
+        retries=llm_retries, backoff_s=llm_backoff, prompt=prompt,
+    )  # fmt: skip
     raise typer.Exit(
         build_command(
             queries,
@@ -437,6 +506,8 @@ def build_cli(
             workers=workers,
             engine=engine,
             seed=seed,
+            limits=limits,
+            llm=llm,
             command=command_line(),
         )
     )
@@ -482,62 +553,37 @@ def generate_cli(
     images: Annotated[Path, typer.Option(help="Folder the queries' image paths are relative to.")],
     out: Annotated[Path, typer.Option(help="Output folder: one tree JSON per query.")],
     generator: Annotated[str, typer.Option(help="grammar or llm.")] = "grammar",
-    alternatives: Annotated[int, typer.Option(help="Alternatives per step.")] = 2,
-    max_steps: Annotated[int, typer.Option(help="Blocks per program at most.")] = 6,
-    max_leaves: Annotated[int, typer.Option(help="Programs per tree at most.")] = 64,
+    alternatives: Alternatives = 2,
+    max_steps: MaxSteps = 6,
+    max_leaves: MaxLeaves = 64,
     seed: Annotated[int, typer.Option(help="Seed the per-alternative seeds derive from.")] = 0,
     concurrency: Annotated[int, typer.Option(help="Queries grown at once.")] = 8,
-    llm_base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible server up to /v1.")
-    ] = None,
-    llm_model: Annotated[
-        str | None, typer.Option(help="Model name (else the first served).")
-    ] = None,
-    llm_local: Annotated[
-        str | None, typer.Option(help="A transformers causal-LM checkpoint to run here instead.")
-    ] = None,
-    llm_device: Annotated[str, typer.Option(help="Device of --llm-local.")] = "cpu",
-    llm_images: Annotated[
-        bool, typer.Option(help="Send the images to the model (it must accept them).")
-    ] = False,
-    llm_n: Annotated[
-        bool, typer.Option(help="One request with n choices instead of one seeded request each.")
-    ] = False,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
-    max_tokens: Annotated[int, typer.Option(help="Tokens per answer at most.")] = 512,
-    llm_timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 60.0,
-    llm_retries: Annotated[int, typer.Option(help="Retries after a timeout, 429 or 5xx.")] = 3,
-    llm_backoff: Annotated[
-        float, typer.Option(help="Seconds before the first retry (doubles).")
-    ] = 1.0,
-    prompt: Annotated[
-        Path | None, typer.Option(help="Prompt file replacing the packaged one.")
-    ] = None,
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_local: LlmLocal = None,
+    llm_device: LlmDevice = "cpu",
+    llm_images: LlmImages = False,
+    llm_n: LlmN = False,
+    temperature: Temperature = 0.7,
+    max_tokens: MaxTokens = 512,
+    llm_timeout: LlmTimeout = 60.0,
+    llm_retries: LlmRetries = 3,
+    llm_backoff: LlmBackoff = 1.0,
+    prompt: PromptFile = None,
 ) -> None:
     """Grow one program tree per query, least-to-most, and write them as JSON."""
     try:
-        check_seconds("--llm-timeout", llm_timeout)
-        check_count("--alternatives", alternatives, 1, 16)
-        check_count("--max-steps", max_steps, 1, 50)
-        check_count("--max-leaves", max_leaves, 1, 10_000)
         check_count("--concurrency", concurrency, 1, 256)
-        check_count("--max-tokens", max_tokens, 1, 32_768)
-        check_count("--llm-retries", llm_retries, 0, 10)
-        if not (math.isfinite(llm_backoff) and 0 <= llm_backoff <= 60):
-            raise Usage(f"--llm-backoff {llm_backoff}: expected seconds from 0 to 60")
-        if not (math.isfinite(temperature) and 0 <= temperature <= 2):
-            raise Usage(f"--temperature {temperature}: expected a number from 0 to 2")
     except Usage as exc:
         raise fail(str(exc)) from None
-    from vipexec.generate.command import LLMSettings, generate_command
-    from vipexec.generate.tree_builder import TreeLimits
+    from vipexec.generate.command import generate_command
 
-    llm = LLMSettings(
-        base_url=llm_base_url, model=llm_model, local=llm_local, device=llm_device,
-        images=llm_images, use_n=llm_n, temperature=temperature, max_tokens=max_tokens,
-        timeout=llm_timeout, retries=llm_retries, backoff_s=llm_backoff, prompt=prompt,
+    limits, llm = _tree_settings(
+        alternatives, max_steps, max_leaves, base_url=llm_base_url, model=llm_model,
+        local=llm_local, device=llm_device, images=llm_images, use_n=llm_n,
+        temperature=temperature, max_tokens=max_tokens, timeout=llm_timeout,
+        retries=llm_retries, backoff_s=llm_backoff, prompt=prompt,
     )  # fmt: skip
-    limits = TreeLimits(alternatives, max_steps, max_leaves)
     raise typer.Exit(
         generate_command(queries, images, out, generator=generator, limits=limits, seed=seed,
                          concurrency=concurrency, llm=llm)

@@ -405,6 +405,10 @@ class Sandbox:
         self.close()
 
     def __del__(self) -> None:
+        # a closed pool has nothing left to stop (and at interpreter exit, module globals such
+        # as contextlib may already be gone)
+        if getattr(self, "_closed", True):
+            return
         with contextlib.suppress(Exception):
             self.close()
 

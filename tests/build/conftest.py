@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 SMALL = 14
-"""queries in a small build: two scenes' worth of templates"""
+"""queries in a small build (every family of the first fourteen, one tree each)"""
 
 
 def build(out: Path, *, queries: int = SMALL, seed: int = 0, **options) -> str:

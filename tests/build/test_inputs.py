@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from vipexec.build.cli import build_command
-from vipexec.build.queries import read_queries
 from vipexec.build.splits import assign_splits
 from vipexec.cli import main
 from vipexec.core.errors import InvalidArgumentError
+from vipexec.generate.queries import read_queries
 
 SPLITS = (("train", 0.5), ("test", 0.5))
 
@@ -38,24 +38,20 @@ def images(tmp_path):
     return folder
 
 
-def test_bad_lines_are_errors_naming_the_line_and_the_rest_is_read(tmp_path, images):
+def test_a_build_reads_queries_with_generate_and_needs_an_image(tmp_path, images):
     path = tmp_path / "q.jsonl"
     path.write_text(
         '{"id": "a", "query": "how many?", "images": ["0.png"], "answer": 2}\n'
-        "not json\n"
-        '{"id": "b", "query": "", "images": ["1.png"]}\n'
-        '{"id": "c", "query": "what?", "images": ["missing.png"]}\n'
-        '{"id": "a", "query": "again", "images": ["1.png"]}\n'
-        "\n"
-        '{"id": "d", "query": "which?", "images": ["1.png", "2.png"], "split": "test"}\n'
+        '{"id": "b", "query": "what?", "images": []}\n'
+        '{"id": "c", "query": "what?"}\n'
     )
     queries, errors = read_queries(path, images)
-    assert [q.id for q in queries] == ["a", "d"]
+    assert [q.id for q in queries] == ["a", "b", "c"] and not errors
+    queries, errors = read_queries(path, images, require_images=True)
+    assert [q.id for q in queries] == ["a"]
     assert queries[0].answer == 2 and queries[0].images == ((images / "0.png").resolve(),)
-    assert [e.split(":")[0] for e in errors] == [
-        "q.jsonl line 2", "q.jsonl line 3", "q.jsonl line 4", "q.jsonl line 5"
-    ]  # fmt: skip
-    assert "repeats line 1" in errors[-1]
+    assert [e.split(": ")[0] for e in errors] == [f"{path}:2", f"{path}:3"]
+    assert all("at least one image" in e for e in errors)
 
 
 def test_queries_sharing_an_image_share_a_split(tmp_path, images):
@@ -94,28 +90,32 @@ def test_user_queries_without_synthetic_meta_are_logged_failures(tmp_path, image
     queries = _queries(tmp_path / "q.jsonl", [{"id": "q0", "query": "x", "images": ["0.png"]}])
     out, err = io.StringIO(), io.StringIO()
     code = build_command(
-        queries, images=images, out=tmp_path / "out", generator="templates", command="t",
-        stdout=out, stderr=err, show_progress=False,
+        queries, images=images, out=tmp_path / "out", command="t", stdout=out, stderr=err,
+        show_progress=False,
     )  # fmt: skip
     assert code == 0, err.getvalue()
     assert "1 errors" in out.getvalue()
     log = (tmp_path / "out" / "errors.log").read_text()
-    assert log.startswith("q0: InvalidArgumentError: the templates generator answers only")
+    assert log.startswith("q0/0-no-fault: request failed: ValueError: query q0: the grammar ")
+    assert "needs meta.family" in log
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ([], "--generator grammar needs vipexec.generate.grammar"),
-        (["--generator", "llm"], "--generator llm needs vipexec.generate.llm"),
-        (["--generator", "nope"], "--generator 'nope': one of grammar, llm, templates"),
-        (["--generator", "templates", "--converter", "llm"], "--converter llm needs"),
-        (["--generator", "templates", "--engine", "spark"], "--engine 'spark': one of local"),
-        (["--generator", "templates", "--workers", "0"], "--workers 0: expected a positive"),
-        (["--generator", "templates", "--config", "missing.yaml"], "--config missing.yaml: no"),
+        (["--generator", "llm"], "--generator llm needs --llm-base-url URL"),
+        (["--converter", "llm"], "--converter llm needs --llm-base-url URL"),
+        (["--generator", "nope"], "--generator 'nope': one of grammar, llm"),
+        (["--converter", "nope"], "--converter 'nope': one of template, llm"),
+        (["--engine", "spark"], "--engine 'spark': one of local"),
+        (["--workers", "0"], "--workers 0: expected a positive"),
+        (["--max-steps", "0"], "--max-steps"),
+        (["--config", "missing.yaml"], "--config missing.yaml: no"),
     ],
 )
-def test_build_refusals_are_one_line(tmp_path, images, capfd, options, message):
+def test_build_refusals_are_one_line(tmp_path, images, capfd, monkeypatch, options, message):
+    for name in ("VIPEXEC_LLM_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     queries = _queries(tmp_path / "q.jsonl", [{"id": "q0", "query": "x", "images": ["0.png"]}])
     argv = ["build", str(queries), "--images", str(images), "--out", str(tmp_path / "o")]
     assert main([*argv, *options]) == 2

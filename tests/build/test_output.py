@@ -8,22 +8,28 @@ import pytest
 
 from vipexec.build.cli import stats_command
 from vipexec.dataset import DIMENSIONS, and_label
+from vipexec.generate.execute_tree import same_answer
 
 
 def test_rows_follow_the_contract_with_answers(small_build, rows_of):
     from vipexec.reward.contract import validate_row
 
     rows = rows_of(small_build)
-    assert len(rows) >= 4 * 10  # correct, noisy and two faults per query
+    assert len(rows) >= 3 * 14  # a tree of several programs per query
     for index, row in enumerate(rows):
         validate_row(row, index=index)
         for step in range(len(row["completions"])):
             assert row["labels"][step] == and_label([row[d][step] for d in DIMENSIONS])
-        assert row["expected_answer"] is not None
-        assert row["correct"] == (row["answer"] == row["expected_answer"])
-    correct = [row for row in rows if row["meta"]["source"].endswith("/correct")]
-    assert correct and all(row["correct"] for row in correct)
-    assert any(row["correct"] is False for row in rows)
+        meta = row["meta"]
+        assert meta["expected_answer"] is not None
+        if meta["answer"] is None:
+            assert meta["correct"] is False
+        else:
+            got, expected = json.loads(meta["answer"]), json.loads(meta["expected_answer"])
+            assert meta["correct"] == same_answer(expected, got)
+    correct = [row for row in rows if row["meta"]["source"].endswith("/no-fault")]
+    assert correct and all(row["meta"]["correct"] for row in correct)
+    assert any(row["meta"]["correct"] is False for row in rows)
 
 
 def test_ids_are_unique(small_build, rows_of):

@@ -77,7 +77,7 @@ def test_another_command_on_the_folder_is_refused(small_build, files_of):
 
     def refusal(**options):
         err = io.StringIO()
-        options = {"images": source / "images", "generator": "templates", **options}
+        options = {"images": source / "images", **options}
         code = build_command(
             source / "queries.jsonl", out=small_build, command="other", stdout=io.StringIO(),
             stderr=err, show_progress=False, **options,

@@ -102,8 +102,12 @@ def make_synthetic_queries(
     seed: int,
     *,
     family_names: Sequence[str] | None = None,
+    test_every: int | None = TEST_EVERY,
 ) -> Path:
-    """Write ``count`` queries (families in turn) and their scenes; returns queries.jsonl."""
+    """Write ``count`` queries (families in turn) and their scenes; returns queries.jsonl.
+
+    Every ``test_every``-th query names the ``test`` split and the others ``train``; with None
+    the lines name no split (a reader that splits by image decides)."""
     from vipexec.modules.synthetic.export import derive_seed, write_scenes
 
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -126,19 +130,24 @@ def make_synthetic_queries(
         if found is None:
             raise ValueError(f"no query family fits the scenes for query {index}")
         family, used_seed, plan, paths = found
-        lines.append(
-            {
-                "id": f"q{index:05d}",
-                "query": plan.query,
-                "images": [p.relative_to(images).as_posix() for p in paths],
-                "answer": plan.answer,
-                "split": "test" if index % TEST_EVERY == 0 else "train",
-                "meta": {"family": family, "plan_seed": used_seed, "style": plan.style},
-            }
-        )
+        line = {
+            "id": f"q{index:05d}",
+            "query": plan.query,
+            "images": [p.relative_to(images).as_posix() for p in paths],
+            "answer": plan.answer,
+            "split": None if test_every is None else _split(index, test_every),
+            "meta": {"family": family, "plan_seed": used_seed, "style": plan.style},
+        }
+        if test_every is None:
+            del line["split"]
+        lines.append(line)
     target = out / "queries.jsonl"
     target.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return target
+
+
+def _split(index: int, test_every: int) -> str:
+    return "test" if index % test_every == 0 else "train"
 
 
 def _first_fitting(

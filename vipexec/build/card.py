@@ -33,7 +33,7 @@ def describe_rows(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             key: round(counts[value] / steps, 4) if steps else 0.0
             for key, value in (("true", True), ("false", False), ("null", None))
         }
-    judged = [row["correct"] for row in rows if row.get("correct") is not None]
+    judged = [row["meta"]["correct"] for row in rows if row["meta"].get("correct") is not None]
     return {
         "queries": len({row["meta"]["query_id"] for row in rows}),
         "rows": len(rows),
@@ -66,9 +66,9 @@ def render_card(facts: dict[str, Any], splits: dict[str, dict[str, Any]]) -> str
         "",
         "Splits are by image: every image (and every query that shares one) is in exactly one "
         "split. One row per program: `prompt`, `completions` (one CoT step per block), `labels` "
-        "(the AND of `relevance`, `logic`, `attribute`; null when unknown), `images`, `answer`, "
-        "`expected_answer`, `correct`, `meta` (program, query and block ids, source, split, "
-        "program text).",
+        "(the AND of `relevance`, `logic`, `attribute`; null when unknown), `images`, `meta` "
+        "(program, query and block ids, source, split, program text, the program's `answer`, "
+        "the `expected_answer` and whether it is `correct`).",
         "",
         f'TRL view (`load_dataset(folder, "trl")`): {facts["trl_view"]}.',
         "",

@@ -12,6 +12,8 @@ from typing import TextIO
 
 from vipexec.build.context import BuildError, BuildSettings
 from vipexec.core.errors import VipexecError
+from vipexec.generate.command import LLMSettings
+from vipexec.generate.tree_builder import TreeLimits
 
 __all__ = ["build_command", "dataset_command", "stats_command"]
 
@@ -27,6 +29,8 @@ def build_command(
     workers: int = 1,
     engine: str = "local",
     seed: int = 0,
+    limits: TreeLimits | None = None,
+    llm: LLMSettings | None = None,
     command: str,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -43,6 +47,7 @@ def build_command(
         return _fail(stderr, f"--images {images}: not a folder")
     if config is not None and not config.is_file():
         return _fail(stderr, f"--config {config}: no such file")
+    limits = limits or TreeLimits()
     settings = BuildSettings(
         images=str(images.resolve()),
         out=str(out.resolve()),
@@ -50,6 +55,10 @@ def build_command(
         converter=converter,
         config=str(config.resolve()) if config is not None else None,
         seed=seed,
+        alternatives=limits.alternatives,
+        max_steps=limits.max_steps,
+        max_leaves=limits.max_leaves,
+        llm=llm.to_dict() if llm is not None and "llm" in (generator, converter) else None,
     )
     bar = BuildProgress(stderr, enabled=show_progress)
     try:
@@ -82,8 +91,9 @@ def dataset_command(
     stderr: TextIO | None = None,
     show_progress: bool | None = None,
 ) -> int:
-    """The synthetic shortcut: render scenes and queries into ``out/source``, then build them
-    into ``out`` with the templates generator (re-running it resumes)."""
+    """The synthetic shortcut: render scenes and queries into ``out/source``
+    (:func:`vipexec.benchmark.synthetic_queries.make_synthetic_queries`), then build them into
+    ``out`` with the grammar generator and the template converter (re-running it resumes)."""
 
     stderr = stderr or sys.stderr
     if out.suffix in (".jsonl", ".json", ".parquet"):
@@ -98,7 +108,7 @@ def dataset_command(
         queries_file,
         images=queries_file.parent / "images",
         out=out,
-        generator="templates",
+        generator="grammar",
         seed=seed,
         workers=workers,
         engine=engine,
@@ -117,11 +127,12 @@ def _synthetic_source(out: Path, queries: int, seed: int) -> Path:
     """
     import shutil
 
-    from vipexec.build.synthetic import write_synthetic_queries
+    from vipexec.benchmark.synthetic_queries import make_synthetic_queries
 
     source, scratch = out / "source", out / ".source.partial"
     shutil.rmtree(scratch, ignore_errors=True)  # left by a build killed while writing it
-    fresh = write_synthetic_queries(scratch, queries, seed)
+    # no split in the lines: the build splits by image (queries on two images share them)
+    fresh = make_synthetic_queries(scratch, queries, seed, test_every=None)
     try:
         if not source.exists():
             scratch.rename(source)

@@ -3,7 +3,8 @@
 :class:`BuildSettings` is everything that changes the dataset (and so must match when a build is
 resumed); the number of workers and the engine are not in it, because they change only how fast
 the same rows arrive. :class:`BuildContext` is made once per worker process (or Ray actor) from
-the settings: the program source of the chosen generator, the CoT converter, the labelers.
+the settings: the generator, the tree limits, the CoT converter, the labelers and one sandbox
+(:func:`vipexec.generate.execute_tree.tree_sandbox`) that runs every tree of the worker.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from vipexec.build.unit import Stopwatch
 from vipexec.core.errors import VipexecError
+from vipexec.generate.command import GENERATORS, LLMSettings
 from vipexec.generate.protocol import Query
 
 __all__ = [
@@ -23,14 +25,14 @@ __all__ = [
     "BuildContext",
     "BuildError",
     "BuildSettings",
-    "SyntheticWorld",
     "check_settings",
 ]
 
-GENERATORS = ("grammar", "llm", "templates")
 CONVERTERS = ("template", "llm")
 LOGIC_EXAMPLES = 40
 """property-test examples per logic check (the label-quality benchmark's setting)"""
+CACHE_FOLDER = "cache"
+"""LLM answers, under the output folder (a resumed build asks no question twice)"""
 
 
 class BuildError(VipexecError):
@@ -48,8 +50,13 @@ class BuildSettings:
     generator: str = "grammar"
     converter: str = "template"
     config: str | None = None
-    """models config (YAML/TOML) for model backends, the LLM generator and converter"""
+    """models config (YAML/TOML) for model backends (not used by the tree pipeline yet)"""
     seed: int = 0
+    alternatives: int = 2
+    max_steps: int = 6
+    max_leaves: int = 64
+    llm: dict[str, Any] | None = None
+    """:class:`vipexec.generate.command.LLMSettings` as data (``--generator/--converter llm``)"""
     splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.1), ("test", 0.1))
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -62,76 +69,33 @@ class BuildSettings:
     def from_dict(cls, data: dict[str, Any]) -> BuildSettings:
         return cls(**{**data, "splits": tuple((str(n), float(f)) for n, f in data["splits"])})
 
+    @property
+    def llm_settings(self) -> LLMSettings:
+        return LLMSettings.from_dict(self.llm or {})
+
+    @property
+    def cache(self) -> Path:
+        return Path(self.out) / CACHE_FOLDER
+
 
 def check_settings(settings: BuildSettings) -> None:
-    """Refuse, with one line, a generator or converter this installation cannot provide."""
+    """Refuse, with one line, a generator, converter or model this build cannot use."""
+    from vipexec.generate.command import chat_client
+    from vipexec.generate.tree_builder import TreeLimits
+
     if settings.generator not in GENERATORS:
         raise BuildError(f"--generator {settings.generator!r}: one of {', '.join(GENERATORS)}")
     if settings.converter not in CONVERTERS:
         raise BuildError(f"--converter {settings.converter!r}: one of {', '.join(CONVERTERS)}")
-    if settings.generator == "templates" and settings.config is not None:
+    if settings.config is not None:
         raise BuildError(
-            "--config selects models for the llm generator and converter; the templates "
-            "generator runs on the synthetic backend only"
+            "--config: the tree pipeline runs the API on the synthetic backend in this version "
+            "(the LLM generator and converter take the --llm-* options)"
         )
-    for option, name, module in (
-        ("--generator", settings.generator, _GENERATOR_MODULES.get(settings.generator)),
-        ("--converter", settings.converter, _CONVERTER_MODULES.get(settings.converter)),
-    ):
-        if module is not None and not _importable(module):
-            raise BuildError(
-                f"{option} {name} needs {module}, which this installation of vipexec does not have"
-            )
-    if settings.generator != "templates":
-        raise BuildError(
-            f"--generator {settings.generator}: the tree pipeline (generate tree, execute tree) "
-            "is not wired into vipexec build in this version; use --generator templates"
-        )
-    if settings.converter != "template":
-        raise BuildError(
-            f"--converter {settings.converter}: only the template converter is wired into "
-            "vipexec build in this version"
-        )
-
-
-# Modules the tree pipeline needs, by option value (checked before a build starts).
-_GENERATOR_MODULES = {
-    "grammar": "vipexec.generate.grammar",
-    "llm": "vipexec.generate.llm",
-}
-_CONVERTER_MODULES = {"llm": "vipexec.cot.llm"}
-
-
-def _importable(module: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
-
-
-class SyntheticWorld:
-    """One query's image store and API namespaces on the synthetic backends."""
-
-    def __init__(self, image_path: Path) -> None:
-        from vipexec.modules.api import build_api
-        from vipexec.modules.backend import create_backend
-        from vipexec.modules.dispatch import LocalDispatcher, ServerDispatcher
-        from vipexec.modules.images import ImageStore
-
-        self.store = ImageStore()
-        self.image = self.store.load(image_path)
-        self._api = lambda backend: build_api(
-            ServerDispatcher(LocalDispatcher(backend, self.store))
-        )
-        self._create = create_backend
-        self.clean = self._api(create_backend("synthetic"))
-
-    def noisy(self, seed: int) -> dict[str, Any]:
-        from vipexec.benchmark.quality import NOISE
-
-        return self._api(self._create("synthetic-noisy", seed=seed, **NOISE))
+    TreeLimits(settings.alternatives, settings.max_steps, settings.max_leaves)
+    for option, name in (("--generator", settings.generator), ("--converter", settings.converter)):
+        if name == "llm":  # a missing or unreachable model is refused before any work
+            chat_client(settings.llm_settings, settings.cache, needed_by=f"{option} llm")
 
 
 class BuildContext:
@@ -139,7 +103,10 @@ class BuildContext:
 
     def __init__(self, settings: BuildSettings, splits: dict[str, str]) -> None:
         check_settings(settings)
-        from vipexec.build.synthetic import template_programs
+        from vipexec.build.trees import tree_programs
+        from vipexec.generate.command import make_generator
+        from vipexec.generate.execute_tree import tree_sandbox
+        from vipexec.generate.tree_builder import TreeLimits
         from vipexec.labelers.attribute import AttributeLabeler
         from vipexec.labelers.logic import LogicLabeler
         from vipexec.labelers.relevance import RelevanceLabeler
@@ -148,36 +115,37 @@ class BuildContext:
         self.splits = splits
         self.clock = Stopwatch()
         self.source = f"vipexec-build/{settings.generator}"
-        self.programs = template_programs
+        self.programs = tree_programs
+        llm = settings.llm_settings
+        self.generator = make_generator(settings.generator, settings.seed, llm, settings.cache)
+        self.limits = TreeLimits(settings.alternatives, settings.max_steps, settings.max_leaves)
+        self.converter = _converter(settings.converter, llm, settings.cache)
         self.labelers = [
             RelevanceLabeler(),
             LogicLabeler(max_examples=LOGIC_EXAMPLES, seed=settings.seed),
             AttributeLabeler(checker="synthetic"),
         ]
+        # one sandbox process per build worker: --workers alone sets how many run at once
+        self.sandbox = tree_sandbox(workers=1)
         self._rows_folder = Path(settings.out) / "data"
 
-    def label(self, query: Query, run: Any, store: Any) -> None:
-        """Label every block of ``run`` in place, timing each labeler as its own stage."""
-        from vipexec.labelers.apply import label_run
-        from vipexec.labelers.base import LabelContext
-
-        context = LabelContext(query=query.query, store=store)
-        for labeler in self.labelers:
-            with self.clock.stage(f"label:{labeler.name}"):
-                label_run(run, [labeler], context=context)
-
-    def convert(self, query: Query, run: Any) -> list[str]:
-        from vipexec.cot import run_steps
-
-        return run_steps(run)
-
-    def synthetic_world(self, query: Query) -> SyntheticWorld:
-        if len(query.images) != 1:
-            raise BuildError(f"a synthetic query has one image, {query.id} has {len(query.images)}")
-        return SyntheticWorld(query.images[0])
+    def close(self) -> None:
+        self.sandbox.close()
 
     def split_of(self, query_id: str) -> str:
         return self.splits[query_id]
 
     def image_paths(self, query: Query) -> list[str]:
         return [os.path.relpath(path, self._rows_folder) for path in query.images]
+
+
+def _converter(kind: str, llm: LLMSettings, cache: Path) -> Any:
+    if kind == "template":
+        from vipexec.cot.template import TemplateConverter
+
+        return TemplateConverter()
+    from vipexec.cot.llm import LLMStepConverter
+    from vipexec.generate.command import chat_client
+
+    client = chat_client(llm, cache, needed_by="--converter llm")
+    return LLMStepConverter(client, send_images=llm.images)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.process
+import contextlib
 import hashlib
 import json
 import logging
@@ -77,8 +78,8 @@ def run_build(
     on_start: Callable[[int, int], None] | None = None,
 ) -> BuildSummary:
     """Build (or finish building) the dataset of ``queries_file`` into ``settings.out``."""
-    from vipexec.build.queries import read_queries
     from vipexec.build.splits import assign_splits
+    from vipexec.generate.queries import read_queries
 
     if engine not in ENGINES:
         raise BuildError(f"--engine {engine!r}: one of {', '.join(ENGINES)}")
@@ -88,7 +89,8 @@ def run_build(
     _require_pyarrow()
     out = Path(settings.out)
     _claim(out, queries_file, settings, command)
-    queries, bad_lines = read_queries(queries_file, Path(settings.images))
+    # splits are by image: a query without one could go anywhere
+    queries, bad_lines = read_queries(queries_file, Path(settings.images), require_images=True)
     splits = assign_splits(queries, seed=settings.seed, splits=settings.splits)
     journal = Journal(out / JOURNAL)
     done = journal.records()
@@ -255,8 +257,11 @@ _WORKER_CONTEXT: BuildContext | None = None
 
 
 def _start_worker(settings: BuildSettings, splits: dict[str, str]) -> None:
+    import atexit
+
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = BuildContext(settings, splits)
+    atexit.register(_WORKER_CONTEXT.close)
 
 
 def _process_in_worker(query: Query) -> QueryResult:
@@ -271,8 +276,11 @@ def _local_results(
         return
     if workers == 1:
         context = BuildContext(settings, splits)
-        for query in pending:
-            yield process(query, context)
+        try:
+            for query in pending:
+                yield process(query, context)
+        finally:
+            context.close()
         return
     # spawn: a worker must not inherit the parent's threads (progress display, logging locks).
     pool = concurrent.futures.ProcessPoolExecutor(
@@ -317,6 +325,9 @@ class _RayWorker:
     def process(self, query: Query) -> QueryResult:
         return process(query, self.context)
 
+    def close(self) -> None:
+        self.context.close()
+
 
 def _ray_results(
     pending: Sequence[Query], settings: BuildSettings, splits: dict[str, str], workers: int
@@ -343,6 +354,8 @@ def _ray_results(
             "same command again to go on"
         ) from None
     finally:
+        with contextlib.suppress(ray.exceptions.RayError):  # their sandbox processes
+            ray.get([handle.close.remote() for handle in actors])
         for handle in actors:
             ray.kill(handle)
 

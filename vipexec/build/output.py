@@ -61,7 +61,7 @@ def write_output(
     counts = {}
     for split, rows in rows_by_split.items():
         trl_rows = [view for view in map(trl_view, rows) if view is not None]
-        _write_shards(out / "data", split, rows, ".parquet", answers=True)
+        _write_shards(out / "data", split, rows, ".parquet")
         _write_shards(out / "jsonl", split, rows, ".jsonl")
         _write_shards(out / "trl", split, trl_rows, ".parquet", schema=trl_schema)
         counts[split] = {"rows": len(rows), "trl_rows": len(trl_rows)}

@@ -1,11 +1,10 @@
 """One unit of build work: a query goes in, its dataset rows come out.
 
 :func:`process` is the whole per-query pipeline behind ``vipexec build``; the engines (local,
-Ray) only call it and journal what it returns. It asks the context's program source for the
-query's labelled runs (today: the label-quality templates on synthetic scenes; with the tree
-builder: generate tree -> execute tree -> label), converts each run to CoT steps and makes one
-row per run. A failure is data: it becomes an entry of ``errors`` and the other programs of the
-query still make rows.
+Ray) only call it and journal what it returns. It asks the context's program source
+(:func:`vipexec.build.trees.tree_programs`: generate tree -> execute tree -> label -> CoT) for
+the query's labelled runs with their CoT steps and makes one row per run. A failure is data:
+it becomes an entry of ``errors`` and the other programs of the query still make rows.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vipexec.core.run import Run, json_text
-from vipexec.core.summarize import plain_value
+from vipexec.core.run import Run
+from vipexec.core.step_rows import validate_row
 from vipexec.dataset import row_from_run
 from vipexec.generate.protocol import Query
 
-__all__ = ["LabelledRun", "QueryResult", "Stopwatch", "answer_text", "process"]
+__all__ = ["LabelledRun", "QueryResult", "Stopwatch", "process"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,15 @@ class LabelledRun:
     run: Run
     variant: str
     """how the program came about: ``correct``, ``noisy``, a fault kind, a tree path"""
-    steps: tuple[str, ...] | None = None
-    """CoT steps already written (a tree's nodes carry them); None: convert the run"""
+    steps: tuple[str, ...]
+    """one CoT step per executed block (a tree's nodes carry them)"""
+    block_ids: tuple[str, ...]
+    """the ids of the blocks' tree nodes (equal to :func:`vipexec.core.step_rows.block_ids`)"""
+    correct: bool | None = None
+    """whether the program's answer is the expected one (tree execution's end record); None
+    when the query has no expected answer"""
+    failure: str | None = None
+    """why this path is no program (its generator request failed): an error line, not a row"""
 
 
 @dataclass
@@ -80,7 +86,6 @@ class Stopwatch:
 
 
 ProgramSource = Callable[[Query, Any], Iterable[LabelledRun]]
-Converter = Callable[[Query, Run], list[str]]
 
 
 def process(query: Query, context: Any) -> QueryResult:
@@ -91,17 +96,13 @@ def process(query: Query, context: Any) -> QueryResult:
     prefix), ``image_paths(query)`` and a ``clock`` :class:`Stopwatch`.
     """
     result = QueryResult(query.id)
-    expected = answer_text(query.answer)
     try:
         for position, item in enumerate(context.programs(query, context)):
             program_id = f"{query.id}/{position}-{item.variant}"
+            if item.failure is not None:
+                result.errors.append(f"{program_id}: {item.failure}")
+                continue
             try:
-                with context.clock.stage("convert"):
-                    steps = (
-                        list(item.steps)
-                        if item.steps is not None
-                        else context.convert(query, item.run)
-                    )
                 row = row_from_run(
                     item.run,
                     prompt=query.query,
@@ -110,38 +111,20 @@ def process(query: Query, context: Any) -> QueryResult:
                     images=context.image_paths(query),
                     source=f"{context.source}/{item.variant}",
                     split=context.split_of(query.id),
-                    steps=steps,
+                    steps=item.steps,
+                    expected_answer=query.answer,
+                    correct=item.correct,
                 )
+                row["meta"]["block_ids"] = list(item.block_ids)
+                validate_row(row)
             except Exception as exc:  # one program's failure must not cost the query's others
                 result.errors.append(f"{program_id}: {_describe(exc)}")
                 continue
-            answer = answer_text(_final_answer(item.run))
-            row["answer"] = answer
-            row["expected_answer"] = expected
-            row["correct"] = None if expected is None else answer == expected
             result.rows.append(row)
     except Exception as exc:  # a query that cannot be processed is logged, never fatal
         result.errors.append(f"{query.id}: {_describe(exc)}")
     result.seconds = context.clock.take()
     return result
-
-
-def _final_answer(run: Run) -> Any:
-    if run.error is not None:
-        return None
-    return plain_value(run.result_summary)
-
-
-def answer_text(value: Any) -> str | None:
-    """An answer in the one text form rows compare: lower-case stripped text for scalars,
-    ``yes``/``no`` for booleans, JSON for anything else; None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (str, int, float)):
-        return str(value).strip().lower()
-    return json_text(value)
 
 
 def _describe(exc: BaseException) -> str:

@@ -15,17 +15,24 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from vipexec.core.errors import VipexecError
+from vipexec.core.errors import InvalidArgumentError, VipexecError
 from vipexec.engine.output import terminal_text
 from vipexec.generate.protocol import Generator
 from vipexec.generate.queries import read_queries
 from vipexec.generate.tree_builder import TreeLimits, build_tree
 
-__all__ = ["GENERATORS", "LLMSettings", "generate_command"]
+__all__ = [
+    "GENERATORS",
+    "GenerationRefused",
+    "LLMSettings",
+    "chat_client",
+    "generate_command",
+    "make_generator",
+]
 
 GENERATORS = ("grammar", "llm")
 CACHE_FOLDER = "cache"
@@ -52,9 +59,20 @@ class LLMSettings:
     backoff_s: float = 1.0
     prompt: Path | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (``vipexec build`` records it with the build's settings)."""
+        data = asdict(self)
+        data["prompt"] = str(self.prompt) if self.prompt is not None else None
+        return data
 
-class _Refused(Exception):
-    """A bad invocation: one line, exit code 2."""
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LLMSettings:
+        prompt = data.get("prompt")
+        return cls(**{**data, "prompt": Path(prompt) if prompt is not None else None})
+
+
+class GenerationRefused(InvalidArgumentError):
+    """A generator or chat model that cannot be set up: one line, exit code 2."""
 
 
 def generate_command(
@@ -83,8 +101,8 @@ def generate_command(
         say(line)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        made = _generator(generator, seed, llm or LLMSettings(), out / CACHE_FOLDER)
-    except (_Refused, VipexecError, ValueError, OSError) as exc:
+        made = make_generator(generator, seed, llm or LLMSettings(), out / CACHE_FOLDER)
+    except (VipexecError, ValueError, OSError) as exc:
         say(str(exc))
         return 2
     limits = limits or TreeLimits()
@@ -110,28 +128,40 @@ def generate_command(
     return 1 if failed else 0
 
 
-def _generator(kind: str, seed: int, llm: LLMSettings, cache: Path) -> Generator:
+def make_generator(kind: str, seed: int, llm: LLMSettings, cache: Path) -> Generator:
+    """The generator ``--generator kind`` names (``llm``: through :func:`chat_client`)."""
     if kind == "grammar":
         from vipexec.generate.grammar import GrammarGenerator
 
         return GrammarGenerator(seed=seed)
     if kind != "llm":
-        raise _Refused(f"--generator {kind!r}: expected one of {', '.join(GENERATORS)}")
+        raise GenerationRefused(f"--generator {kind!r}: expected one of {', '.join(GENERATORS)}")
     from vipexec.generate.llm import LLMGenerator
     from vipexec.generate.prompting import Prompts
-    from vipexec.modules.models.chat import ChatClient, ChatFailed, HttpChat, ResponseCache
 
     prompts = Prompts.load(llm.prompt)
+    return LLMGenerator(
+        chat_client(llm, cache), prompts=prompts, seed=seed, temperature=llm.temperature,
+        max_tokens=llm.max_tokens, send_images=llm.images, use_n=llm.use_n,
+    )  # fmt: skip
+
+
+def chat_client(llm: LLMSettings, cache: Path, *, needed_by: str = "--generator llm") -> Any:
+    """A :class:`vipexec.modules.models.chat.ChatClient` for ``llm``'s model (a server, or a
+    local checkpoint), its answers cached under ``cache``; ``needed_by`` names the option that
+    asked for it in the refusal when no model is given."""
+    from vipexec.modules.models.chat import ChatClient, ChatFailed, HttpChat, ResponseCache
+
     backend: Any
     if llm.local:
         if llm.local.startswith(("/", ".", "~")) and not Path(llm.local).expanduser().exists():
-            raise _Refused(f"--llm-local {llm.local}: no such folder")
+            raise GenerationRefused(f"--llm-local {llm.local}: no such folder")
         try:
             from vipexec.modules.models.llm_local import LocalChat
 
             backend = LocalChat(str(Path(llm.local).expanduser()), device=llm.device)
         except ImportError as exc:
-            raise _Refused(
+            raise GenerationRefused(
                 f"--llm-local needs the models extra (pip install vipexec[models]): {exc}"
             ) from None
     else:
@@ -139,8 +169,8 @@ def _generator(kind: str, seed: int, llm: LLMSettings, cache: Path) -> Generator
 
         url = llm.base_url or next((os.environ[v] for v in BASE_URL_ENV if os.environ.get(v)), "")
         if not url:
-            raise _Refused(
-                "--generator llm needs --llm-base-url URL (or $VIPEXEC_LLM_BASE_URL) or "
+            raise GenerationRefused(
+                f"{needed_by} needs --llm-base-url URL (or $VIPEXEC_LLM_BASE_URL) or "
                 "--llm-local CHECKPOINT"
             )
         model = llm.model or os.environ.get(MODEL_ENV)
@@ -149,12 +179,8 @@ def _generator(kind: str, seed: int, llm: LLMSettings, cache: Path) -> Generator
                 url, model, timeout=llm.timeout, retries=llm.retries, backoff_s=llm.backoff_s
             )
         except ChatFailed as exc:
-            raise _Refused(f"--llm-base-url {url}: {exc}") from None
-    client = ChatClient(backend, ResponseCache(cache))
-    return LLMGenerator(
-        client, prompts=prompts, seed=seed, temperature=llm.temperature,
-        max_tokens=llm.max_tokens, send_images=llm.images, use_n=llm.use_n,
-    )  # fmt: skip
+            raise GenerationRefused(f"--llm-base-url {url}: {exc}") from None
+    return ChatClient(backend, ResponseCache(cache))
 
 
 @contextmanager

@@ -22,8 +22,11 @@ class _BadLine(ValueError):
     pass
 
 
-def read_queries(path: str | Path, images_dir: str | Path) -> tuple[list[Query], list[str]]:
-    """The queries of ``path`` and one error line per bad line (``FILE:LINE: problem``)."""
+def read_queries(
+    path: str | Path, images_dir: str | Path, *, require_images: bool = False
+) -> tuple[list[Query], list[str]]:
+    """The queries of ``path`` and one error line per bad line (``FILE:LINE: problem``);
+    with ``require_images``, a query without images is a bad line."""
     path, images_dir = Path(path), Path(images_dir)
     try:
         text = path.read_text(encoding="utf-8")
@@ -38,6 +41,8 @@ def read_queries(path: str | Path, images_dir: str | Path) -> tuple[list[Query],
             continue
         try:
             query = _query(line, images_dir)
+            if require_images and not query.images:
+                raise _BadLine("'images' must name at least one image")
             if query.id in seen:
                 raise _BadLine(f"id {query.id!r} repeats line {seen[query.id]}")
         except _BadLine as exc:
