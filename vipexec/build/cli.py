@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from vipexec.build.context import BuildError, BuildSettings
+from vipexec.build.engine import require_pyarrow
 from vipexec.core.errors import VipexecError
 from vipexec.generate.command import LLMSettings
 from vipexec.generate.tree_builder import TreeLimits
@@ -101,6 +102,7 @@ def dataset_command(
             stderr, f"{out}: vipexec dataset writes a folder (data/, jsonl/, trl/, README.md)"
         )
     try:
+        require_pyarrow()  # before the scenes are rendered, not after
         queries_file = _synthetic_source(out, queries, seed)
     except (VipexecError, ValueError, OSError) as exc:
         return _fail(stderr, str(exc))

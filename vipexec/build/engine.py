@@ -86,7 +86,7 @@ def run_build(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BuildError(f"--workers {workers!r}: expected a positive number")
     check_settings(settings)
-    _require_pyarrow()
+    require_pyarrow()
     out = Path(settings.out)
     _claim(out, queries_file, settings, command)
     # splits are by image: a query without one could go anywhere
@@ -231,7 +231,8 @@ def _file_hash(path: Path) -> str:
         raise BuildError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _require_pyarrow() -> None:
+def require_pyarrow() -> None:
+    """Refuse to start a build that could not write its dataset."""
     try:
         import pyarrow  # noqa: F401
     except ImportError:
