@@ -3,16 +3,13 @@ server on 127.0.0.1 with canned answers) and the suite run against the program i
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from vipexec.core.errors import InvalidArgumentError
 from vipexec.labelers.base import LabelContext
 from vipexec.labelers.llm_suite import SuiteWriter, extract_code, suite_prompt
 from vipexec.labelers.logic import LogicLabeler
+from vipexec.testing.chat_server import ChatServer, choices
 
 QUERY = "How many red circles are there?"
 SUITE_REPLY = """Here are the tests.
@@ -39,41 +36,18 @@ CORRECT = """def execute_command(image):
 COUNTS_EVERY_CIRCLE = CORRECT.replace("return len(red_circles)", "return len(circles)")
 
 
-class FakeChat:
-    """A chat-completions endpoint answering every request with ``reply``."""
+class FakeChat(ChatServer):
+    """A chat-completions endpoint answering every request with ``reply``; ``paths`` records
+    where each request went."""
 
     def __init__(self, reply: str) -> None:
         self.reply = reply
-        self.requests: list[dict] = []
-        owner = self
+        self.paths: list[str] = []
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                owner.requests.append(
-                    {"path": self.path, "body": json.loads(self.rfile.read(length))}
-                )
-                body = json.dumps({"choices": [{"message": {"content": owner.reply}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, path: str, payload: dict) -> tuple[int, dict]:
+        self.paths.append(path)
+        return 200, choices([self.reply])
 
 
 @pytest.fixture
@@ -98,20 +72,20 @@ def test_code_is_taken_from_the_fenced_block():
 
 
 def test_the_writer_asks_the_endpoint_once_per_query(chat):
-    writer = SuiteWriter(base_url=chat.base_url, model="fake-model")
+    writer = SuiteWriter(base_url=chat.url, model="fake-model")
     suite = writer.suite_for(QUERY)
     assert suite.kind == "proptest"
     assert [t.name for t in suite.tests] == ["execute_test"]
     assert writer.suite_for(QUERY) is suite
     (request,) = chat.requests
-    assert request["path"] == "/v1/chat/completions"
-    assert request["body"]["model"] == "fake-model"
-    assert QUERY in request["body"]["messages"][0]["content"]
+    assert chat.paths == ["/v1/chat/completions"]
+    assert request["model"] == "fake-model"
+    assert QUERY in request["messages"][0]["content"]
 
 
 def test_the_suite_runs_in_the_sandbox_and_judges_the_answer_block(chat, world, run_on):
     store, _api, ref, _ = world
-    writer = SuiteWriter(base_url=chat.base_url, model="fake-model")
+    writer = SuiteWriter(base_url=chat.url, model="fake-model")
     labeler = LogicLabeler(checks=["suite"], suite_writer=writer)
     context = LabelContext(query=QUERY, store=store, inputs={"image": ref})
     good, bad = run_on(CORRECT), run_on(COUNTS_EVERY_CIRCLE)
@@ -127,9 +101,9 @@ def test_the_suite_runs_in_the_sandbox_and_judges_the_answer_block(chat, world, 
 
 def test_an_unreachable_endpoint_is_a_skip_not_a_label(world, run_on):
     store, _api, ref, _ = world
-    with FakeChat(SUITE_REPLY).server as server:
-        port = server.server_address[1]
-    writer = SuiteWriter(base_url=f"http://127.0.0.1:{port}/v1", model="m", retries=0, timeout=5)
+    closed = FakeChat(SUITE_REPLY)
+    closed.close()  # its port now refuses connections
+    writer = SuiteWriter(base_url=closed.url, model="m", retries=0, timeout=5)
     labeler = LogicLabeler(checks=["suite"], suite_writer=writer)
     checks = labeler.run_checks(
         run_on(CORRECT), LabelContext(query=QUERY, store=store, inputs={"image": ref})
@@ -147,7 +121,7 @@ def test_an_unreachable_endpoint_is_a_skip_not_a_label(world, run_on):
 )
 def test_a_reply_without_tests_is_refused(chat, reply, problem):
     chat.reply = reply
-    writer = SuiteWriter(base_url=chat.base_url, model="fake-model")
+    writer = SuiteWriter(base_url=chat.url, model="fake-model")
     with pytest.raises(InvalidArgumentError, match=problem):
         writer.suite_for(QUERY)
 

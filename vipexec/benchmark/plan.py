@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vipexec.engine.output import DONE_LINE
+
 FAULT_KINDS = (
     "wrong_operator",
     "negation",
@@ -38,7 +40,7 @@ FAULT_KINDS = (
     "any_all_swap",
     "generic_noun",
 )
-DONE = 'print("Work is Done!")'
+DONE = f'print("{DONE_LINE}")'
 """the line that ends every least-to-most program"""
 
 

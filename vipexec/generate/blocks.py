@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from vipexec.core.blocks import MARKER
 from vipexec.core.errors import VipexecError
 from vipexec.core.program import Program
+from vipexec.engine.output import DONE_LINE
 
 __all__ = [
-    "DONE_LINE",
     "ReadBlock",
     "block_problem",
     "failing_block",
@@ -28,9 +28,8 @@ __all__ = [
     "read_block",
 ]
 
-DONE_LINE = "Work is Done!"
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_PRINTS_DONE = re.compile(r"""\bprint\(\s*(['"])Work is Done!\1\s*\)""")
+_PRINTS_DONE = re.compile(r"""\bprint\(\s*(['"])""" + re.escape(DONE_LINE) + r"""\1\s*\)""")
 _ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 """characters a comment line cannot hold (Python would refuse the source or end the line)"""
 MAX_RAW_LINES = 40
