@@ -175,8 +175,8 @@ class SceneRunner:
 
     def run(self, item: HandwrittenProgram) -> Run:
         program = item.program()
-        return program.run(
-            namespace=self.namespace, inputs={"image": self.image(item.scene)}, sandbox=True
+        return program.run_in_process(
+            self.namespace, {"image": self.image(item.scene)}, policy=True
         )
 
     def label(self, item: HandwrittenProgram, labelers: Sequence[Any]) -> HandLabelled:

@@ -16,17 +16,17 @@ environment variables the LLM client reads (``$VIPEXEC_LLM_BASE_URL`` or ``$OPEN
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError
 from vipexec.labelers.suites import Suite
+from vipexec.modules.models.replies import code_fences
 
 __all__ = ["SuiteWriter", "extract_code", "suite_prompt"]
 
-_FENCE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
+_PYTHON = {"", "python", "py", "python3"}
 
 
 def suite_prompt(query: str) -> str:
@@ -37,7 +37,8 @@ def suite_prompt(query: str) -> str:
 
 def extract_code(reply: str) -> str:
     """The Python code of a reply: its fenced blocks joined, else the whole reply."""
-    blocks = _FENCE.findall(reply)
+    # an unclosed fence is a suite cut off mid-test: better no code than half a test
+    blocks = [f.body for f in code_fences(reply) if f.closed and f.language in _PYTHON]
     return "\n\n".join(b.strip() for b in blocks) + "\n" if blocks else reply.strip() + "\n"
 
 

@@ -65,7 +65,7 @@ def test_malformed_answers_become_failing_blocks(answer, problem):
     program = Program.from_source(FIRST + read.text)
     assert program.syntax_error is None
     assert [block.step for block in program.blocks] == [1, 2]
-    run = program.run(namespace={"ImagePatch": lambda image: _Finder()}, inputs={"image": None})
+    run = program.run_in_process({"ImagePatch": lambda image: _Finder()}, {"image": None})
     assert run.error.type == "RuntimeError" and run.error.block == 1
     assert run.error.message == f"malformed block from the generator: {problem}"
 

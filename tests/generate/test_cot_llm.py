@@ -37,7 +37,7 @@ def scene_run(tmp_path, capsys):
     store = ImageStore()
     image = store.load(path)
     names = build_api(LocalDispatcher(SyntheticBackend(), store))
-    return Program.from_source(PROGRAM).run(namespace=names, inputs={"image": image}), path
+    return Program.from_source(PROGRAM).run_in_process(names, {"image": image}), path
 
 
 def converter(url, tmp_path, **options):

@@ -18,6 +18,7 @@ from vipexec.core.blocks import MARKER
 from vipexec.core.errors import VipexecError
 from vipexec.core.program import Program
 from vipexec.engine.output import DONE_LINE
+from vipexec.modules.models.replies import code_fences
 
 __all__ = [
     "ReadBlock",
@@ -28,7 +29,6 @@ __all__ = [
     "read_block",
 ]
 
-_FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PRINTS_DONE = re.compile(r"""\bprint\(\s*(['"])""" + re.escape(DONE_LINE) + r"""\1\s*\)""")
 _ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 """characters a comment line cannot hold (Python would refuse the source or end the line)"""
@@ -95,7 +95,8 @@ def block_problem(block: str, step: int, previous: list[str]) -> str | None:
 
 def _candidates(answer: str) -> list[str]:
     """The blocks in ``answer``: each from a top-level ``# Step`` line to the next one."""
-    fenced = _FENCE.findall(answer)
+    # a reply cut off by its token limit still holds whole blocks, so an open fence counts
+    fenced = [fence.body for fence in code_fences(answer)]
     source = "\n".join(fenced) if any(_has_marker(part) for part in fenced) else answer
     blocks: list[list[str]] = []
     for line in source.replace("\r\n", "\n").split("\n"):
