@@ -21,7 +21,7 @@ from pathlib import Path
 from string import Template
 
 from vipexec.core.errors import InvalidArgumentError
-from vipexec.modules.methods import API_FUNCTIONS, METHODS
+from vipexec.modules.methods import API_FUNCTIONS
 
 __all__ = ["Prompts", "api_summary"]
 
@@ -108,12 +108,19 @@ def api_summary() -> str:
         for name, member in vars(cls).items():
             if not name.startswith("_") and inspect.isfunction(member):
                 lines.append(f"    {name}{_signature(member)}: {_doc(member)}")
-    # the functions answered in the program's process are module functions of the API; those
-    # that reach a backend are bound to a dispatcher by build_api
-    for name in sorted(n for n in API_FUNCTIONS if METHODS[n].served is None):
-        function = getattr(api, name)
-        lines.append(f"{name}{_signature(function)}: {_doc(function)}")
+    # the functions are read from what a program's namespace really holds: those that reach a
+    # backend exist only bound to a dispatcher, and describing them calls nothing
+    functions = api.build_api(_NoCalls())
+    for name in sorted(API_FUNCTIONS):
+        lines.append(f"{name}{_signature(functions[name])}: {_doc(functions[name])}")
     return "\n".join(lines)
+
+
+class _NoCalls:
+    """A dispatcher for reading the API's functions, never for calling them."""
+
+    def call(self, *args: object, **kwargs: object) -> object:
+        raise AssertionError("the API summary never calls a backend")
 
 
 def _signature(function: object) -> str:
