@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vipexec.core.errors import VipexecError
+from vipexec.engine.output import terminal_text
 
 __all__ = [
     "dataset_command",
@@ -26,7 +27,7 @@ _BAD_INPUT = (VipexecError, ValueError, OSError, KeyError)
 
 
 def _fail(err: TextIO, message: str) -> int:
-    print(f"vipexec: {message}", file=err)
+    print(f"vipexec: {terminal_text(message)}", file=err)
     return 2
 
 
@@ -132,7 +133,7 @@ def _print_labels(out: TextIO, run: Any, names: list[str]) -> None:
         )
         step = "" if trace.step is None else str(trace.step)
         row = f"{trace.index:>5}  {step:>4}  " + "  ".join(f"{v:<10}" for v in values)
-        print(f"{row}  {_clip(negative, 70)}", file=out)
+        print(f"{row}  {terminal_text(_clip(negative, 70))}", file=out)
 
 
 def _mark(value: Any) -> str:
@@ -188,7 +189,7 @@ def test_command(
             raise ValueError("a PropTest suite runs on input images: give at least one INPUT")
         if lint:
             for finding in lint_suite(parsed):
-                print(f"lint: {finding.describe(str(suite))}", file=err)
+                print(f"lint: {terminal_text(finding.describe(str(suite)))}", file=err)
         if parsed.kind == "pytest":
             outcomes = _run_pytest_suite(Path(program), Path(suite), backend, out, err)
         else:
@@ -233,13 +234,15 @@ def _suite_executor(
 
 
 def _print_outcomes(out: TextIO, outcomes: list[Any]) -> None:
-    width = max([4, *(len(o.test) for o in outcomes)])
-    inputs = max([5, *(len(o.input) for o in outcomes)])
+    # test names, inputs and messages come from the suite and the program: escaped for the terminal
+    shown = [(terminal_text(o.test), terminal_text(o.input)) for o in outcomes]
+    width = max([4, *(len(test) for test, _ in shown)])
+    inputs = max([5, *(len(given) for _, given in shown)])
     print(f"{'test':<{width}}  {'input':<{inputs}}  {'outcome':<16}  message", file=out)
-    for o in outcomes:
+    for o, (test, given) in zip(outcomes, shown, strict=True):
         case = f"[case {o.case}] " if o.case is not None else ""
-        message = _clip(case + o.message, 200)
-        print(f"{o.test:<{width}}  {o.input:<{inputs}}  {o.outcome:<16}  {message}", file=out)
+        message = terminal_text(_clip(case + o.message, 200))
+        print(f"{test:<{width}}  {given:<{inputs}}  {o.outcome:<16}  {message}", file=out)
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.outcome] = counts.get(o.outcome, 0) + 1
@@ -349,7 +352,7 @@ def lint_command(suite: str | Path, *, out: TextIO | None = None, err: TextIO | 
     except _BAD_INPUT as exc:
         return _fail(err, _one_line(exc))
     for finding in findings:
-        print(finding.describe(str(suite)), file=out)
+        print(terminal_text(finding.describe(str(suite))), file=out)
     print(f"{len(findings)} finding(s)", file=out)
     return 1 if findings else 0
 

@@ -161,6 +161,22 @@ def test_test_command_exit_codes(scene_files, tmp_path):
     assert err.getvalue().count("\n") == 1
 
 
+def test_test_command_escapes_what_the_suite_and_program_print(scene_files, tmp_path):
+    # an assertion message is program-chosen text: it must not colour the terminal or forge a line
+    forging = tmp_path / "forging.py"
+    forging.write_text(
+        "def execute_test(image):\n    result = solve_query(image)\n"
+        "    assert result < 0, '\\x1b[31mred\\nvipexec: all tests passed'\n"
+    )
+    out = io.StringIO()
+    images = [str(scene_files[0])]
+    assert test_command(FIXTURES / "count_red_circles.py", forging, images, out=out) == 1
+    printed = out.getvalue()
+    assert "\x1b" not in printed
+    assert not any(line.startswith("vipexec:") for line in printed.splitlines())
+    assert "\\x1b[31mred vipexec: all tests passed" in printed  # escaped, on one line
+
+
 def test_hypothesis_suite_passes_and_shrinks(capsys):
     suite = FIXTURES / "scene_properties_suite.py"
     out = io.StringIO()
