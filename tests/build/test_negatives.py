@@ -98,7 +98,9 @@ def test_the_card_states_the_negatives(noisy_build):
     card = (noisy_build / "README.md").read_text()
     facts = json.loads(next(line for line in card.splitlines() if line.startswith("vipexec: "))[9:])
     assert facts["models"]["noisy"] == {"backend": NOISY, "noise": 0.3, "share": 0.5}
-    assert facts["crash_rate"] == 0.6
+    assert (facts["fault_rate"], facts["crash_rate"]) == (0.9, 0.6)
+    assert "grammar fault rate 0.9, of which 0.6 fail at run time" in card
+    assert "`code_steps`" in card
     settings = json.loads((noisy_build / "build.json").read_text())["identity"]["settings"]
     assert (settings["noise"], settings["noisy_share"], settings["crash_rate"]) == (0.3, 0.5, 0.6)
 

@@ -163,6 +163,7 @@ def _finish(
         "converter": settings.converter,
         "models": _models(settings),
         "seed": settings.seed,
+        "fault_rate": settings.fault_rate,
         "crash_rate": settings.crash_rate,
         "command": command,
         "errors": len(errors),
