@@ -62,13 +62,15 @@ def render_card(facts: dict[str, Any], splits: dict[str, dict[str, Any]]) -> str
         "",
         f"Built by `{facts['command']}` (seed {facts['seed']}): generator "
         f"`{facts['generator']}`, CoT converter `{facts['converter']}`, models "
-        f"`{json.dumps(facts['models'])}`.",
+        f"`{json.dumps(facts['models'])}`; grammar fault rate {facts['fault_rate']}, of which "
+        f"{facts['crash_rate']} fail at run time.",
         "",
         "Splits are by image: every image (and every query that shares one) is in exactly one "
         "split. One row per program: `prompt`, `completions` (one CoT step per block), `labels` "
         "(the AND of `relevance`, `logic`, `attribute`; null when unknown), `images`, `meta` "
         "(program, query and block ids, source, split, program text, the program's `answer`, "
-        "the `expected_answer` and whether it is `correct`).",
+        "the `expected_answer` and whether it is `correct`, the `backend` it ran on and its "
+        "`noise`, and `code_steps`: each step as the block's code and the values it left).",
         "",
         f'TRL view (`load_dataset(folder, "trl")`): {facts["trl_view"]}.',
         "",
