@@ -23,8 +23,6 @@ import mmap
 import os
 import queue
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -32,7 +30,6 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing.connection import Connection
 from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError, VipexecError
@@ -40,8 +37,9 @@ from vipexec.core.program import Program
 from vipexec.core.run import NO_RESULT, BlockTrace, Run, RunError
 from vipexec.engine.execute import summarize_inputs
 from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.isolation.channel import Channel
 from vipexec.sandbox.isolation.serving import WorkerLine
-from vipexec.sandbox.isolation.worker import MAX_TRACKED_BLOCKS
+from vipexec.sandbox.isolation.worker import SharedSlots
 from vipexec.sandbox.runner import (
     as_program,
     check_one_api_source,
@@ -67,36 +65,33 @@ class SandboxError(VipexecError):
 class _Worker:
     """The parent's handle on one worker process.
 
-    Workers are started as ``python -m vipexec.sandbox.isolation.worker`` with a socket and a shared
-    memory fd passed down: a fresh interpreter (never a fork of a process that may hold CUDA
-    state or threads) that does not re-import the caller's ``__main__`` module.
+    Workers are started as ``python -m vipexec.sandbox.isolation.worker`` with two pipes (one
+    each way) and a shared memory fd passed down: a fresh interpreter (never a fork of a process
+    that may hold CUDA state or threads) that does not re-import the caller's ``__main__``
+    module.
     """
 
     def __init__(self, config: dict[str, Any], workdir: str, server: Any) -> None:
-        parent_end, child_end = socket.socketpair()
-        # A worker that stops reading (compromised) must not block a writer in the parent
-        # forever (an answer is written under its line's lock): the write fails, the worker
-        # is killed.
-        parent_end.setsockopt(
-            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SEND_TIMEOUT), 0)
-        )
+        from_worker, worker_out = os.pipe()
+        worker_in, to_worker = os.pipe()
         shared_fd = os.memfd_create("vipexec-blocks")
-        size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
+        size = ctypes.sizeof(SharedSlots)
         os.ftruncate(shared_fd, size)
         self._map = mmap.mmap(shared_fd, size)
-        self.shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(self._map)
+        self.shared = SharedSlots.from_buffer(self._map)
         command = [
             sys.executable,
             "-m",
             "vipexec.sandbox.isolation.worker",
-            str(child_end.fileno()),
+            str(worker_in),
+            str(worker_out),
             str(shared_fd),
             json.dumps(config),
         ]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.process = subprocess.Popen(
             command,
-            pass_fds=(child_end.fileno(), shared_fd),
+            pass_fds=(worker_in, worker_out, shared_fd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -104,9 +99,12 @@ class _Worker:
             cwd=workdir,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the parent only
         )
-        child_end.close()
-        os.close(shared_fd)  # the mapping keeps the memory; the worker has its own fd
-        self.conn = Connection(parent_end.detach())
+        for fd in (worker_in, worker_out, shared_fd):
+            os.close(fd)  # the worker has its own (the mapping keeps the shared memory)
+        # A worker that stops reading (compromised) must not block a writer in the parent
+        # forever (an answer is written under its line's lock): the write fails, the worker
+        # is killed.
+        self.channel = Channel(from_worker, to_worker, send_timeout=SEND_TIMEOUT)
         self.killed = False
         self.ready = False
         self.busy = False
@@ -115,15 +113,15 @@ class _Worker:
         """why the parent gave up on this worker mid-job, when it did"""
         self.pid = self.process.pid
         self.seccomp_off: str | None = None
-        self.line = WorkerLine(self.conn, server, self._broken)
+        self.line = WorkerLine(self.channel, server, self._broken)
 
     def wait_ready(self) -> None:
         """Wait for the worker's hello; on failure the worker is killed and SandboxError says
         why (the last line it wrote to stderr)."""
         try:
-            if not self.conn.poll(START_TIMEOUT):
+            if not self.channel.poll(START_TIMEOUT):
                 raise SandboxError(f"a sandbox worker did not start within {START_TIMEOUT:.0f} s")
-            hello = messages.receive(self.conn)
+            hello = messages.receive(self.channel)
             if hello["op"] != "ready":
                 raise messages.ProtocolError(f"unexpected first message {hello['op']!r}")
         except (EOFError, OSError, ValueError, messages.ProtocolError) as exc:
@@ -184,7 +182,7 @@ class _Worker:
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
-            messages.send(self.conn, {"op": "stop"})
+            messages.send(self.channel, {"op": "stop"})
         try:
             self.process.wait(2)
         except subprocess.TimeoutExpired:
@@ -195,7 +193,7 @@ class _Worker:
     def _release(self) -> None:
         self.line.close()  # ends at once: its worker is idle, or dead and the pipe at EOF
         with contextlib.suppress(Exception):
-            self.conn.close()
+            self.channel.close()
         with contextlib.suppress(Exception):
             if self.process.stderr:
                 self.process.stderr.close()
@@ -518,7 +516,7 @@ class Sandbox:
         worker.mark_job_sent()
         outcomes = worker.line.start(job_id)
         try:
-            worker.conn.send_bytes(data)
+            worker.channel.send(data)
         except (OSError, ValueError):
             worker.kill()
             return None  # died idle: the job goes to another worker
