@@ -71,7 +71,7 @@ class _Worker:
     module.
     """
 
-    def __init__(self, config: dict[str, Any], workdir: str, server: Any) -> None:
+    def __init__(self, config: dict[str, Any], workdir: str) -> None:
         from_worker, worker_out = os.pipe()
         worker_in, to_worker = os.pipe()
         shared_fd = os.memfd_create("vipexec-blocks")
@@ -113,11 +113,12 @@ class _Worker:
         """why the parent gave up on this worker mid-job, when it did"""
         self.pid = self.process.pid
         self.seccomp_off: str | None = None
-        self.line = WorkerLine(self.channel, server, self._broken)
+        self.line: WorkerLine | None = None
+        """reads the worker's messages and serves its calls, from its hello on"""
 
-    def wait_ready(self) -> None:
-        """Wait for the worker's hello; on failure the worker is killed and SandboxError says
-        why (the last line it wrote to stderr)."""
+    def wait_ready(self, server: Any) -> None:
+        """Wait for the worker's hello, then serve its calls with ``server``; on failure the
+        worker is killed and SandboxError says why (the last line it wrote to stderr)."""
         try:
             if not self.channel.poll(START_TIMEOUT):
                 raise SandboxError(f"a sandbox worker did not start within {START_TIMEOUT:.0f} s")
@@ -132,6 +133,7 @@ class _Worker:
             self.kill()
             raise
         self.seccomp_off = hello.get("seccomp")
+        self.line = WorkerLine(self.channel, server, self._broken)
         self.ready = True
         with contextlib.suppress(Exception):
             self.process.stderr.close()  # nothing more is read from it
@@ -191,7 +193,8 @@ class _Worker:
         self._release()
 
     def _release(self) -> None:
-        self.line.close()  # ends at once: its worker is idle, or dead and the pipe at EOF
+        if self.line is not None:
+            self.line.close()  # ends at once: its worker is idle, or dead and the pipe at EOF
         with contextlib.suppress(Exception):
             self.channel.close()
         with contextlib.suppress(Exception):
@@ -248,22 +251,11 @@ class Sandbox:
         if cpu is not None:
             _check_positive("cpu", cpu)
         check_one_api_source(server, backend, backend_options)
-        from vipexec.modules.images import ImageStore
-
-        self.images = store if store is not None else ImageStore()
-        if server is None:
-            from vipexec.modules.backend import create_backend
-            from vipexec.modules.dispatch import LocalDispatcher
-
-            server = LocalDispatcher(
-                create_backend(backend or "synthetic", **(backend_options or {})), self.images
-            )
-        self.server = server
+        _check_positive("recycle_runs", recycle_runs, integer=True)
+        _check_positive("recycle_rss", recycle_rss, integer=True)
         self.timeout = float(timeout)
         self.cpu = float(cpu) if cpu is not None else float(timeout)
         self.max_output = int(max_output)
-        _check_positive("recycle_runs", recycle_runs, integer=True)
-        _check_positive("recycle_rss", recycle_rss, integer=True)
         self.recycle_runs = recycle_runs
         self.recycle_rss = recycle_rss
         self._config = {
@@ -282,9 +274,16 @@ class Sandbox:
         self._closed = False
         self._jobs = itertools.count(1)
         self.size = workers
+        self.server = server
         try:
+            # The workers boot while this process imports the image store and the backend
+            # (numpy, PIL, models) and loads the models: a cold start waits for the slower of
+            # the two, not for both.
             booting = self._start_workers(workers)
-            _warm_up(server)  # while the workers boot, and before any program's clock starts
+            self.images = store if store is not None else _new_store()
+            if server is None:
+                self.server = _backend_server(backend, backend_options, self.images)
+            _warm_up(self.server)  # before any program's clock starts
             self._await_ready(booting)
         except BaseException:
             self.close()
@@ -298,14 +297,14 @@ class Sandbox:
         with self._lock:
             if self._closed:
                 raise SandboxError("this Sandbox is closed")
-            started = [_Worker(self._config, self._workdir.name, self.server) for _ in range(count)]
+            started = [_Worker(self._config, self._workdir.name) for _ in range(count)]
             self._all.extend(started)
         return started
 
     def _await_ready(self, workers: list[_Worker]) -> None:
         for worker in workers:
             try:
-                worker.wait_ready()
+                worker.wait_ready(self.server)
             except BaseException:
                 self._forget(worker)
                 raise
@@ -598,6 +597,20 @@ class Sandbox:
         else:
             message = f"the worker exited unexpectedly (exit code {code}; {exc})"
         return _failed_run(program, worker, "crashed", message, input_summary, started)
+
+
+def _new_store() -> Any:
+    from vipexec.modules.images import ImageStore  # numpy and PIL: imported while workers boot
+
+    return ImageStore()
+
+
+def _backend_server(name: str | None, options: dict[str, Any] | None, store: Any) -> Any:
+    """The call server of a named backend (default ``synthetic``) over ``store``."""
+    from vipexec.modules.backend import create_backend
+    from vipexec.modules.dispatch import LocalDispatcher
+
+    return LocalDispatcher(create_backend(name or "synthetic", **(options or {})), store)
 
 
 def _warm_up(server: Any) -> None:
