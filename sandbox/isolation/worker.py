@@ -50,6 +50,10 @@ MAX_TRACKED_BLOCKS = 4096
 """blocks whose execution counts are published; slot 0 holds the current block + 1"""
 SharedSlots = ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)
 """the shared memory between the parent and a worker (written by the worker: never trusted)"""
+PROGRAM_CACHE_SIZE = 256
+"""compiled programs a worker keeps for their next run (the most recently run)"""
+SEEN_ONCE_SIZE = 1024
+"""programs remembered (by hash) as run once: run again, they are cached"""
 _INTERRUPTS = {signal.SIGUSR1, signal.SIGXCPU}
 LOST_TRACK_EXIT = 70
 """the worker's exit code when a message it got does not fit where it is"""
@@ -206,6 +210,7 @@ class Worker:
         self.shared = shared
         self.config = config
         self.programs: OrderedDict[tuple, Program] = OrderedDict()
+        self.seen_once: OrderedDict[int, None] = OrderedDict()
         values = Limits(**config.get("value_limits", {}))
         self.limits = TraceLimits(values=values, **config.get("trace_limits", {}))
         PublishingRecorder.shared = shared
@@ -227,17 +232,31 @@ class Worker:
                 return  # "stop", or a message that fits no job: end rather than guess
 
     def program(self, message: dict[str, Any]) -> Program:
+        """The job's program, compiled, from the cache when it ran here recently.
+
+        A program is kept only from its second run on: one-off programs (a dataset build runs
+        thousands) left in the cache would scatter long-lived objects over the allocator's
+        arenas as they rotate out, and the worker's resident memory would creep up by
+        megabytes; only the hash of a program seen once is remembered.
+        """
         key = (message["name"], message.get("entry"), message["source"])
         program = self.programs.get(key)
-        if program is None:
-            program = Program.from_source(
-                message["source"], name=message["name"], entry=message.get("entry")
-            )
+        if program is not None:
+            self.programs.move_to_end(key)
+            return program
+        program = Program.from_source(
+            message["source"], name=message["name"], entry=message.get("entry")
+        )
+        seen = hash(key)
+        if seen in self.seen_once:
+            del self.seen_once[seen]
             self.programs[key] = program
-            if len(self.programs) > 256:
+            if len(self.programs) > PROGRAM_CACHE_SIZE:
                 self.programs.popitem(last=False)
         else:
-            self.programs.move_to_end(key)
+            self.seen_once[seen] = None
+            if len(self.seen_once) > SEEN_ONCE_SIZE:
+                self.seen_once.popitem(last=False)
         return program
 
     def run_job(self, message: dict[str, Any]) -> None:
