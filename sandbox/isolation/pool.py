@@ -18,13 +18,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import itertools
-import json
 import mmap
 import os
 import queue
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,10 +34,10 @@ from vipexec.core.errors import InvalidArgumentError, VipexecError
 from vipexec.core.program import Program
 from vipexec.core.run import NO_RESULT, BlockTrace, Run, RunError
 from vipexec.engine.execute import summarize_inputs
-from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.isolation import boot, messages
+from vipexec.sandbox.isolation.boot import SharedSlots
 from vipexec.sandbox.isolation.channel import Channel
 from vipexec.sandbox.isolation.serving import WorkerLine
-from vipexec.sandbox.isolation.worker import SharedSlots
 from vipexec.sandbox.runner import (
     as_program,
     check_one_api_source,
@@ -65,46 +63,23 @@ class SandboxError(VipexecError):
 class _Worker:
     """The parent's handle on one worker process.
 
-    Workers are started as ``python -m vipexec.sandbox.isolation.worker`` with two pipes (one
-    each way) and a shared memory fd passed down: a fresh interpreter (never a fork of a process
-    that may hold CUDA state or threads) that does not re-import the caller's ``__main__``
-    module.
+    The worker is started by :func:`vipexec.sandbox.isolation.boot.spawn` (or was started
+    early by the command that made the pool) and configured with its first message.
     """
 
     def __init__(self, config: dict[str, Any], workdir: str) -> None:
-        from_worker, worker_out = os.pipe()
-        worker_in, to_worker = os.pipe()
-        shared_fd = os.memfd_create("vipexec-blocks")
+        started = boot.take_early() or boot.spawn(workdir)
+        self.process = started.process
         size = ctypes.sizeof(SharedSlots)
-        os.ftruncate(shared_fd, size)
-        self._map = mmap.mmap(shared_fd, size)
+        self._map = mmap.mmap(started.shared_fd, size)
+        os.close(started.shared_fd)  # the mapping keeps the shared memory
         self.shared = SharedSlots.from_buffer(self._map)
-        command = [
-            sys.executable,
-            "-m",
-            "vipexec.sandbox.isolation.worker",
-            str(worker_in),
-            str(worker_out),
-            str(shared_fd),
-            json.dumps(config),
-        ]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self.process = subprocess.Popen(
-            command,
-            pass_fds=(worker_in, worker_out, shared_fd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=workdir,
-            start_new_session=True,  # a Ctrl-C in the terminal reaches the parent only
-        )
-        for fd in (worker_in, worker_out, shared_fd):
-            os.close(fd)  # the worker has its own (the mapping keeps the shared memory)
         # A worker that stops reading (compromised) must not block a writer in the parent
         # forever (an answer is written under its line's lock): the write fails, the worker
         # is killed.
-        self.channel = Channel(from_worker, to_worker, send_timeout=SEND_TIMEOUT)
+        self.channel = Channel(started.read_fd, started.write_fd, send_timeout=SEND_TIMEOUT)
+        with contextlib.suppress(OSError):  # a worker dead already says so in wait_ready
+            messages.send(self.channel, {"op": "configure", "config": config, "workdir": workdir})
         self.killed = False
         self.ready = False
         self.busy = False

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import linecache
 import mmap
 import os
@@ -41,15 +40,12 @@ from vipexec.engine.execute import execute, finish_run, summarize_inputs
 from vipexec.modules.api import build_api
 from vipexec.modules.dispatch import ServedCall, record_served, served_error
 from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.isolation.boot import MAX_TRACKED_BLOCKS, SharedSlots
 from vipexec.sandbox.isolation.channel import Channel
 from vipexec.sandbox.language import builtins as _builtins  # noqa: F401  (loaded before the first run)
 from vipexec.sandbox.language import policy as _policy  # noqa: F401  (RestrictedPython, once)
 from vipexec.sandbox.language import proxy as _proxy  # noqa: F401
 
-MAX_TRACKED_BLOCKS = 4096
-"""blocks whose execution counts are published; slot 0 holds the current block + 1"""
-SharedSlots = ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)
-"""the shared memory between the parent and a worker (written by the worker: never trusted)"""
 PROGRAM_CACHE_SIZE = 256
 """compiled programs a worker keeps for their next run (the most recently run)"""
 SEEN_ONCE_SIZE = 1024
@@ -358,15 +354,23 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> None:
-    """``python -m vipexec.sandbox.isolation.worker IN_FD OUT_FD SHARED_FD CONFIG_JSON``
-    (started by the pool)."""
+    """``python -m vipexec.sandbox.isolation.worker IN_FD OUT_FD SHARED_FD`` (started by
+    :mod:`vipexec.sandbox.isolation.boot`): wait for the ``configure`` message (the imports are
+    done by then), set up, say ``ready``, run jobs."""
     parent = os.getppid()
     in_fd, out_fd, shared_fd = (int(arg) for arg in argv[:3])
-    config = json.loads(argv[3])
     channel = Channel(in_fd, out_fd)
     shared_map = mmap.mmap(shared_fd, ctypes.sizeof(SharedSlots))
     os.close(shared_fd)
     shared = SharedSlots.from_buffer(shared_map)
+    try:
+        message = messages.receive(channel)
+    except (EOFError, OSError, messages.ProtocolError):
+        return  # started early for a pool that was never made
+    if message["op"] != "configure":
+        return
+    config = message["config"]
+    os.chdir(message["workdir"])
     seccomp_off = _set_up(config)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     messages.send(channel, {"op": "ready", "pid": os.getpid(), "seccomp": seccomp_off})
