@@ -59,6 +59,8 @@ class Channel:
 
     def send(self, data: bytes) -> None:
         """Write one frame; ``OSError`` when the other side is gone or does not read."""
+        if self.closed:
+            raise OSError("the channel is closed")
         frame = _LENGTH.pack(len(data)) + data
         try:
             written = os.write(self._write_fd, frame)
@@ -99,6 +101,8 @@ class Channel:
                 wanted = min(max(end - len(pending), _READ_SIZE), _LARGE_READ)
             else:
                 wanted = _READ_SIZE
+            if self.closed:  # its fd number may already belong to another file
+                raise OSError("the channel is closed")
             chunk = os.read(self._read_fd, wanted)
             if not chunk:
                 raise EOFError("the other side closed the channel")

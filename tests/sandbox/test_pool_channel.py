@@ -185,3 +185,12 @@ def test_a_malformed_frame_ends_the_job_as_malformed_and_the_line_stops_reading(
         outcomes.get(timeout=0.2)  # nobody reads this worker any more
     assert len(served) == 1
     line.close()
+
+
+def test_a_closed_channel_neither_reads_nor_writes(pair):
+    parent, _ = pair
+    parent.close()
+    with pytest.raises(OSError, match="closed"):
+        parent.receive()
+    with pytest.raises(OSError, match="closed"):
+        parent.send(b"x")
