@@ -10,11 +10,15 @@
    a bare `python -c pass`.
 4. The call boundary: trivial API calls per second from one program (a call server that
    answers at once), in a worker against the same program in process
-   (`run_in_process(policy=True)`), and a raw socket round trip between two processes as the
-   floor.
+   (`run_in_process(policy=True)`), and as floors a raw round trip between two processes over
+   a socket pair (`multiprocessing` framing, JSON) and over two pipes (`os.write`/`os.read`,
+   the pool's transport).
 5. Scaling: the same short programs through a 1-worker and a 2-worker pool (target >= 1.7x).
+6. `find` on the synthetic backend: calls/s from a program in a worker against the same
+   program in process (target: within 1.5x).
 
-Usage: ``python bench/sandbox_dispatch.py [--runs 200] [--programs 1000] [--calls 5000]``
+Usage: ``python bench/sandbox_dispatch.py [--runs 200] [--programs 1000] [--calls 5000]
+[--scaling-programs 2000] [--find-calls 1000] [--only 4 5 6]``
 """
 
 from __future__ import annotations
@@ -177,6 +181,62 @@ def socket_round_trips_per_second(count: int) -> float:
     return count / elapsed
 
 
+def pipe_round_trips_per_second(count: int) -> float:
+    """Echo ``count`` 60-byte writes through a forked child over two pipes (the pool's
+    transport with nothing on top)."""
+    to_child_r, to_child_w = os.pipe()
+    to_parent_r, to_parent_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        for _ in range(count):
+            os.write(to_parent_w, os.read(to_child_r, 65536))
+        os._exit(0)
+    message = b"x" * 60
+    start = time.perf_counter()
+    for _ in range(count):
+        os.write(to_child_w, message)
+        os.read(to_parent_r, 65536)
+    elapsed = time.perf_counter() - start
+    os.waitpid(pid, 0)
+    for fd in (to_child_r, to_child_w, to_parent_r, to_parent_w):
+        os.close(fd)
+    return count / elapsed
+
+
+def find_program(calls: int) -> str:
+    return (
+        "def execute_command(image):\n"
+        "    patch = ImagePatch(image)\n"
+        f"    for i in range({calls}):\n"
+        "        found = patch.find('circle')\n"
+        "    return len(found)\n"
+    )
+
+
+def find_calls_per_second(calls: int, rounds: int, image_path: Path) -> tuple[float, float]:
+    """``find`` calls/s on the synthetic backend: (in a worker, in process), interleaved."""
+    from vipexec.modules.api import build_api
+    from vipexec.modules.backend import create_backend
+    from vipexec.modules.dispatch import LocalDispatcher
+
+    program = Program.from_source(find_program(calls))
+    pooled, local = [], []
+    with vipexec.Sandbox(workers=1, timeout=600) as sandbox:
+        image = sandbox.images.load(image_path)
+        namespace = build_api(LocalDispatcher(create_backend("synthetic"), sandbox.images))
+        sandbox.run(program, {"image": image})
+        program.run_in_process(namespace, inputs={"image": image}, policy=True)
+        for _ in range(rounds):
+            start = time.perf_counter()
+            assert sandbox.run(program, {"image": image}).ok
+            pooled.append(calls / (time.perf_counter() - start))
+            start = time.perf_counter()
+            run = program.run_in_process(namespace, inputs={"image": image}, policy=True)
+            local.append(calls / (time.perf_counter() - start))
+            assert run.ok, run.error
+    return statistics.median(pooled), statistics.median(local)
+
+
 def scaling(programs: int, image_path: Path) -> dict[int, float]:
     """Programs per second through a 1- and a 2-worker pool (interleaved, median of 3)."""
     rates: dict[int, list[float]] = {1: [], 2: []}
@@ -222,8 +282,9 @@ def main() -> None:
     parser.add_argument("--cold-repeat", type=int, default=5, help="CLI cold starts to time")
     parser.add_argument("--calls", type=int, default=5000, help="API calls per program (4.)")
     parser.add_argument("--scaling-programs", type=int, default=2000, help="programs (5.)")
+    parser.add_argument("--find-calls", type=int, default=1000, help="find calls (6.)")
     parser.add_argument(
-        "--only", type=int, nargs="*", default=None, help="run only these sections (1-5)"
+        "--only", type=int, nargs="*", default=None, help="run only these sections (1-6)"
     )
     args = parser.parse_args()
 
@@ -232,7 +293,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         image_path = write_scenes(tmp, 1, seed=1)[0]
 
-        wanted = set(args.only or range(1, 6))
+        wanted = set(args.only or range(1, 7))
         if 1 in wanted:
             latency(args)
         if 2 in wanted:
@@ -245,16 +306,23 @@ def main() -> None:
                   f"(bare `python -c pass`: {bare:.3f} s); target < 1 s")  # fmt: skip
         if 4 in wanted:
             floor = socket_round_trips_per_second(args.calls)
+            pipes = pipe_round_trips_per_second(args.calls)
             local = in_process_calls_per_second(args.calls, 3)
             pooled = pool_calls_per_second(args.calls, 3)
             print(f"4. trivial API calls/s: worker -> parent {pooled:,.0f}; in process "
-                  f"(policy=True) {local:,.0f}; raw socket round trips {floor:,.0f}; "
-                  f"worker/in-process {pooled / local:.2f}; target >= 10,000/s")  # fmt: skip
+                  f"(policy=True) {local:,.0f}; raw round trips: socket pair {floor:,.0f}, "
+                  f"pipes {pipes:,.0f}; worker/in-process {pooled / local:.2f}; "
+                  "target >= 10,000/s")  # fmt: skip
         if 5 in wanted:
             rates = scaling(args.scaling_programs, image_path)
             print(f"5. scaling: {args.scaling_programs} short programs: 1 worker "
                   f"{rates[1]:.0f}/s, 2 workers {rates[2]:.0f}/s = {rates[2] / rates[1]:.2f}x "
                   "(target >= 1.7x)")  # fmt: skip
+        if 6 in wanted:
+            pooled, local = find_calls_per_second(args.find_calls, 3, image_path)
+            print(f"6. find calls/s (synthetic backend): in a worker {pooled:,.0f}, in process "
+                  f"{local:,.0f} = {local / pooled:.2f}x slower in a worker "
+                  "(target <= 1.5x)")  # fmt: skip
 
 
 def latency(args: argparse.Namespace) -> None:

@@ -9,17 +9,30 @@ light: heavy libraries (torch, the model backends) are imported only by the comm
 
 from __future__ import annotations
 
-import json
-import math
 import sys
-import warnings
-from pathlib import Path
-from typing import Annotated, Any
 
-import typer
+from vipexec.sandbox.isolation import boot  # the standard library only
 
-from vipexec.core.errors import VipexecError
-from vipexec.engine.output import encodable, terminal_text
+
+def _start_worker_early(argv: list[str]) -> None:
+    """`vipexec run` needs one sandbox worker: start it before this process imports typer,
+    numpy and PIL, so that the two interpreters start side by side (the pool adopts it)."""
+    if argv[1:2] == ["run"] and not {"-h", "--help"} & set(argv):
+        boot.start_early()
+
+
+_start_worker_early(sys.argv)
+
+import json  # noqa: E402  (after the worker's start: see above)
+import math  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Any  # noqa: E402
+
+import typer  # noqa: E402
+
+from vipexec.core.errors import VipexecError  # noqa: E402
+from vipexec.engine.output import encodable, terminal_text  # noqa: E402
 
 app = typer.Typer(
     name="vipexec",

@@ -18,30 +18,26 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import itertools
-import json
 import mmap
 import os
 import queue
 import signal
-import socket
-import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing.connection import Connection
 from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError, VipexecError
 from vipexec.core.program import Program
 from vipexec.core.run import NO_RESULT, BlockTrace, Run, RunError
 from vipexec.engine.execute import summarize_inputs
-from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.isolation import boot, messages
+from vipexec.sandbox.isolation.boot import SharedSlots
+from vipexec.sandbox.isolation.channel import Channel
 from vipexec.sandbox.isolation.serving import WorkerLine
-from vipexec.sandbox.isolation.worker import MAX_TRACKED_BLOCKS
 from vipexec.sandbox.runner import (
     as_program,
     check_one_api_source,
@@ -54,6 +50,9 @@ GRACE_SECONDS = 0.5
 START_TIMEOUT = 60.0
 SEND_TIMEOUT = 5.0
 """how long a write to a worker may block before the worker counts as not reading"""
+RSS_CHECK_EVERY = 8
+"""a worker's resident memory is read after its first run and every this many runs after
+(reading it from /proc after every run cost ~25 us, ~5% of the parent's CPU per short program)"""
 JOB_ATTEMPTS = 3
 """how many workers a job is offered to when each dies before taking it"""
 _JOB_NOT_TAKEN = -1
@@ -67,46 +66,23 @@ class SandboxError(VipexecError):
 class _Worker:
     """The parent's handle on one worker process.
 
-    Workers are started as ``python -m vipexec.sandbox.isolation.worker`` with a socket and a shared
-    memory fd passed down: a fresh interpreter (never a fork of a process that may hold CUDA
-    state or threads) that does not re-import the caller's ``__main__`` module.
+    The worker is started by :func:`vipexec.sandbox.isolation.boot.spawn` (or was started
+    early by the command that made the pool) and configured with its first message.
     """
 
-    def __init__(self, config: dict[str, Any], workdir: str, server: Any) -> None:
-        parent_end, child_end = socket.socketpair()
+    def __init__(self, config: dict[str, Any], workdir: str) -> None:
+        started = boot.take_early() or boot.spawn(workdir)
+        self.process = started.process
+        size = ctypes.sizeof(SharedSlots)
+        self._map = mmap.mmap(started.shared_fd, size)
+        os.close(started.shared_fd)  # the mapping keeps the shared memory
+        self.shared = SharedSlots.from_buffer(self._map)
         # A worker that stops reading (compromised) must not block a writer in the parent
         # forever (an answer is written under its line's lock): the write fails, the worker
         # is killed.
-        parent_end.setsockopt(
-            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SEND_TIMEOUT), 0)
-        )
-        shared_fd = os.memfd_create("vipexec-blocks")
-        size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
-        os.ftruncate(shared_fd, size)
-        self._map = mmap.mmap(shared_fd, size)
-        self.shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(self._map)
-        command = [
-            sys.executable,
-            "-m",
-            "vipexec.sandbox.isolation.worker",
-            str(child_end.fileno()),
-            str(shared_fd),
-            json.dumps(config),
-        ]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self.process = subprocess.Popen(
-            command,
-            pass_fds=(child_end.fileno(), shared_fd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=workdir,
-            start_new_session=True,  # a Ctrl-C in the terminal reaches the parent only
-        )
-        child_end.close()
-        os.close(shared_fd)  # the mapping keeps the memory; the worker has its own fd
-        self.conn = Connection(parent_end.detach())
+        self.channel = Channel(started.read_fd, started.write_fd, send_timeout=SEND_TIMEOUT)
+        with contextlib.suppress(OSError):  # a worker dead already says so in wait_ready
+            messages.send(self.channel, {"op": "configure", "config": config, "workdir": workdir})
         self.killed = False
         self.ready = False
         self.busy = False
@@ -115,15 +91,16 @@ class _Worker:
         """why the parent gave up on this worker mid-job, when it did"""
         self.pid = self.process.pid
         self.seccomp_off: str | None = None
-        self.line = WorkerLine(self.conn, server, self._broken)
+        self.line: WorkerLine | None = None
+        """reads the worker's messages and serves its calls, from its hello on"""
 
-    def wait_ready(self) -> None:
-        """Wait for the worker's hello; on failure the worker is killed and SandboxError says
-        why (the last line it wrote to stderr)."""
+    def wait_ready(self, server: Any) -> None:
+        """Wait for the worker's hello, then serve its calls with ``server``; on failure the
+        worker is killed and SandboxError says why (the last line it wrote to stderr)."""
         try:
-            if not self.conn.poll(START_TIMEOUT):
+            if not self.channel.poll(START_TIMEOUT):
                 raise SandboxError(f"a sandbox worker did not start within {START_TIMEOUT:.0f} s")
-            hello = messages.receive(self.conn)
+            hello = messages.receive(self.channel)
             if hello["op"] != "ready":
                 raise messages.ProtocolError(f"unexpected first message {hello['op']!r}")
         except (EOFError, OSError, ValueError, messages.ProtocolError) as exc:
@@ -134,6 +111,7 @@ class _Worker:
             self.kill()
             raise
         self.seccomp_off = hello.get("seccomp")
+        self.line = WorkerLine(self.channel, server, self._broken)
         self.ready = True
         with contextlib.suppress(Exception):
             self.process.stderr.close()  # nothing more is read from it
@@ -184,7 +162,7 @@ class _Worker:
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
-            messages.send(self.conn, {"op": "stop"})
+            messages.send(self.channel, {"op": "stop"})
         try:
             self.process.wait(2)
         except subprocess.TimeoutExpired:
@@ -193,9 +171,10 @@ class _Worker:
         self._release()
 
     def _release(self) -> None:
-        self.line.close()  # ends at once: its worker is idle, or dead and the pipe at EOF
+        if self.line is not None:
+            self.line.close()  # ends at once: its worker is idle, or dead and the pipe at EOF
         with contextlib.suppress(Exception):
-            self.conn.close()
+            self.channel.close()
         with contextlib.suppress(Exception):
             if self.process.stderr:
                 self.process.stderr.close()
@@ -250,22 +229,11 @@ class Sandbox:
         if cpu is not None:
             _check_positive("cpu", cpu)
         check_one_api_source(server, backend, backend_options)
-        from vipexec.modules.images import ImageStore
-
-        self.images = store if store is not None else ImageStore()
-        if server is None:
-            from vipexec.modules.backend import create_backend
-            from vipexec.modules.dispatch import LocalDispatcher
-
-            server = LocalDispatcher(
-                create_backend(backend or "synthetic", **(backend_options or {})), self.images
-            )
-        self.server = server
+        _check_positive("recycle_runs", recycle_runs, integer=True)
+        _check_positive("recycle_rss", recycle_rss, integer=True)
         self.timeout = float(timeout)
         self.cpu = float(cpu) if cpu is not None else float(timeout)
         self.max_output = int(max_output)
-        _check_positive("recycle_runs", recycle_runs, integer=True)
-        _check_positive("recycle_rss", recycle_rss, integer=True)
         self.recycle_runs = recycle_runs
         self.recycle_rss = recycle_rss
         self._config = {
@@ -284,9 +252,16 @@ class Sandbox:
         self._closed = False
         self._jobs = itertools.count(1)
         self.size = workers
+        self.server = server
         try:
+            # The workers boot while this process imports the image store and the backend
+            # (numpy, PIL, models) and loads the models: a cold start waits for the slower of
+            # the two, not for both.
             booting = self._start_workers(workers)
-            _warm_up(server)  # while the workers boot, and before any program's clock starts
+            self.images = store if store is not None else _new_store()
+            if server is None:
+                self.server = _backend_server(backend, backend_options, self.images)
+            _warm_up(self.server)  # before any program's clock starts
             self._await_ready(booting)
         except BaseException:
             self.close()
@@ -300,14 +275,14 @@ class Sandbox:
         with self._lock:
             if self._closed:
                 raise SandboxError("this Sandbox is closed")
-            started = [_Worker(self._config, self._workdir.name, self.server) for _ in range(count)]
+            started = [_Worker(self._config, self._workdir.name) for _ in range(count)]
             self._all.extend(started)
         return started
 
     def _await_ready(self, workers: list[_Worker]) -> None:
         for worker in workers:
             try:
-                worker.wait_ready()
+                worker.wait_ready(self.server)
             except BaseException:
                 self._forget(worker)
                 raise
@@ -344,6 +319,8 @@ class Sandbox:
     def _due_for_recycling(self, worker: _Worker) -> bool:
         if worker.runs >= self.recycle_runs:
             return True
+        if worker.runs % RSS_CHECK_EVERY != 1:
+            return False
         try:
             with open(f"/proc/{worker.pid}/statm") as statm:
                 resident = int(statm.read().split()[1]) * mmap.PAGESIZE
@@ -518,7 +495,7 @@ class Sandbox:
         worker.mark_job_sent()
         outcomes = worker.line.start(job_id)
         try:
-            worker.conn.send_bytes(data)
+            worker.channel.send(data)
         except (OSError, ValueError):
             worker.kill()
             return None  # died idle: the job goes to another worker
@@ -600,6 +577,20 @@ class Sandbox:
         else:
             message = f"the worker exited unexpectedly (exit code {code}; {exc})"
         return _failed_run(program, worker, "crashed", message, input_summary, started)
+
+
+def _new_store() -> Any:
+    from vipexec.modules.images import ImageStore  # numpy and PIL: imported while workers boot
+
+    return ImageStore()
+
+
+def _backend_server(name: str | None, options: dict[str, Any] | None, store: Any) -> Any:
+    """The call server of a named backend (default ``synthetic``) over ``store``."""
+    from vipexec.modules.backend import create_backend
+    from vipexec.modules.dispatch import LocalDispatcher
+
+    return LocalDispatcher(create_backend(name or "synthetic", **(options or {})), store)
 
 
 def _warm_up(server: Any) -> None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
 from vipexec.modules.dispatch import ServedCall
 from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.isolation.channel import Channel
 
 Outcome = tuple[str, Any]
 """``("message", message)`` (the job's last message: done, invalid, or one that does not fit),
@@ -37,8 +37,8 @@ class WorkerLine:
     known state, and must be killed).
     """
 
-    def __init__(self, conn: Connection, server: Any, on_broken: Callable[[str], None]) -> None:
-        self._conn = conn
+    def __init__(self, channel: Channel, server: Any, on_broken: Callable[[str], None]) -> None:
+        self._channel = channel
         self._server = server
         self._on_broken = on_broken
         self._lock = threading.Lock()
@@ -72,7 +72,7 @@ class WorkerLine:
             job, outcomes = self._job_of_current
             # The current thread is stuck in the call: a fresh one reads the rest of the job.
             self._current = self._new_thread((job, outcomes))
-            self._answer(_abandoned(job, serving[1]))
+            self._answer(messages.encode_abandoned(job, serving[1]))
             return True
 
     def close(self, timeout: float = 5.0) -> None:
@@ -113,61 +113,57 @@ class WorkerLine:
         """Serve ``job``'s calls until its last message; False when this thread must leave."""
         while True:
             try:
-                message = messages.receive(self._conn)
+                frame = self._channel.receive()
+                if messages.is_call(frame):
+                    call_job, call, *request = messages.decode_call(frame)
+                    if call_job != job:
+                        raise messages.ProtocolError(f"a call for job {call_job}, not {job}")
+                else:
+                    message = messages.decode(frame)
             except (EOFError, OSError, ValueError) as exc:
                 outcomes.put(("lost", exc))
                 return False  # the worker is gone: nothing more will come on this line
             except messages.ProtocolError as exc:
                 outcomes.put(("malformed", exc))
                 return False  # the worker is killed: never read from it again
-            if message["op"] != "call" or message.get("job") != job:
+            if not messages.is_call(frame):
                 outcomes.put(("message", message))
                 return message.get("job") == job and message["op"] in ("done", "invalid")
-            call = message.get("call")
             with self._lock:
                 if self._current is not me:
                     return False
                 if self._refusing:
-                    self._answer(_abandoned(job, call))
+                    self._answer(messages.encode_abandoned(job, call))
                     continue
                 self._serving = (job, call)
-            answer = _reply(job, call, self._serve(message))
+            answer = _reply(job, call, self._serve(*request))
             with self._lock:
                 if self._current is not me:
                     return False  # abandoned: the answer is dropped, another thread reads on
                 self._serving = None
                 self._answer(answer)
 
-    def _serve(self, message: dict[str, Any]) -> Any:
+    def _serve(self, method: str, image: str | None, box: list | None, args: dict) -> Any:
         try:
-            return self._server.serve(
-                str(message["method"]), message.get("image"), message.get("box"),
-                dict(message.get("args") or {}),
-            )  # fmt: skip
+            return self._server.serve(method, image, box, args)
         except Exception as exc:  # a server bug costs this call, never the pool
             return ServedCall.failure(exc, 0.0, "?")
 
     def _answer(self, data: bytes) -> None:
         """Write an answer (the caller holds the lock, so each call is answered once)."""
         try:
-            self._conn.send_bytes(data)
+            self._channel.send(data)
         except (OSError, ValueError) as exc:
             self._on_broken(f"the answer to its API call could not be sent ({exc})")
 
 
-def _abandoned(job: int, call: Any) -> bytes:
-    return messages.encode({"op": "reply", "job": job, "call": call, "abandoned": True})
-
-
-def _reply(job: int, call: Any, served: Any) -> bytes:
+def _reply(job: int, call: int, served: Any) -> bytes:
     """The encoded answer; one that cannot cross (not plain JSON, too large) becomes a failed
     call, so a broken server costs only the program that asked."""
     try:
-        return messages.encode({"op": "reply", "job": job, "call": call,
-                                "served": served.to_dict()})  # fmt: skip
+        return messages.encode_reply(job, call, served)
     except (AttributeError, TypeError, ValueError, RecursionError) as exc:
         backend = served.backend if isinstance(served, ServedCall) else "?"
         reason = f"the call server's answer cannot be sent to the worker ({str(exc)[:200]})"
         failure = ServedCall.failure(TypeError(reason), 0.0, backend)
-        return messages.encode({"op": "reply", "job": job, "call": call,
-                                "served": failure.to_dict()})  # fmt: skip
+        return messages.encode_reply(job, call, failure)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import linecache
 import mmap
 import os
@@ -29,7 +28,6 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from multiprocessing.connection import Connection
 from typing import Any
 
 from vipexec.core.errors import CPUTimeExceeded, DeadlineExceeded, InvalidArgumentError
@@ -42,12 +40,16 @@ from vipexec.engine.execute import execute, finish_run, summarize_inputs
 from vipexec.modules.api import build_api
 from vipexec.modules.dispatch import ServedCall, record_served, served_error
 from vipexec.sandbox.isolation import messages
+from vipexec.sandbox.isolation.boot import MAX_TRACKED_BLOCKS, SharedSlots
+from vipexec.sandbox.isolation.channel import Channel
 from vipexec.sandbox.language import builtins as _builtins  # noqa: F401  (loaded before the first run)
 from vipexec.sandbox.language import policy as _policy  # noqa: F401  (RestrictedPython, once)
 from vipexec.sandbox.language import proxy as _proxy  # noqa: F401
 
-MAX_TRACKED_BLOCKS = 4096
-"""blocks whose execution counts are published; slot 0 holds the current block + 1"""
+PROGRAM_CACHE_SIZE = 256
+"""compiled programs a worker keeps for their next run (the most recently run)"""
+SEEN_ONCE_SIZE = 1024
+"""programs remembered (by hash) as run once: run again, they are cached"""
 _INTERRUPTS = {signal.SIGUSR1, signal.SIGXCPU}
 LOST_TRACK_EXIT = 70
 """the worker's exit code when a message it got does not fit where it is"""
@@ -91,8 +93,8 @@ class PublishingRecorder(Recorder):
 class RemoteDispatcher:
     """The worker's half of the API door: ask the parent, record the answer, return it."""
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
         self._job = 0
         self._next = 0
 
@@ -103,32 +105,26 @@ class RemoteDispatcher:
 
     def call(self, method: str, image: str | None, box: Any, args: dict[str, Any]) -> Any:
         self._next += 1
-        request = {
-            "op": "call",
-            "job": self._job,
-            "call": self._next,
-            "method": method,
-            "image": image,
-            "box": list(box) if box is not None else None,
-            "args": args,
-        }
+        request = messages.encode_call(self._job, self._next, method, image, box, args)
         # A deadline signal must not split a message in two: it is held until the reply is in
         # (a flag, not a signal mask: two system calls fewer per call).
         # (At the deadline the parent answers a pending call with "abandoned" at once.)
         _held.calling = True
         started = time.perf_counter()
         try:
-            messages.send(self._conn, request)
-            reply = messages.receive(self._conn)
-            expected = ("reply", self._job, self._next)
-            if (reply["op"], reply.get("job"), reply.get("call")) != expected:
+            self._channel.send(request)
+            try:
+                job, call, served = messages.decode_reply(self._channel.receive())
+            except messages.ProtocolError:
+                os._exit(LOST_TRACK_EXIT)  # the parent is trusted: a garbled answer is no answer
+            if job != self._job or call != self._next:
                 # Not the answer to this call: this worker no longer knows where it is.
                 os._exit(LOST_TRACK_EXIT)
         except BaseException:
             _held.release()
             raise
         _held.calling = False
-        if reply.get("abandoned"):
+        if served is None:  # abandoned
             # Filed in the trace too: it is the call that held the program at its deadline.
             _held.signal = None
             stop = DeadlineExceeded("the wall-clock deadline passed during an API call")
@@ -136,7 +132,6 @@ class RemoteDispatcher:
             record_served(method, image, box, args, ServedCall.failure(stop, ms, "?"))
             raise stop
         _held.release()
-        served = ServedCall.from_dict(reply["served"])
         record_served(method, image, box, args, served)
         if served.error is not None:
             raise served_error(served)
@@ -206,25 +201,26 @@ def _cpu_used() -> float:
 class Worker:
     """The job loop of one worker process."""
 
-    def __init__(self, conn: Connection, shared: Any, config: dict[str, Any]) -> None:
-        self.conn = conn
+    def __init__(self, channel: Channel, shared: Any, config: dict[str, Any]) -> None:
+        self.channel = channel
         self.shared = shared
         self.config = config
         self.programs: OrderedDict[tuple, Program] = OrderedDict()
+        self.seen_once: OrderedDict[int, None] = OrderedDict()
         values = Limits(**config.get("value_limits", {}))
         self.limits = TraceLimits(values=values, **config.get("trace_limits", {}))
         PublishingRecorder.shared = shared
         # One API for the worker's life: classes made per job would pile up (programs cannot
         # write to them, and each run gets a fresh namespace built from this one).
-        self.dispatcher = RemoteDispatcher(conn)
+        self.dispatcher = RemoteDispatcher(channel)
         self.api = build_api(self.dispatcher)
 
     def serve_forever(self) -> None:
         while True:
             try:
-                message = messages.receive(self.conn)
-            except (EOFError, OSError):
-                return  # the pool is gone
+                message = messages.receive(self.channel)
+            except (EOFError, OSError, messages.ProtocolError):
+                return  # the pool is gone, or in no known state
             op = message["op"]
             if op == "run":
                 self.run_job(message)
@@ -232,17 +228,31 @@ class Worker:
                 return  # "stop", or a message that fits no job: end rather than guess
 
     def program(self, message: dict[str, Any]) -> Program:
+        """The job's program, compiled, from the cache when it ran here recently.
+
+        A program is kept only from its second run on: one-off programs (a dataset build runs
+        thousands) left in the cache would scatter long-lived objects over the allocator's
+        arenas as they rotate out, and the worker's resident memory would creep up by
+        megabytes; only the hash of a program seen once is remembered.
+        """
         key = (message["name"], message.get("entry"), message["source"])
         program = self.programs.get(key)
-        if program is None:
-            program = Program.from_source(
-                message["source"], name=message["name"], entry=message.get("entry")
-            )
+        if program is not None:
+            self.programs.move_to_end(key)
+            return program
+        program = Program.from_source(
+            message["source"], name=message["name"], entry=message.get("entry")
+        )
+        seen = hash(key)
+        if seen in self.seen_once:
+            del self.seen_once[seen]
             self.programs[key] = program
-            if len(self.programs) > 256:
+            if len(self.programs) > PROGRAM_CACHE_SIZE:
                 self.programs.popitem(last=False)
         else:
-            self.programs.move_to_end(key)
+            self.seen_once[seen] = None
+            if len(self.seen_once) > SEEN_ONCE_SIZE:
+                self.seen_once.popitem(last=False)
         return program
 
     def run_job(self, message: dict[str, Any]) -> None:
@@ -271,13 +281,13 @@ class Worker:
                 recorder_class=PublishingRecorder,
             )
         except InvalidArgumentError as exc:
-            messages.send(self.conn, {"op": "invalid", "job": job, "message": str(exc)})
+            messages.send(self.channel, {"op": "invalid", "job": job, "message": str(exc)})
             return
         except BaseException as exc:  # whatever a program raises is its own error
             run = _escaped_run(program, exc, inputs, started)
         finally:
             _forget_source(program)
-        self.conn.send_bytes(_done_message(job, run))
+        self.channel.send(_done_message(job, run))
 
 
 def _forget_source(program: Program) -> None:
@@ -344,19 +354,27 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 def main(argv: list[str]) -> None:
-    """``python -m vipexec.sandbox.isolation.worker CONN_FD SHARED_FD CONFIG_JSON`` (started by
-    the pool)."""
+    """``python -m vipexec.sandbox.isolation.worker IN_FD OUT_FD SHARED_FD`` (started by
+    :mod:`vipexec.sandbox.isolation.boot`): wait for the ``configure`` message (the imports are
+    done by then), set up, say ``ready``, run jobs."""
     parent = os.getppid()
-    conn_fd, shared_fd, config = int(argv[0]), int(argv[1]), json.loads(argv[2])
-    conn = Connection(conn_fd)
-    size = ctypes.sizeof(ctypes.c_int) * (MAX_TRACKED_BLOCKS + 1)
-    shared_map = mmap.mmap(shared_fd, size)
+    in_fd, out_fd, shared_fd = (int(arg) for arg in argv[:3])
+    channel = Channel(in_fd, out_fd)
+    shared_map = mmap.mmap(shared_fd, ctypes.sizeof(SharedSlots))
     os.close(shared_fd)
-    shared = (ctypes.c_int * (MAX_TRACKED_BLOCKS + 1)).from_buffer(shared_map)
+    shared = SharedSlots.from_buffer(shared_map)
+    try:
+        message = messages.receive(channel)
+    except (EOFError, OSError, messages.ProtocolError):
+        return  # started early for a pool that was never made
+    if message["op"] != "configure":
+        return
+    config = message["config"]
+    os.chdir(message["workdir"])
     seccomp_off = _set_up(config)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    messages.send(conn, {"op": "ready", "pid": os.getpid(), "seccomp": seccomp_off})
-    Worker(conn, shared, config).serve_forever()
+    messages.send(channel, {"op": "ready", "pid": os.getpid(), "seccomp": seccomp_off})
+    Worker(channel, shared, config).serve_forever()
 
 
 if __name__ == "__main__":
