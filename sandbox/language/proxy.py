@@ -52,7 +52,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from vipexec.core.summarize import Limits, Summary, register, summarize
+from vipexec.core.summarize import register_stand_in
 from vipexec.sandbox.language.builtins import ModuleView, is_reachable
 from vipexec.sandbox.language.safe_api import is_safe_api, mark_safe_api, on_change
 
@@ -624,8 +624,4 @@ def _no_init(self: Proxy, *args: Any, **kwargs: Any) -> None:
     """The real object was initialised by ``__new__``; nothing is left to do."""
 
 
-def _summarize_proxy(value: Proxy, limits: Limits) -> Summary:
-    return summarize(_target_of(value), limits)
-
-
-register("vipexec.sandbox.language.proxy.Proxy", _summarize_proxy)
+register_stand_in("vipexec.sandbox.language.proxy.Proxy", _target_of)

@@ -97,6 +97,21 @@ def register(kind: type | str, summarizer: Summarizer, *, immutable: bool = Fals
         _LASTING_SUMMARIZERS.add(internal)
 
 
+def register_stand_in(kind: type | str, stands_for: Callable[[Any], Any]) -> None:
+    """Summarise an object of ``kind`` (a type or an import path, as in :func:`register`) as
+    the object ``stands_for(value)`` returns: a proxy as the object it wraps.
+
+    The wrapped object's summary is taken by :func:`summarize` itself, so it is plain data
+    already (no copy) and shares the caller's memo. ``stands_for`` must run no code of the
+    object (read a slot, not an attribute the object's class could define).
+    """
+
+    def internal(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
+        return summarize(stands_for(value), limits, memo)
+
+    _register(kind, internal)
+
+
 def _register(kind: type | str, summarizer: _Internal) -> None:
     _RESOLVED.clear()
     if isinstance(kind, str):
@@ -125,7 +140,7 @@ def summarize(
             return {"type": "str", "value": value}
         return {"type": "str", "len": len(value), "head": value[: limits.max_str]}
     if kind is int:
-        if -_INT_LIMIT <= value <= _INT_LIMIT:
+        if _INT_LOWEST <= value <= _INT_LIMIT:
             return {"type": "int", "value": value}
         return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
     if kind is float and value - value == 0.0:  # finite
@@ -163,6 +178,7 @@ def summarize(
 
 _INT_LIMIT = 2**53
 """ints beyond this lose precision in JSON readers; str() of huge ones is quadratic"""
+_INT_LOWEST = -_INT_LIMIT
 
 
 def _unknown_of(kind: type) -> _Internal:
@@ -197,12 +213,12 @@ def _unknown_of(kind: type) -> _Internal:
             and type(lower) in numbers
             and type(right) in numbers
             and type(upper) in numbers
-            and -_INT_LIMIT <= left <= _INT_LIMIT
-            and -_INT_LIMIT <= lower <= _INT_LIMIT
-            and -_INT_LIMIT <= right <= _INT_LIMIT
-            and -_INT_LIMIT <= upper <= _INT_LIMIT
+            and _INT_LOWEST <= left <= _INT_LIMIT
+            and _INT_LOWEST <= lower <= _INT_LIMIT
+            and _INT_LOWEST <= right <= _INT_LIMIT
+            and _INT_LOWEST <= upper <= _INT_LIMIT
         ):
-            return {"type": name, "box": [left, lower, right, upper]}
+            return {"type": name, "box": list(box)}
         return {"type": name}
 
     return summarize_patch_like
@@ -285,7 +301,7 @@ def _bool(value: bool, limits: Limits, memo: dict[int, Summary] | None) -> Summa
 
 
 def _int(value: int, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
-    if -_INT_LIMIT <= value <= _INT_LIMIT:
+    if _INT_LOWEST <= value <= _INT_LIMIT:
         return {"type": "int", "value": value}
     # str() of a huge int is quadratic and capped by Python; the bit length is enough.
     return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
@@ -336,7 +352,7 @@ def summarize_many(
     max_str = limits.max_str
     for value in values:
         kind = type(value)
-        if kind is int and -_INT_LIMIT <= value <= _INT_LIMIT:
+        if kind is int and _INT_LOWEST <= value <= _INT_LIMIT:
             append({"type": "int", "value": value})
         elif kind is str and len(value) <= max_str:
             append({"type": "str", "value": value})
@@ -372,7 +388,7 @@ def _dict(value: dict, limits: Limits, memo: dict[int, Summary] | None) -> Summa
     head = list(itertools.islice(value.items(), limits.max_items))
     keys = summarize_many([key for key, _ in head], inner, memo)
     values = summarize_many([item for _, item in head], inner, memo)
-    out["items"] = [list(pair) for pair in zip(keys, values)]
+    out["items"] = list(map(list, zip(keys, values)))
     return out
 
 
@@ -486,7 +502,7 @@ def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
                 if key is None:
                     continue
             if (type(item) is str and len(item) <= max_str) or (
-                type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT
+                type(item) is int and _INT_LOWEST <= item <= _INT_LIMIT
             ):
                 out[key] = item
             else:
@@ -497,7 +513,7 @@ def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
             return None
         return [
             item
-            if (type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT)
+            if (type(item) is int and _INT_LOWEST <= item <= _INT_LIMIT)
             or (type(item) is str and len(item) <= max_str)
             else json_ready(item, max_str, depth + 1)
             for item in value[:_MAX_JSON_ITEMS]
@@ -505,7 +521,7 @@ def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
     if kind is str:
         return value if len(value) <= max_str else value[:max_str]
     if kind is int:
-        if -_INT_LIMIT <= value <= _INT_LIMIT:
+        if _INT_LOWEST <= value <= _INT_LIMIT:
             return value
         return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
     if kind is float:
