@@ -159,6 +159,8 @@ def expose(value: Any) -> Any:
     if kind in PLAIN:
         return value
     if kind is list:  # before the cache: API calls return lists of objects
+        if _all_as_is(value):  # e.g. patches of a safe API: one copy at C speed
+            return value.copy()
         return [expose(item) for item in value]
     entry = _KIND_ENTRIES.get(id(kind))
     if entry is not None and entry[0]() is kind:  # an instance of a class seen before
@@ -198,6 +200,16 @@ def expose(value: Any) -> Any:
         return value
     _KINDS.put(kind, proxy_class(kind))
     return expose(value)
+
+
+def _all_as_is(items: list) -> bool:
+    """Whether every item is plain data or of a class already found to pass as it is."""
+    for kind in set(map(type, items)):
+        if kind not in PLAIN:
+            entry = _KIND_ENTRIES.get(id(kind))
+            if entry is None or entry[1] is not _AS_IS or entry[0]() is not kind:
+                return False
+    return True
 
 
 def _expose_class(cls: type) -> type:
