@@ -252,6 +252,31 @@ def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict
     return time_interleaved(variants, number=args.number, repeat=args.repeat)
 
 
+def breakdown(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
+    """Seconds per run of plain exec, a trivial program, the bench program without value
+    summaries and the full run, all with ``policy=True`` and timed together."""
+    plain_env = dict(namespace)
+    exec(compile(PROGRAM, "<plain>", "exec"), plain_env)
+    plain = plain_env["execute_command"]
+    program = Program.from_source(PROGRAM, name="bench_program")
+    trivial = Program.from_source("def execute_command(image, query):\n    return 1\n")
+    silent = TraceLimits(max_iterations=0)  # past the bound: exits are counted, not summarised
+    return time_interleaved(
+        {
+            "plain exec": lambda: plain(**inputs),
+            "fixed": lambda: trivial.run_in_process(
+                namespace=namespace, inputs=inputs, policy=True
+            ),
+            "no summaries": lambda: program.run_in_process(
+                namespace=namespace, inputs=inputs, policy=True, limits=silent
+            ),
+            "full": lambda: program.run_in_process(namespace=namespace, inputs=inputs, policy=True),
+        },
+        number=args.number,
+        repeat=args.repeat,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=200, help="calls per timing sample")
@@ -303,30 +328,19 @@ def main() -> None:
         "targets: Program.run_in_process(policy=True) <= 1.30x and policy=False <= 1.20x plain exec"
     )
 
-    # Where the cost goes: a run's fixed cost (namespace, recorder, Run) on a trivial program,
-    # and the instrumented program without the per-exit value summaries.
-    trivial = Program.from_source("def execute_command(image, query):\n    return 1\n")
-    silent = TraceLimits(max_iterations=0)  # past the bound: exits are counted, not summarised
-    parts = time_interleaved(
-        {
-            "fixed": lambda: trivial.run_in_process(
-                namespace=namespace, inputs=inputs, policy=True
-            ),
-            "no summaries": lambda: program.run_in_process(
-                namespace=namespace, inputs=inputs, policy=True, limits=silent
-            ),
-        },
-        number=args.number,
-        repeat=args.repeat,
-    )
-    full = results["Program.run_in_process(policy=True)"]
-    instrumented = parts["no summaries"] - base - parts["fixed"]
-    print(
-        f"breakdown of policy=True (project's API): fixed cost of a run "
-        f"{parts['fixed'] * 1e6:.1f} us; policy + block instrumentation "
-        f"{instrumented * 1e6:.1f} us; value summaries at block exits "
-        f"{(full - parts['no summaries']) * 1e6:.1f} us"
-    )
+    # Where the cost goes, per API, timed interleaved with plain exec and the full run so the
+    # differences come from one machine state: a run's fixed cost (namespace, recorder, the Run)
+    # on a trivial program, and the instrumented program without the per-exit value summaries.
+    print("breakdown of policy=True (each part timed in one interleaved set per API):")
+    for label, api in apis.items():
+        parts = breakdown(api, inputs, args)
+        instrumented = parts["no summaries"] - parts["plain exec"] - parts["fixed"]
+        print(
+            f"  {label}: fixed cost of a run {parts['fixed'] * 1e6:.1f} us; policy, proxies and "
+            f"block instrumentation {instrumented * 1e6:.1f} us; value summaries at block exits "
+            f"{(parts['full'] - parts['no summaries']) * 1e6:.1f} us "
+            f"(plain exec {parts['plain exec'] * 1e6:.1f} us, full {parts['full'] * 1e6:.1f} us)"
+        )
     if args.sweep:
         print("sweep (cars = people = N), policy=True against plain exec of the same API:")
         print(f"  {'N':>4s}" + "".join(f" {label + ' x plain':>22s}" for label in apis))
