@@ -197,6 +197,12 @@ class Recorder:
             elif kind is float and value - value == 0.0:  # finite
                 out[name] = {"type": "float", "value": value}
                 size += _FLOAT_SIZE + len(name)
+            elif kind is bool:
+                out[name] = {"type": "bool", "value": value}
+                size += _SCALAR_SIZE + len(name)
+            elif value is None:
+                out[name] = {"type": "NoneType", "value": None}
+                size += _SCALAR_SIZE + len(name)
             elif value is not _UNBOUND:
                 summary = summarize(value, limits, memo)
                 out[name] = summary
