@@ -346,7 +346,11 @@ def _sequence(value: list | tuple, limits: Limits, memo: dict[int, Summary] | No
     if limits.depth >= limits.max_depth:
         return out
     head = value[: limits.max_items]
-    items = _patches(head) if len(head) > 1 else None
+    items = None
+    if len(head) > 1:
+        first = _RESOLVED.get(type(head[0]))
+        if first in _BOXED or first in _STAND_INS:
+            items = _patches(head)
     out["items"] = items if items is not None else summarize_many(head, limits.deeper(), memo)
     return out
 
