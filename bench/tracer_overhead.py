@@ -21,7 +21,9 @@ Each API runs four ways:
 Each variant is timed as the best of several interleaved rounds of many calls; the script
 prints microseconds per run and the ratio to plain exec of the same API in the same run.
 Usage: ``python bench/tracer_overhead.py [--clock cpu]`` (``cpu`` on a machine busy with
-other work).
+other work). Instruction counts, which load does not disturb: run one variant under callgrind
+with ``--only {plain,trusted,policy,restricted} --api {project,user} --calls N``, once with
+``--calls 0``, and divide the difference of the two totals by N.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from __future__ import annotations
 import argparse
 import operator
 import time
+from collections.abc import Callable
+from typing import Any
 
 from RestrictedPython import compile_restricted, limited_builtins, safe_builtins, utility_builtins
 from RestrictedPython.Guards import (
@@ -227,8 +231,8 @@ def time_interleaved(variants: dict, *, number: int, repeat: int) -> dict[str, f
     return {name: min(values) for name, values in samples.items()}
 
 
-def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
-    """Seconds per run of the four variants against one API (checked to agree first)."""
+def variants_for(namespace: dict, inputs: dict) -> dict[str, Callable[[], Any]]:
+    """The four variants against one API, each checked to answer as plain exec does."""
     plain_env = dict(namespace)
     exec(compile(PROGRAM, "<plain>", "exec"), plain_env)
     plain = plain_env["execute_command"]
@@ -249,7 +253,22 @@ def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict
         ),
         "RestrictedPython stock guards": lambda: rp(**inputs),
     }
+    return variants
+
+
+def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
+    """Seconds per run of the four variants against one API."""
+    variants = variants_for(namespace, inputs)
     return time_interleaved(variants, number=args.number, repeat=args.repeat)
+
+
+ONLY = {
+    "plain": "plain exec",
+    "trusted": "Program.run_in_process(policy=False)",
+    "policy": "Program.run_in_process(policy=True)",
+    "restricted": "RestrictedPython stock guards",
+}
+"""``--only`` names of the variants"""
 
 
 def breakdown(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
@@ -291,6 +310,13 @@ def main() -> None:
     parser.add_argument(
         "--clock", choices=sorted(CLOCKS), default="wall", help="wall time or thread CPU time"
     )
+    parser.add_argument(
+        "--only",
+        choices=sorted(ONLY),
+        help="run just this variant --calls times and print nothing (for instruction counters)",
+    )
+    parser.add_argument("--api", choices=["project", "user"], default="project")
+    parser.add_argument("--calls", type=int, default=200, help="runs of the --only variant")
     args = parser.parse_args()
     global clock
     clock = CLOCKS[args.clock]
@@ -299,6 +325,12 @@ def main() -> None:
     namespace = fake_namespace()
     inputs = {"image": scene, "query": "Is the person next to a red car?"}
     apis = {"project's API": namespace, "user class": user_namespace()}
+    if args.only:
+        api = apis["user class" if args.api == "user" else "project's API"]
+        call = variants_for(api, inputs)[ONLY[args.only]]
+        for _ in range(args.calls):
+            call()
+        return
     measured = {label: measure_api(api, inputs, args) for label, api in apis.items()}
     results = measured["project's API"]
     program = Program.from_source(PROGRAM, name="bench_program")
