@@ -331,3 +331,19 @@ def test_a_class_with_an_attribute_hook_has_its_box_read_once_per_patch():
     del patches[1].upper
     summarize(patches)
     assert reads == ["upper"]
+
+
+def test_a_patch_class_given_a_failing_box_property_later_never_breaks_a_summary():
+    class Late:
+        def __init__(self):
+            self.left, self.lower, self.right, self.upper = 0, 0, 1, 1
+
+    patches = [Late(), Late()]
+    summarize(patches)  # the class is known as patch-like from here on
+
+    def boom(self):
+        raise ValueError("no box")
+
+    Late.left = property(boom)
+    assert summarize(patches[0]) == {"type": Late.__qualname__, "summary_error": "ValueError"}
+    assert summarize(patches)["items"] == [summarize(patches[0])] * 2

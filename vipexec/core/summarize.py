@@ -152,12 +152,14 @@ def summarize(
         return {"type": "float", "value": value}
     if kind is bool:
         return {"type": "bool", "value": value}
-    if memo is not None:
+    fn = _RESOLVED.get(kind)
+    if fn in _BOXED:  # a patch's box: cheaper to take again than to look up in the memo
+        memo = None
+    elif memo is not None:
         key = id(value)
         found = memo.get(key)
         if found is not None:
             return found
-    fn = _RESOLVED.get(kind)
     if fn is None:
         fn = _resolve(kind)
     lasting = None
@@ -374,7 +376,7 @@ def _patches(head: list | tuple) -> list[Summary] | None:
         return None
     try:
         boxes = list(map(_BOX, head))
-    except AttributeError:
+    except Exception:  # a field missing, or a class changed since: one object at a time
         return None
     numbers = list(itertools.chain.from_iterable(boxes))
     if (
