@@ -21,7 +21,9 @@ Each API runs four ways:
 Each variant is timed as the best of several interleaved rounds of many calls; the script
 prints microseconds per run and the ratio to plain exec of the same API in the same run.
 Usage: ``python bench/tracer_overhead.py [--clock cpu]`` (``cpu`` on a machine busy with
-other work).
+other work). Instruction counts, which load does not disturb: run one variant under callgrind
+with ``--only {plain,trusted,policy,restricted} --api {project,user} --calls N``, once with
+``--calls 0``, and divide the difference of the two totals by N.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from __future__ import annotations
 import argparse
 import operator
 import time
+from collections.abc import Callable
+from typing import Any
 
 from RestrictedPython import compile_restricted, limited_builtins, safe_builtins, utility_builtins
 from RestrictedPython.Guards import (
@@ -227,8 +231,8 @@ def time_interleaved(variants: dict, *, number: int, repeat: int) -> dict[str, f
     return {name: min(values) for name, values in samples.items()}
 
 
-def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
-    """Seconds per run of the four variants against one API (checked to agree first)."""
+def variants_for(namespace: dict, inputs: dict) -> dict[str, Callable[[], Any]]:
+    """The four variants against one API, each checked to answer as plain exec does."""
     plain_env = dict(namespace)
     exec(compile(PROGRAM, "<plain>", "exec"), plain_env)
     plain = plain_env["execute_command"]
@@ -249,7 +253,47 @@ def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict
         ),
         "RestrictedPython stock guards": lambda: rp(**inputs),
     }
+    return variants
+
+
+def measure_api(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
+    """Seconds per run of the four variants against one API."""
+    variants = variants_for(namespace, inputs)
     return time_interleaved(variants, number=args.number, repeat=args.repeat)
+
+
+ONLY = {
+    "plain": "plain exec",
+    "trusted": "Program.run_in_process(policy=False)",
+    "policy": "Program.run_in_process(policy=True)",
+    "restricted": "RestrictedPython stock guards",
+}
+"""``--only`` names of the variants"""
+
+
+def breakdown(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
+    """Seconds per run of plain exec, a trivial program, the bench program without value
+    summaries and the full run, all with ``policy=True`` and timed together."""
+    plain_env = dict(namespace)
+    exec(compile(PROGRAM, "<plain>", "exec"), plain_env)
+    plain = plain_env["execute_command"]
+    program = Program.from_source(PROGRAM, name="bench_program")
+    trivial = Program.from_source("def execute_command(image, query):\n    return 1\n")
+    silent = TraceLimits(max_iterations=0)  # past the bound: exits are counted, not summarised
+    return time_interleaved(
+        {
+            "plain exec": lambda: plain(**inputs),
+            "fixed": lambda: trivial.run_in_process(
+                namespace=namespace, inputs=inputs, policy=True
+            ),
+            "no summaries": lambda: program.run_in_process(
+                namespace=namespace, inputs=inputs, policy=True, limits=silent
+            ),
+            "full": lambda: program.run_in_process(namespace=namespace, inputs=inputs, policy=True),
+        },
+        number=args.number,
+        repeat=args.repeat,
+    )
 
 
 def main() -> None:
@@ -266,6 +310,13 @@ def main() -> None:
     parser.add_argument(
         "--clock", choices=sorted(CLOCKS), default="wall", help="wall time or thread CPU time"
     )
+    parser.add_argument(
+        "--only",
+        choices=sorted(ONLY),
+        help="run just this variant --calls times and print nothing (for instruction counters)",
+    )
+    parser.add_argument("--api", choices=["project", "user"], default="project")
+    parser.add_argument("--calls", type=int, default=200, help="runs of the --only variant")
     args = parser.parse_args()
     global clock
     clock = CLOCKS[args.clock]
@@ -274,6 +325,12 @@ def main() -> None:
     namespace = fake_namespace()
     inputs = {"image": scene, "query": "Is the person next to a red car?"}
     apis = {"project's API": namespace, "user class": user_namespace()}
+    if args.only:
+        api = apis["user class" if args.api == "user" else "project's API"]
+        call = variants_for(api, inputs)[ONLY[args.only]]
+        for _ in range(args.calls):
+            call()
+        return
     measured = {label: measure_api(api, inputs, args) for label, api in apis.items()}
     results = measured["project's API"]
     program = Program.from_source(PROGRAM, name="bench_program")
@@ -303,30 +360,19 @@ def main() -> None:
         "targets: Program.run_in_process(policy=True) <= 1.30x and policy=False <= 1.20x plain exec"
     )
 
-    # Where the cost goes: a run's fixed cost (namespace, recorder, Run) on a trivial program,
-    # and the instrumented program without the per-exit value summaries.
-    trivial = Program.from_source("def execute_command(image, query):\n    return 1\n")
-    silent = TraceLimits(max_iterations=0)  # past the bound: exits are counted, not summarised
-    parts = time_interleaved(
-        {
-            "fixed": lambda: trivial.run_in_process(
-                namespace=namespace, inputs=inputs, policy=True
-            ),
-            "no summaries": lambda: program.run_in_process(
-                namespace=namespace, inputs=inputs, policy=True, limits=silent
-            ),
-        },
-        number=args.number,
-        repeat=args.repeat,
-    )
-    full = results["Program.run_in_process(policy=True)"]
-    instrumented = parts["no summaries"] - base - parts["fixed"]
-    print(
-        f"breakdown of policy=True (project's API): fixed cost of a run "
-        f"{parts['fixed'] * 1e6:.1f} us; policy + block instrumentation "
-        f"{instrumented * 1e6:.1f} us; value summaries at block exits "
-        f"{(full - parts['no summaries']) * 1e6:.1f} us"
-    )
+    # Where the cost goes, per API, timed interleaved with plain exec and the full run so the
+    # differences come from one machine state: a run's fixed cost (namespace, recorder, the Run)
+    # on a trivial program, and the instrumented program without the per-exit value summaries.
+    print("breakdown of policy=True (each part timed in one interleaved set per API):")
+    for label, api in apis.items():
+        parts = breakdown(api, inputs, args)
+        instrumented = parts["no summaries"] - parts["plain exec"] - parts["fixed"]
+        print(
+            f"  {label}: fixed cost of a run {parts['fixed'] * 1e6:.1f} us; policy, proxies and "
+            f"block instrumentation {instrumented * 1e6:.1f} us; value summaries at block exits "
+            f"{(parts['full'] - parts['no summaries']) * 1e6:.1f} us "
+            f"(plain exec {parts['plain exec'] * 1e6:.1f} us, full {parts['full'] * 1e6:.1f} us)"
+        )
     if args.sweep:
         print("sweep (cars = people = N), policy=True against plain exec of the same API:")
         print(f"  {'N':>4s}" + "".join(f" {label + ' x plain':>22s}" for label in apis))

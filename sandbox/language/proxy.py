@@ -52,7 +52,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from vipexec.core.summarize import Limits, Summary, register, summarize
+from vipexec.core.summarize import register_stand_in
 from vipexec.sandbox.language.builtins import ModuleView, is_reachable
 from vipexec.sandbox.language.safe_api import is_safe_api, mark_safe_api, on_change
 
@@ -159,6 +159,8 @@ def expose(value: Any) -> Any:
     if kind in PLAIN:
         return value
     if kind is list:  # before the cache: API calls return lists of objects
+        if _all_as_is(value):  # e.g. patches of a safe API: one copy at C speed
+            return value.copy()
         return [expose(item) for item in value]
     entry = _KIND_ENTRIES.get(id(kind))
     if entry is not None and entry[0]() is kind:  # an instance of a class seen before
@@ -198,6 +200,16 @@ def expose(value: Any) -> Any:
         return value
     _KINDS.put(kind, proxy_class(kind))
     return expose(value)
+
+
+def _all_as_is(items: list) -> bool:
+    """Whether every item is plain data or of a class already found to pass as it is."""
+    for kind in set(map(type, items)):
+        if kind not in PLAIN:
+            entry = _KIND_ENTRIES.get(id(kind))
+            if entry is None or entry[1] is not _AS_IS or entry[0]() is not kind:
+                return False
+    return True
 
 
 def _expose_class(cls: type) -> type:
@@ -624,8 +636,4 @@ def _no_init(self: Proxy, *args: Any, **kwargs: Any) -> None:
     """The real object was initialised by ``__new__``; nothing is left to do."""
 
 
-def _summarize_proxy(value: Proxy, limits: Limits) -> Summary:
-    return summarize(_target_of(value), limits)
-
-
-register("vipexec.sandbox.language.proxy.Proxy", _summarize_proxy)
+register_stand_in("vipexec.sandbox.language.proxy.Proxy", _target_of)

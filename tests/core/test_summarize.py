@@ -278,3 +278,72 @@ def test_a_patch_like_box_holds_only_json_safe_numbers(bad):
 
     assert summarize(Patch(bad)) == {"type": Patch.__qualname__}
     assert summarize(Patch(1.5))["box"] == [1.5, 0, 5, 5]
+
+
+class Boxed:
+    def __init__(self, left, lower=0, right=5, upper=5):
+        self.left, self.lower, self.right, self.upper = left, lower, right, upper
+
+
+@pytest.mark.parametrize(
+    "lefts",
+    [
+        [1, 2, 3],
+        [1.5, -2, 2**53],
+        [1, float("nan"), 3],
+        [float("inf"), 1],
+        [float("-inf"), float("inf")],
+        [1, 2**53 + 1],
+        [-(2**53) - 1, 1],
+        [True, 1],
+        [1, "2"],
+        [-0.0, 0],
+    ],
+)
+def test_a_list_of_patches_is_summarised_as_each_patch_alone(lefts):
+    patches = [Boxed(left) for left in lefts]
+    alone = [summarize(patch) for patch in patches]
+    assert summarize(patches)["items"] == alone
+    assert summarize(tuple(patches))["items"] == alone
+    assert json.loads(json.dumps(alone, allow_nan=False)) == alone
+
+
+def test_a_list_of_patches_missing_a_box_field_is_summarised_patch_by_patch():
+    patches = [Boxed(1), Boxed(2)]
+    summarize(patches)  # the class is known from here on
+    del patches[1].upper
+    assert summarize(patches)["items"] == [
+        {"type": Boxed.__qualname__, "box": [1, 0, 5, 5]},
+        {"type": Boxed.__qualname__},
+    ]
+
+
+def test_a_class_with_an_attribute_hook_has_its_box_read_once_per_patch():
+    reads = []
+
+    class Counting(Boxed):
+        def __getattr__(self, name):
+            reads.append(name)
+            raise AttributeError(name)
+
+    patches = [Counting(1), Counting(2)]
+    summarize(patches)  # the class is known from here on
+    del patches[1].upper
+    summarize(patches)
+    assert reads == ["upper"]
+
+
+def test_a_patch_class_given_a_failing_box_property_later_never_breaks_a_summary():
+    class Late:
+        def __init__(self):
+            self.left, self.lower, self.right, self.upper = 0, 0, 1, 1
+
+    patches = [Late(), Late()]
+    summarize(patches)  # the class is known as patch-like from here on
+
+    def boom(self):
+        raise ValueError("no box")
+
+    Late.left = property(boom)
+    assert summarize(patches[0]) == {"type": Late.__qualname__, "summary_error": "ValueError"}
+    assert summarize(patches)["items"] == [summarize(patches[0])] * 2

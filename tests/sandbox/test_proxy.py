@@ -218,3 +218,41 @@ def test_objects_of_one_class_with_many_layouts_are_all_copied_right():
             assert getattr(exposed, f"field_{index}") == index
             assert exposed.common == -index
             assert not hasattr(exposed, f"field_{index + 1}")
+
+
+class Shapes:
+    class Patch:
+        """A caller's patch-like class (public box attributes), reached through proxies; its
+        qualified name is not its proxy class's, so a proxy summarised as itself shows."""
+
+        def __init__(self, left, lower=0, right=50, upper=50):
+            self.left, self.lower, self.right, self.upper = left, lower, right, upper
+
+        def shifted(self, dx):
+            return Shapes.Patch(self.left + dx, self.lower, self.right + dx, self.upper)
+
+
+PATCHES = """
+def execute_command(patches):
+    # Step 1: hold the caller's patches, alone and in containers
+    first = patches[0]
+    moved = [p.shifted(1) for p in patches]
+    pairs = {p.left: (p, p.right) for p in patches}
+    mixed = [first, 1, "x"]
+    return len(moved)
+"""
+
+
+@pytest.mark.parametrize("lefts", [[1, 2, 3], [1, float("nan"), 3], [0.5, 2**60]])
+def test_a_proxied_value_has_the_summary_of_the_value_itself(lefts):
+    from vipexec.core.program import Program
+
+    program = Program.from_source(PATCHES)
+    runs = [
+        program.run_in_process(inputs=[[Shapes.Patch(left) for left in lefts]], policy=policy)
+        for policy in (False, True)
+    ]
+    assert all(run.ok for run in runs)
+    trusted, proxied = (run.blocks[0].variables for run in runs)
+    assert proxied == trusted
+    assert proxied["first"]["type"] == "Shapes.Patch"

@@ -69,6 +69,10 @@ _RESOLVED: dict[type, _Internal] = {}
 """the summarizer each type resolved to; cleared when it grows past _RESOLVED_MAX, because a
 long-lived worker sees new program-defined classes in every run"""
 _RESOLVED_MAX = 4096
+_STAND_INS: dict[_Internal, Callable[[Any], Any]] = {}
+"""summarizers of stand-in classes -> how to reach the object each value stands for"""
+_BOXED: dict[_Internal, str] = {}
+"""summarizers of patch-like classes whose boxes can be read in bulk -> their type name"""
 
 
 def register(kind: type | str, summarizer: Summarizer, *, immutable: bool = False) -> None:
@@ -95,6 +99,22 @@ def register(kind: type | str, summarizer: Summarizer, *, immutable: bool = Fals
     _register(kind, internal)
     if immutable:
         _LASTING_SUMMARIZERS.add(internal)
+
+
+def register_stand_in(kind: type | str, stands_for: Callable[[Any], Any]) -> None:
+    """Summarise an object of ``kind`` (a type or an import path, as in :func:`register`) as
+    the object ``stands_for(value)`` returns: a proxy as the object it wraps.
+
+    The wrapped object's summary is taken by :func:`summarize` itself, so it is plain data
+    already (no copy) and shares the caller's memo. ``stands_for`` must run no code of the
+    object (read a slot, not an attribute the object's class could define).
+    """
+
+    def internal(value: Any, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
+        return summarize(stands_for(value), limits, memo)
+
+    _register(kind, internal)
+    _STAND_INS[internal] = stands_for
 
 
 def _register(kind: type | str, summarizer: _Internal) -> None:
@@ -125,19 +145,21 @@ def summarize(
             return {"type": "str", "value": value}
         return {"type": "str", "len": len(value), "head": value[: limits.max_str]}
     if kind is int:
-        if -_INT_LIMIT <= value <= _INT_LIMIT:
+        if _INT_LOWEST <= value <= _INT_LIMIT:
             return {"type": "int", "value": value}
         return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
     if kind is float and value - value == 0.0:  # finite
         return {"type": "float", "value": value}
     if kind is bool:
         return {"type": "bool", "value": value}
-    if memo is not None:
+    fn = _RESOLVED.get(kind)
+    if fn in _BOXED:  # a patch's box: cheaper to take again than to look up in the memo
+        memo = None
+    elif memo is not None:
         key = id(value)
         found = memo.get(key)
         if found is not None:
             return found
-    fn = _RESOLVED.get(kind)
     if fn is None:
         fn = _resolve(kind)
     lasting = None
@@ -163,6 +185,7 @@ def summarize(
 
 _INT_LIMIT = 2**53
 """ints beyond this lose precision in JSON readers; str() of huge ones is quadratic"""
+_INT_LOWEST = -_INT_LIMIT
 
 
 def _unknown_of(kind: type) -> _Internal:
@@ -197,15 +220,21 @@ def _unknown_of(kind: type) -> _Internal:
             and type(lower) in numbers
             and type(right) in numbers
             and type(upper) in numbers
-            and -_INT_LIMIT <= left <= _INT_LIMIT
-            and -_INT_LIMIT <= lower <= _INT_LIMIT
-            and -_INT_LIMIT <= right <= _INT_LIMIT
-            and -_INT_LIMIT <= upper <= _INT_LIMIT
+            and _INT_LOWEST <= left <= _INT_LIMIT
+            and _INT_LOWEST <= lower <= _INT_LIMIT
+            and _INT_LOWEST <= right <= _INT_LIMIT
+            and _INT_LOWEST <= upper <= _INT_LIMIT
         ):
-            return {"type": name, "box": [left, lower, right, upper]}
+            return {"type": name, "box": list(box)}
         return {"type": name}
 
+    if not any(hook in base.__dict__ for base in mro[:-1] for hook in _ATTRIBUTE_HOOKS):
+        # Reading the box runs nothing of the class: a head of such objects is read at once.
+        _BOXED[summarize_patch_like] = name
     return summarize_patch_like
+
+
+_ATTRIBUTE_HOOKS = ("__getattr__", "__getattribute__")
 
 
 _BOX_FIELDS = ("left", "lower", "right", "upper")
@@ -285,7 +314,7 @@ def _bool(value: bool, limits: Limits, memo: dict[int, Summary] | None) -> Summa
 
 
 def _int(value: int, limits: Limits, memo: dict[int, Summary] | None) -> Summary:
-    if -_INT_LIMIT <= value <= _INT_LIMIT:
+    if _INT_LOWEST <= value <= _INT_LIMIT:
         return {"type": "int", "value": value}
     # str() of a huge int is quadratic and capped by Python; the bit length is enough.
     return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
@@ -318,9 +347,51 @@ def _sequence(value: list | tuple, limits: Limits, memo: dict[int, Summary] | No
     out: Summary = {"type": type(value).__name__, "len": len(value)}
     if limits.depth >= limits.max_depth:
         return out
-    inner = limits.deeper()
-    out["items"] = summarize_many(value[: limits.max_items], inner, memo)
+    head = value[: limits.max_items]
+    items = None
+    if len(head) > 1:
+        first = _RESOLVED.get(type(head[0]))
+        if first in _BOXED or first in _STAND_INS:
+            items = _patches(head)
+    out["items"] = items if items is not None else summarize_many(head, limits.deeper(), memo)
     return out
+
+
+def _patches(head: list | tuple) -> list[Summary] | None:
+    """The summaries of a head of patch-like objects of one class (or proxies of them) with
+    valid boxes, taken at once (four C-level passes instead of a call per object); ``None``
+    for any other head, which is then summarised item by item."""
+    kinds = set(map(type, head))
+    if len(kinds) != 1:
+        return None
+    fn = _RESOLVED.get(kinds.pop())
+    if fn in _STAND_INS:
+        head = list(map(_STAND_INS[fn], head))
+        kinds = set(map(type, head))
+        if len(kinds) != 1:
+            return None
+        fn = _RESOLVED.get(kinds.pop())
+    name = _BOXED.get(fn)
+    if name is None:
+        return None
+    try:
+        boxes = list(map(_BOX, head))
+    except Exception:  # a field missing, or a class changed since: one object at a time
+        return None
+    numbers = list(itertools.chain.from_iterable(boxes))
+    if (
+        not _BOX_NUMBERS.issuperset(map(type, numbers))
+        or min(numbers) < _INT_LOWEST
+        or max(numbers) > _INT_LIMIT
+    ):
+        return None
+    total = sum(numbers)
+    if total - total != 0:  # a NaN or an infinity
+        return None
+    return [{"type": name, "box": list(box)} for box in boxes]
+
+
+_BOX_NUMBERS = frozenset({int, float})
 
 
 def summarize_many(
@@ -336,7 +407,7 @@ def summarize_many(
     max_str = limits.max_str
     for value in values:
         kind = type(value)
-        if kind is int and -_INT_LIMIT <= value <= _INT_LIMIT:
+        if kind is int and _INT_LOWEST <= value <= _INT_LIMIT:
             append({"type": "int", "value": value})
         elif kind is str and len(value) <= max_str:
             append({"type": "str", "value": value})
@@ -372,7 +443,7 @@ def _dict(value: dict, limits: Limits, memo: dict[int, Summary] | None) -> Summa
     head = list(itertools.islice(value.items(), limits.max_items))
     keys = summarize_many([key for key, _ in head], inner, memo)
     values = summarize_many([item for _, item in head], inner, memo)
-    out["items"] = [list(pair) for pair in zip(keys, values)]
+    out["items"] = list(map(list, zip(keys, values)))
     return out
 
 
@@ -486,7 +557,7 @@ def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
                 if key is None:
                     continue
             if (type(item) is str and len(item) <= max_str) or (
-                type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT
+                type(item) is int and _INT_LOWEST <= item <= _INT_LIMIT
             ):
                 out[key] = item
             else:
@@ -497,7 +568,7 @@ def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
             return None
         return [
             item
-            if (type(item) is int and -_INT_LIMIT <= item <= _INT_LIMIT)
+            if (type(item) is int and _INT_LOWEST <= item <= _INT_LIMIT)
             or (type(item) is str and len(item) <= max_str)
             else json_ready(item, max_str, depth + 1)
             for item in value[:_MAX_JSON_ITEMS]
@@ -505,7 +576,7 @@ def json_ready(value: Any, max_str: int, depth: int = 0) -> Any:
     if kind is str:
         return value if len(value) <= max_str else value[:max_str]
     if kind is int:
-        if -_INT_LIMIT <= value <= _INT_LIMIT:
+        if _INT_LOWEST <= value <= _INT_LIMIT:
             return value
         return {"type": "int", "bits": value.bit_length(), "negative": value < 0}
     if kind is float:

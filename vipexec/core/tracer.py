@@ -181,28 +181,52 @@ class Recorder:
         # every value is alive in frame_locals while we run, so ids are unique in the memo
         memo: dict[Any, Any] = {LASTING: self.lasting}
         out: dict[str, Any] = {}
+        walked = []  # summaries of other kinds: measured together, in one call
         size = 0
-        room = self.bytes_left // 2 if kept else self.bytes_left
+        get = frame_locals.get
         for name in names:
-            if name not in frame_locals:
-                continue
-            value = frame_locals[name]
+            value = get(name, _UNBOUND)
             kind = type(value)
             # The commonest kinds inline, with their size known without a walk.
-            if kind is int and -_INT_LIMIT <= value <= _INT_LIMIT:
-                summary: dict[str, Any] = {"type": "int", "value": value}
+            if kind is int and _LOWEST_INT <= value <= _INT_LIMIT:
+                out[name] = {"type": "int", "value": value}
                 size += _SCALAR_SIZE + len(name)
             elif kind is str and len(value) <= max_str:
-                summary = {"type": "str", "value": value}
+                out[name] = {"type": "str", "value": value}
                 size += _SCALAR_SIZE + len(name) + len(value)
-            else:
+            elif kind is float and value - value == 0.0:  # finite
+                out[name] = {"type": "float", "value": value}
+                size += _FLOAT_SIZE + len(name)
+            elif kind is bool:
+                out[name] = {"type": "bool", "value": value}
+                size += _SCALAR_SIZE + len(name)
+            elif value is None:
+                out[name] = {"type": "NoneType", "value": None}
+                size += _SCALAR_SIZE + len(name)
+            elif value is not _UNBOUND:
                 summary = summarize(value, limits, memo)
-                size += json_size(summary) + len(name) + 4
-            if size > room:
-                self._cut_at(index)
-                break
-            out[name] = summary
+                out[name] = summary
+                walked.append(summary)
+                size += len(name) + 4
+        if walked:
+            size += json_size(walked)
+        room = self.bytes_left // 2 if kept else self.bytes_left
+        if size > room:
+            out, size = self._fit(index, out, room)
         return out, size * 2 if kept else size
+
+    def _fit(self, index: int, values: dict[str, Any], room: int) -> tuple[dict[str, Any], int]:
+        """The leading entries of ``values`` that fit in ``room`` bytes (the trace is cut at
+        this block), and the size that did not fit."""
+        self._cut_at(index)
+        fitting: dict[str, Any] = {}
+        size = 0
+        for name, summary in values.items():
+            size += _entry_size(name, summary)
+            if size > room:
+                break
+            fitting[name] = summary
+        return fitting, size
 
     def _cut_at(self, index: int) -> None:
         self.cut = {"max_bytes": self.limits.max_bytes, "block": index}
@@ -216,9 +240,13 @@ class Recorder:
 
 
 _INT_LIMIT = 2**53
+_LOWEST_INT = -_INT_LIMIT
+_UNBOUND = object()
 _SCALAR_SIZE = 40
 """JSON size of a scalar summary and its key, without the name and the text:
 ``"name": {"type": "int", "value": 12345678},`` """
+_FLOAT_SIZE = 56
+"""the same for a float, whose text takes up to 24 characters"""
 _ITERATION_SIZE = 60
 """JSON size of an iteration record without its variables"""
 
@@ -232,6 +260,20 @@ def json_size(value: Any) -> int:
         return len(marshal.dumps(value, 2)) * 5 // 4
     except ValueError:  # not plain data: no summary is like that, but stay safe
         return len(repr(value))
+
+
+def _entry_size(name: str, summary: dict[str, Any]) -> int:
+    """The JSON size of one variable's entry, as :meth:`Recorder.exit` counts it."""
+    value = summary.get("value", summary)
+    kind = type(value)
+    if len(summary) == 2 and kind in _SCALARS:  # a scalar summary: {"type", "value"}
+        if kind is str:
+            return _SCALAR_SIZE + len(name) + len(value)
+        return (_FLOAT_SIZE if kind is float else _SCALAR_SIZE) + len(name)
+    return json_size(summary) + len(name) + 4
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 def _message(exc: BaseException) -> str:
