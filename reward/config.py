@@ -245,6 +245,56 @@ class OptimConfig(_Config):
 
 @_documented
 @dataclass(frozen=True)
+class ImageConfig(_Config):
+    """The small image encoder whose patch tokens the TriAtt heads attend to (text backbones)."""
+
+    encoder: Literal["none", "conv"] = _help(
+        "none",
+        help="none: text only; conv: a few stride-2 convolutions turning the row's first image "
+        "into a grid of patch tokens (pretrained on synthetic scenes, see docs/reward.md).",
+    )
+    weights: str | None = _help(
+        None,
+        help="Folder of a pretrained image encoder (written by scripts/pretrain_image_encoder.py) "
+        "loaded when the model is built for training; exports carry the encoder's weights, so "
+        "loading an export does not need it. Null: random initial weights (tests).",
+    )
+    height: int = _help(96, help="Rows the image is resized to.")
+    width: int = _help(128, help="Columns the image is resized to.")
+    channels: int = _help(64, help="Width of the convolutions and of each patch token.")
+    layers: int = _help(
+        4, help="Stride-2 convolutions; the token grid is (height, width) / 2**layers."
+    )
+    tuning: Literal["frozen", "full"] = _help(
+        "frozen",
+        help="frozen: the encoder is a fixed feature extractor whose tokens are cached per "
+        "image; full: trained with the heads.",
+    )
+
+    def __post_init__(self) -> None:
+        _check(self.channels > 0, "image.channels must be positive")
+        _check(self.layers > 0, "image.layers must be positive")
+        step = 2**self.layers
+        _check(
+            self.height % step == 0 and self.width % step == 0,
+            f"image.height and image.width must be multiples of 2**layers ({step})",
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.encoder != "none"
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.height // 2**self.layers, self.width // 2**self.layers
+
+    def architecture(self) -> dict[str, int]:
+        """The fields that fix the encoder's weight shapes (compared when loading weights)."""
+        return {k: getattr(self, k) for k in ("height", "width", "channels", "layers")}
+
+
+@_documented
+@dataclass(frozen=True)
 class RewardModelConfig(_Config):
     """Everything needed to rebuild a reward model (stored in checkpoints and exports)."""
 
@@ -255,6 +305,9 @@ class RewardModelConfig(_Config):
         default_factory=EncodingConfig, metadata={"help": "Tokenisation settings."}
     )
     head: HeadConfig = field(default_factory=HeadConfig, metadata={"help": "Head settings."})
+    image: ImageConfig = field(
+        default_factory=ImageConfig, metadata={"help": "Image encoder settings (text backbones)."}
+    )
     loss: LossConfig = field(default_factory=LossConfig, metadata={"help": "Loss settings."})
 
 
@@ -262,5 +315,6 @@ _NESTED: dict[tuple[str, str], type[_Config]] = {
     ("RewardModelConfig", "backbone"): BackboneConfig,
     ("RewardModelConfig", "encoding"): EncodingConfig,
     ("RewardModelConfig", "head"): HeadConfig,
+    ("RewardModelConfig", "image"): ImageConfig,
     ("RewardModelConfig", "loss"): LossConfig,
 }
