@@ -29,7 +29,7 @@ ENCODER_CONFIG = "config.json"
 
 
 def load_pixels(image: Any, config: ImageConfig) -> torch.Tensor:
-    """``[3, height, width]`` floats in [0, 1] from a path, a PIL image or an ``H x W x 3`` array."""
+    """``[3, height, width]`` floats in [0, 1] from a path, a PIL image or an H x W x 3 array."""
     from PIL import Image
 
     if isinstance(image, (str, Path)):

@@ -109,7 +109,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.scenes <= args.val or args.val < 1 or args.epochs < 1:
-        print("pretrain_image_encoder: need --scenes > --val >= 1 and --epochs >= 1", file=sys.stderr)
+        print(
+            "pretrain_image_encoder: need --scenes > --val >= 1 and --epochs >= 1",
+            file=sys.stderr,
+        )
         return 2
     try:
         config = ImageConfig(
