@@ -237,3 +237,51 @@ def test_a_text_only_config_has_no_image_encoder(tiny_bert_dir):
     net, _ = build_net(tiny_bert_dir, image=ImageConfig())
     assert net.images is None
     assert not any(k.startswith("images.") for k in net.state_dict())
+
+
+def test_fit_export_and_score_a_multimodal_model_through_the_cli(
+    capfd, tiny_bert_dir, two_images, fixture_module, tmp_path
+):
+    import json
+    import shutil
+
+    from vipexec.reward.cli import main
+
+    torch.manual_seed(1)
+    save_image_encoder(ImageEncoder(TINY), tmp_path / "enc")
+    for path in two_images:
+        shutil.copy(path, tmp_path / path.name)
+    rows = fixture_module.generate(queries=8, programs=2, seed=4, val_share=0.3, test_share=0.0)
+    for i, row in enumerate(rows):
+        row["images"] = [two_images[i % 2].name]  # relative to the data file's folder
+    data = tmp_path / "steps.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    image_args = [f"--model.image.{k}={v}" for k, v in TINY.architecture().items()]
+    code = main(
+        [
+            "fit",
+            "--config",
+            "minilm-image",
+            "--data.path",
+            str(data),
+            "--model.backbone.name_or_path",
+            str(tiny_bert_dir),
+            "--model.head.attn_dim=16",
+            "--model.head.attn_heads=2",
+            f"--model.image.weights={tmp_path / 'enc'}",
+            *image_args,
+            "--trainer.max_epochs=1",
+            f"--trainer.default_root_dir={tmp_path / 'run'}",
+            "--trainer.enable_progress_bar=false",
+        ]
+    )
+    _, err = capfd.readouterr()
+    assert code == 0, err
+    ckpt = next((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+    assert main(["export", str(ckpt), str(tmp_path / "export")]) == 0
+    model = RewardModel.load(tmp_path / "export")
+    assert model.config.image.enabled
+    a, b = (str(tmp_path / p.name) for p in two_images)
+    assert model.score(rows[0]["prompt"], rows[0]["completions"], images=[a]) != model.score(
+        rows[0]["prompt"], rows[0]["completions"], images=[b]
+    )
