@@ -86,9 +86,12 @@ class BackboneConfig(_Config):
             "{num_hidden_layers: 2}; nested configs (text_config, vision_config) take mappings.",
         },
     )
-    tuning: Literal["frozen", "lora", "full"] = _help(
-        "frozen", help="frozen: no backbone gradients; lora: train LoRA adapters; full: train all."
+    tuning: Literal["frozen", "top", "lora", "full"] = _help(
+        "frozen",
+        help="frozen: no backbone gradients; top: train the top `top_layers` layers of an "
+        "encoder (BERT-style), the rest frozen; lora: train LoRA adapters; full: train all.",
     )
+    top_layers: int = _help(1, help="Layers trained with tuning: top.")
     lora_r: int = _help(16, help="LoRA rank.")
     lora_alpha: int = _help(32, help="LoRA scaling numerator.")
     lora_dropout: float = _help(0.05, help="Dropout on the LoRA branch.")
@@ -117,7 +120,8 @@ class BackboneConfig(_Config):
     cache_features: bool = _help(
         False,
         help="Keep each row's backbone hidden states (float16, CPU) after first use. Only for a "
-        "frozen text backbone; makes every epoch after the first nearly free.",
+        "frozen text backbone (all layers), or with tuning: top (the input of the trained top "
+        "layers); makes every epoch after the first nearly free (or cheap).",
     )
 
     def __post_init__(self) -> None:
@@ -129,9 +133,10 @@ class BackboneConfig(_Config):
             "backbone.config_overrides needs random_init: true (pretrained weights fix the shapes)",
         )
         _check(
-            not self.cache_features or self.tuning == "frozen",
-            "backbone.cache_features needs tuning: frozen (trained backbones change features)",
+            not self.cache_features or self.tuning in ("frozen", "top"),
+            "backbone.cache_features needs tuning: frozen or top (trained layers change features)",
         )
+        _check(self.top_layers > 0, f"backbone.top_layers must be positive, got {self.top_layers}")
 
 
 @_documented

@@ -62,9 +62,12 @@ class RewardNet(nn.Module):
 
     def features(self, batch: dict[str, Any]) -> torch.Tensor:
         assert self.backbone is not None
-        if self.feature_cache is not None:
-            return self.feature_cache.features(batch, self.backbone)
-        return self.backbone(batch)
+        if self.feature_cache is None:
+            return self.backbone(batch)
+        if self.config.backbone.tuning == "top":
+            lower = self.feature_cache.features(batch, self.backbone.lower)
+            return self.backbone.upper(lower, batch)
+        return self.feature_cache.features(batch, self.backbone)
 
     def forward(self, batch: dict[str, Any]) -> HeadOutput:
         if isinstance(self.head, MajorityHead):
