@@ -216,7 +216,8 @@ class ImageTokens(nn.Module):
         self.frozen = config.tuning == "frozen"
         if self.frozen:
             self.encoder.requires_grad_(False)
-        self._cache: dict[str, torch.Tensor] = {}
+        # Runtime state, never saved; models built on the same frozen weights may share it.
+        self.cache: dict[str, torch.Tensor] = {}
 
     @property
     def width(self) -> int:
@@ -227,7 +228,7 @@ class ImageTokens(nn.Module):
         return self
 
     def cached(self) -> int:
-        return len(self._cache)
+        return len(self.cache)
 
     def _encode(self, images: Sequence[Any], device: torch.device) -> list[torch.Tensor]:
         pixels = torch.stack([load_pixels(image, self.config) for image in images]).to(device)
@@ -253,10 +254,10 @@ class ImageTokens(nn.Module):
                 out = out.index_put((torch.tensor(todo, device=device),), torch.stack(fresh))
             return out, present
         keys = {i: image_key(firsts[i]) for i in todo}
-        missing = sorted({keys[i]: i for i in todo if keys[i] not in self._cache}.values())
+        missing = sorted({keys[i]: i for i in todo if keys[i] not in self.cache}.values())
         if missing:
             for i, tokens in zip(missing, self._encode([firsts[i] for i in missing], device)):
-                self._cache[keys[i]] = tokens
+                self.cache[keys[i]] = tokens
         for i in todo:
-            out[i] = self._cache[keys[i]].to(device, torch.float32)
+            out[i] = self.cache[keys[i]].to(device, torch.float32)
         return out, present
