@@ -16,10 +16,11 @@ answers, the labellers' own labels under the same rule (an upper reference: it r
 labels), and the oracle (any of the N is right).
 
 **Guided search.** For every test query, ``vipexec solve``'s search (vipexec.solve.search): the
-grammar generator proposes N next blocks per step, each prefix runs in the sandbox, the
-template converter narrates it, and the reward model keeps one (``reward-guided``) or a random
-one is kept (``unguided``), each over several seeds; the oracle is whether any path of the full
-tree of the same alternatives (N per step) answers right.
+grammar generator (with the build's fault and crash rates) proposes N next blocks per step, each
+prefix runs in the sandbox (on the backend the build ran the query on: the noisy one for a build
+with noise), the template converter narrates it, and the reward model keeps one
+(``reward-guided``) or a random one is kept (``unguided``), each over several seeds; the oracle
+is whether any path of the full tree of the same alternatives (N per step) answers right.
 
 Accuracies are means over queries with a 95% percentile interval from a query-level bootstrap
 (queries resampled with replacement), and the spread (sd) over draws or seeds.
@@ -277,14 +278,36 @@ def search_queries(data: Path, test_ids: set[str]) -> list[Any]:
     return [q for q in queries if q.id in test_ids and q.answer is not None]
 
 
-def guided_search(args, model, threshold: float, queries: Sequence[Any], build_seed: int):
+def guided_search(args, model, threshold: float, queries: Sequence[Any], build: dict[str, Any]):
+    """Searches as the dataset was built: its grammar settings, and each query on the backend
+    its programs ran on (the noisy one for a build with noise)."""
+    from vipexec.build.backends import query_backend
     from vipexec.cot.template import TemplateConverter
     from vipexec.generate.execute_tree import execute_tree, tree_sandbox
     from vipexec.generate.grammar import GrammarGenerator
     from vipexec.generate.tree_builder import TreeLimits, build_tree
     from vipexec.solve.search import RandomChooser, RewardChooser, SearchLimits, search
 
-    generator = GrammarGenerator(seed=build_seed)
+    generator = GrammarGenerator(
+        seed=build["seed"],
+        fault_rate=build.get("fault_rate", 0.5),
+        crash_rate=build.get("crash_rate", 0.0),
+    )
+    sandboxes: dict[str, Any] = {}
+
+    def sandbox_of(query: Any) -> Any:
+        backend = query_backend(
+            query.id,
+            noise=build.get("noise", 0.0),
+            share=build.get("noisy_share", 1.0),
+            seed=build["seed"],
+        )
+        if backend.name not in sandboxes:
+            sandboxes[backend.name] = tree_sandbox(
+                backend.name, workers=1, timeout=30, backend_options=backend.options
+            )
+        return sandboxes[backend.name]
+
     converter = TemplateConverter()
     limits = SearchLimits(alternatives=args.n, max_steps=args.max_steps)
     choosers = {
@@ -299,8 +322,9 @@ def guided_search(args, model, threshold: float, queries: Sequence[Any], build_s
     capped = 0
     max_leaves = min(args.n**args.max_steps, 1024)
     started = time.perf_counter()
-    with tree_sandbox(workers=1, timeout=30) as sandbox:
+    try:
         for done, query in enumerate(queries, 1):
+            sandbox = sandbox_of(query)
             for name, chooser in choosers.items():
                 for s in seeds:
                     rng = random.Random(f"{args.seed}\0{s}\0{query.id}")
@@ -317,6 +341,9 @@ def guided_search(args, model, threshold: float, queries: Sequence[Any], build_s
                     f"  searched {done}/{len(queries)} queries "
                     f"({time.perf_counter() - started:.0f} s)"
                 )
+    finally:
+        for sandbox in sandboxes.values():
+            sandbox.close()
     results = {
         name: summarise(runs, resamples=args.bootstrap, seed=args.seed)
         for name, runs in per_run.items()
@@ -392,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_search:
         queries = search_queries(args.data, set(test))
         say(f"guided search on {len(queries)} test queries, {args.search_seeds} seeds each")
-        found, extra = guided_search(args, model, threshold, queries, build["seed"])
+        found, extra = guided_search(args, model, threshold, queries, build)
         report["search"] = found
         report["search_details"] = extra
         print()
