@@ -33,7 +33,8 @@ from vipexec.cot.converter import StepConverter
 from vipexec.generate.blocks import is_final
 from vipexec.generate.execute_tree import execute_tree, same_answer, step_context
 from vipexec.generate.protocol import Generator, Query
-from vipexec.generate.tree_builder import add_alternatives, query_record
+from vipexec.generate.tree_builder import TreeLimits, add_alternatives, query_record
+from vipexec.reward.select import candidate_key
 from vipexec.solve.choose import at_random, best_keyed
 
 __all__ = [
@@ -96,8 +97,6 @@ class RewardChooser:
     The earlier steps are the same for every candidate, so only the new one decides."""
 
     def __init__(self, scorer: Scorer, *, aggregator: str = "paper", threshold: float = 0.5):
-        from vipexec.reward.select import candidate_key
-
         candidate_key([], aggregator=aggregator, threshold=threshold)  # refuses bad settings now
         self.scorer = scorer
         self.aggregator = aggregator
@@ -105,8 +104,6 @@ class RewardChooser:
         self.name = f"reward:{aggregator}"
 
     def choose(self, query: Query, candidates: Sequence[StepCandidate], rng: random.Random) -> int:
-        from vipexec.reward.select import candidate_key
-
         images = [str(path) for path in query.images]
         keys = []
         for candidate in candidates:
@@ -133,10 +130,7 @@ class SearchLimits:
     max_steps: int = 6
 
     def __post_init__(self) -> None:
-        for name in ("alternatives", "max_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"{name} must be an int of at least 1, got {value!r}")
+        TreeLimits(self.alternatives, self.max_steps)  # the tree builder's checks, same words
 
 
 @dataclass
