@@ -81,6 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-search", action="store_true", help="best-of-N only")
+    p.add_argument(
+        "--search-only",
+        action="store_true",
+        help="guided search only (still scores val to choose the threshold); with --no-search "
+        "in a second process, the two halves run side by side",
+    )
     p.add_argument("--limit", type=int, help="at most this many test queries (quick runs)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", type=Path, help="also write the results here")
@@ -383,20 +389,14 @@ def main(argv: list[str] | None = None) -> int:
     from vipexec.reward.inference import RewardModel
 
     model = RewardModel.load(model_path, device=args.device)
-    say(f"scoring val and test programs with {model_path}")
-    scored = score_rows(
-        model, [r for rows in [*val_groups.values(), *test_groups.values()] for r in rows]
-    )
+    judged = [*val_groups.values(), *([] if args.search_only else test_groups.values())]
+    say(f"scoring {len(judged)} val/test queries' programs with {model_path}")
+    scored = score_rows(model, [r for rows in judged for r in rows])
     say(f"  {scored['unscored']} of {scored['steps']} steps unscored (beyond max_length)")
     threshold, val_accuracy = choose_threshold(
         val_groups, n=args.n, draws=args.draws, seed=args.seed
     )
-    picked = best_of_n(test_groups, rules(threshold), n=args.n, draws=args.draws, seed=args.seed)
-    bon = {
-        name: summarise(runs, resamples=args.bootstrap, seed=args.seed)
-        for name, runs in picked.items()
-    }
-    report = {
+    report: dict[str, Any] = {
         "data": str(args.data),
         "model": str(model_path),
         "n": args.n,
@@ -404,18 +404,25 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": threshold,
         "steps_scored": scored,
         "val_accuracy_by_threshold": val_accuracy,
-        "best_of_n": bon,
     }
-    print(
-        table(
-            f"Best-of-{args.n} on {len(test_groups)} test queries, {args.draws} draws of "
-            f"{args.n} shuffled programs each; reward model {model_path}, paper rule "
-            f"(length-normalised) at threshold {threshold} (chosen on {len(val_groups)} val "
-            "queries)",
-            bon,
-            "draws",
+    if not args.search_only:
+        picked = best_of_n(
+            test_groups, rules(threshold), n=args.n, draws=args.draws, seed=args.seed
         )
-    )
+        report["best_of_n"] = bon = {
+            name: summarise(runs, resamples=args.bootstrap, seed=args.seed)
+            for name, runs in picked.items()
+        }
+        print(
+            table(
+                f"Best-of-{args.n} on {len(test_groups)} test queries, {args.draws} draws of "
+                f"{args.n} shuffled programs each; reward model {model_path}, paper rule "
+                f"(length-normalised) at threshold {threshold} (chosen on {len(val_groups)} "
+                "val queries)",
+                bon,
+                "draws",
+            )
+        )
     if not args.no_search:
         queries = search_queries(args.data, set(test))
         say(f"guided search on {len(queries)} test queries, {args.search_seeds} seeds each")
