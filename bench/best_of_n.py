@@ -49,6 +49,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+from vipexec.core.step_rows import DIMENSIONS
 from vipexec.solve.choose import (
     at_random,
     by_reward,
@@ -58,7 +59,6 @@ from vipexec.solve.choose import (
 
 ORACLE = "oracle (any of N right)"
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-DIMENSIONS = ("relevance", "logic", "attribute")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
