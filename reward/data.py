@@ -219,13 +219,17 @@ class StepRowDataset(torch.utils.data.Dataset):
         if index in self._memo:
             return self._memo[index]
         row = self.rows[index]
-        images = [_resolve_image(p, row.get("_file")) for p in row["images"]]
+        images = self.images(index)
         encoded = self.encoder.encode(
             row["prompt"], row["completions"], images if self.encoder.is_vlm else ()
         )
         if not self.encoder.is_vlm:
             self._memo[index] = encoded
         return encoded
+
+    def images(self, index: int) -> list[Path]:
+        row = self.rows[index]
+        return [_resolve_image(p, row.get("_file")) for p in row["images"]]
 
     def truncation(self) -> dict[str, int]:
         """Steps and dropped steps over every row (encodes what is not encoded yet)."""
@@ -245,7 +249,13 @@ class StepRowDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         enc = self.encoded(index)
         dims, ands = row_targets(self.rows[index], enc.kept)
-        return {"row_id": index, "encoded": enc, "labels": dims, "and_labels": ands}
+        return {
+            "row_id": index,
+            "encoded": enc,
+            "labels": dims,
+            "and_labels": ands,
+            "images": self.images(index),
+        }
 
 
 def _resolve_image(path: str, data_file: str | None) -> Path:
@@ -260,7 +270,8 @@ def collate_steps(examples: Sequence[dict[str, Any]], *, pad_id: int) -> dict[st
 
     Keys: ``input_ids``, ``attention_mask``, ``block_ids`` (-1 on padding) ``[B, T]``;
     ``step_ends``, ``step_mask`` ``[B, S]``; ``labels`` ``[B, S, 3]`` and ``and_labels``
-    ``[B, S, 1]`` (-100 missing or padding); ``row_ids`` ``[B]``; VLM inputs when present.
+    ``[B, S, 1]`` (-100 missing or padding); ``row_ids`` ``[B]``; ``images`` (per row, its
+    images as given: paths or pixels, for a separate image encoder); VLM inputs when present.
     """
     if not examples:
         raise RewardError("cannot collate an empty batch")
@@ -295,6 +306,7 @@ def collate_steps(examples: Sequence[dict[str, Any]], *, pad_id: int) -> dict[st
         "and_labels": and_labels,
         "row_ids": torch.tensor([ex["row_id"] for ex in examples], dtype=torch.long),
         "n_steps": torch.tensor([enc.n_steps for enc in encs], dtype=torch.long),
+        "images": [list(ex.get("images") or ()) for ex in examples],
     }
     if any("mm_token_type_ids" in e.extras for e in encs):
         mm = torch.zeros((b, t), dtype=torch.long)

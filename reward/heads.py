@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vipexec.reward.config import HeadConfig
+from vipexec.reward.errors import RewardError
 
 N_DIMS = 3
 
@@ -41,14 +42,15 @@ def context_mask(step_ends: torch.Tensor, token_valid: torch.Tensor) -> torch.Te
 
 
 class StepAttention(nn.Module):
-    """One dimension's attention: the step-end feature queries the context up to that step."""
+    """One dimension's attention: the step-end feature queries the context up to that step
+    (text tokens), or, with ``key_width``, the image's patch tokens."""
 
-    def __init__(self, hidden: int, config: HeadConfig) -> None:
+    def __init__(self, hidden: int, config: HeadConfig, *, key_width: int | None = None) -> None:
         super().__init__()
         self.heads = config.attn_heads
         self.query = nn.Linear(hidden, config.attn_dim)
-        self.key = nn.Linear(hidden, config.attn_dim)
-        self.value = nn.Linear(hidden, config.attn_dim)
+        self.key = nn.Linear(key_width or hidden, config.attn_dim)
+        self.value = nn.Linear(key_width or hidden, config.attn_dim)
         self.out = nn.Linear(config.attn_dim, config.attn_dim)
         self.dropout = config.dropout
 
@@ -85,47 +87,98 @@ class ScoringHead(nn.Module):
         return self.net(x).squeeze(-1)
 
 
+@dataclass
+class ImageInput:
+    """Patch tokens ``[B, N, C]`` of each row's image and whether the row has one ``[B]``."""
+
+    tokens: torch.Tensor
+    present: torch.Tensor
+
+
 class TriAttHead(nn.Module):
     """TriAtt-CoT: per output dimension an attention head, a scoring head and a projection.
 
     The scoring input is the attended context concatenated with the step-end feature itself.
-    With ``outputs=1`` this is the single head of the 'w/o multi-dimensional label' ablation.
+    With ``image_width``, each dimension also has a cross-modal attention from the step-end
+    feature to the image's patch tokens, whose output joins the scoring input (zero for a row
+    without an image). With ``outputs=1`` this is the single head of the 'w/o multi-dimensional
+    label' ablation.
     """
 
-    def __init__(self, hidden: int, config: HeadConfig, *, outputs: int = N_DIMS) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        config: HeadConfig,
+        *,
+        outputs: int = N_DIMS,
+        image_width: int | None = None,
+    ) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(hidden)
-        width = config.attn_dim + hidden
+        width = config.attn_dim * (2 if image_width else 1) + hidden
         self.attention = nn.ModuleList(StepAttention(hidden, config) for _ in range(outputs))
+        self.image_attention = (
+            nn.ModuleList(
+                StepAttention(hidden, config, key_width=image_width) for _ in range(outputs)
+            )
+            if image_width
+            else None
+        )
         self.scoring = nn.ModuleList(ScoringHead(width, config) for _ in range(outputs))
         self.projection = nn.ModuleList(nn.Linear(width, config.proj_dim) for _ in range(outputs))
 
     def forward(
-        self, features: torch.Tensor, step_ends: torch.Tensor, token_valid: torch.Tensor
+        self,
+        features: torch.Tensor,
+        step_ends: torch.Tensor,
+        token_valid: torch.Tensor,
+        image: ImageInput | None = None,
     ) -> HeadOutput:
         features = self.norm(features)
         queries = gather_steps(features, step_ends)
         allowed = context_mask(step_ends, token_valid)
+        parts = [[attend(features, queries, allowed)] for attend in self.attention]
+        if self.image_attention is not None:
+            if image is None:
+                raise RewardError("this head attends to images: the batch needs image tokens")
+            b, s = step_ends.shape
+            every = torch.ones(b, s, image.tokens.shape[1], dtype=torch.bool, device=queries.device)
+            shown = image.present[:, None, None].to(queries.dtype)
+            for part, attend in zip(parts, self.image_attention):
+                part.append(attend(image.tokens, queries, every) * shown)
         logits, projections = [], []
-        for attend, score, project in zip(self.attention, self.scoring, self.projection):
-            z = torch.cat([attend(features, queries, allowed), queries], dim=-1)
+        for part, score, project in zip(parts, self.scoring, self.projection):
+            z = torch.cat([*part, queries], dim=-1)
             logits.append(score(z))
             projections.append(F.normalize(project(z), dim=-1))
         return HeadOutput(torch.stack(logits, -1), torch.stack(projections, -2))
 
 
 class LinearHead(nn.Module):
-    """Baseline: a linear classifier per dimension on the (normalised) step-end feature."""
+    """Baseline: a linear classifier per dimension on the (normalised) step-end feature, joined
+    with the mean of the image's patch tokens when the model sees images (so that this row of
+    the ablation removes the attention, not the image)."""
 
-    def __init__(self, hidden: int) -> None:
+    def __init__(self, hidden: int, *, image_width: int | None = None) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(hidden)
-        self.linear = nn.Linear(hidden, N_DIMS)
+        self.image_width = image_width
+        self.linear = nn.Linear(hidden + (image_width or 0), N_DIMS)
 
     def forward(
-        self, features: torch.Tensor, step_ends: torch.Tensor, token_valid: torch.Tensor
+        self,
+        features: torch.Tensor,
+        step_ends: torch.Tensor,
+        token_valid: torch.Tensor,
+        image: ImageInput | None = None,
     ) -> HeadOutput:
-        return HeadOutput(self.linear(gather_steps(self.norm(features), step_ends)))
+        steps = gather_steps(self.norm(features), step_ends)
+        if self.image_width:
+            if image is None:
+                raise RewardError("this head reads images: the batch needs image tokens")
+            pooled = image.tokens.mean(1) * image.present[:, None].to(steps.dtype)
+            steps = torch.cat([steps, pooled[:, None, :].expand(-1, steps.shape[1], -1)], -1)
+        return HeadOutput(self.linear(steps))
 
 
 class MajorityHead(nn.Module):

@@ -43,7 +43,7 @@ class RewardModel:
             config, state = read_checkpoint(path)
         else:
             raise RewardError(f"reward model not found: {path}")
-        net = RewardNet(config)
+        net = RewardNet(config, load_image_weights=False)  # the state dict holds them
         net.load_state_dict(state)
         encoder = StepEncoder.from_config(
             config.backbone, config.encoding, processor_path=processor_dir
@@ -98,4 +98,5 @@ class RewardModel:
             "encoded": enc,
             "labels": ignore,
             "and_labels": [-100.0] * enc.kept,
+            "images": images,
         }

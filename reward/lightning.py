@@ -18,6 +18,7 @@ from vipexec.reward.config import (
     BackboneConfig,
     EncodingConfig,
     HeadConfig,
+    ImageConfig,
     LossConfig,
     OptimConfig,
     RewardModelConfig,
@@ -46,6 +47,7 @@ CHECKPOINT_FORMAT = 1
 _BACKBONE = BackboneConfig()
 _ENCODING = EncodingConfig()
 _HEAD = HeadConfig()
+_IMAGE = ImageConfig()
 _LOSS = LossConfig()
 _OPTIM = OptimConfig()
 
@@ -57,6 +59,7 @@ class RewardLitModule(L.LightningModule):
         backbone: Backbone settings.
         encoding: Tokenisation settings (shared with inference).
         head: Head kind (TriAtt-CoT or a baseline) and sizes.
+        image: Image encoder whose patch tokens the heads attend to (text backbones).
         loss: BCE + contrastive loss settings.
         optim: Optimiser settings.
     """
@@ -67,6 +70,7 @@ class RewardLitModule(L.LightningModule):
         backbone: BackboneConfig = _BACKBONE,
         encoding: EncodingConfig = _ENCODING,
         head: HeadConfig = _HEAD,
+        image: ImageConfig = _IMAGE,
         loss: LossConfig = _LOSS,
         optim: OptimConfig = _OPTIM,
     ) -> None:
@@ -75,6 +79,7 @@ class RewardLitModule(L.LightningModule):
             backbone=BackboneConfig.coerce(backbone),
             encoding=EncodingConfig.coerce(encoding),
             head=HeadConfig.coerce(head),
+            image=ImageConfig.coerce(image),
             loss=LossConfig.coerce(loss),
         )
         self.optim = OptimConfig.coerce(optim)

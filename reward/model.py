@@ -10,28 +10,45 @@ from torch import nn
 from vipexec.reward.config import RewardModelConfig
 from vipexec.reward.errors import RewardError
 from vipexec.reward.features import FeatureCache
-from vipexec.reward.heads import HeadOutput, LinearHead, MajorityHead, TriAttHead
+from vipexec.reward.heads import HeadOutput, ImageInput, LinearHead, MajorityHead, TriAttHead
+from vipexec.reward.vision import ImageTokens
 
 
 class RewardNet(nn.Module):
     """Scores every kept step of a batch on relevance, logic and attribute."""
 
-    def __init__(self, config: RewardModelConfig) -> None:
+    def __init__(self, config: RewardModelConfig, *, load_image_weights: bool = True) -> None:
+        """``load_image_weights=False`` skips reading ``image.weights`` (the caller loads a
+        state dict that holds the image encoder, as exports and checkpoints do)."""
         super().__init__()
         from vipexec.reward.backbone import Backbone
 
         self.config = config
         kind = config.head.kind
         self.backbone: Backbone | None = None
+        self.images: ImageTokens | None = None
         if kind == "majority":
             self.head: nn.Module = MajorityHead()
         else:
             self.backbone = Backbone(config.backbone)
             hidden = self.backbone.hidden_size
+            image_width = None
+            if config.image.enabled:
+                if self.backbone.is_vlm:
+                    raise RewardError(
+                        "image.encoder is for text backbones; a VLM backbone sees images itself"
+                    )
+                self.images = ImageTokens(config.image, load_weights=load_image_weights)
+                image_width = self.images.width
             if kind == "linear":
-                self.head = LinearHead(hidden)
+                self.head = LinearHead(hidden, image_width=image_width)
             else:
-                self.head = TriAttHead(hidden, config.head, outputs=1 if kind == "and" else 3)
+                self.head = TriAttHead(
+                    hidden,
+                    config.head,
+                    outputs=1 if kind == "and" else 3,
+                    image_width=image_width,
+                )
         # Not a submodule: a cache is runtime state, shareable between models, never saved.
         self.feature_cache: FeatureCache | None = None
         if config.backbone.cache_features and self.backbone is not None:
@@ -45,15 +62,21 @@ class RewardNet(nn.Module):
 
     def features(self, batch: dict[str, Any]) -> torch.Tensor:
         assert self.backbone is not None
-        if self.feature_cache is not None:
-            return self.feature_cache.features(batch, self.backbone)
-        return self.backbone(batch)
+        if self.feature_cache is None:
+            return self.backbone(batch)
+        if self.config.backbone.tuning == "top":
+            lower = self.feature_cache.features(batch, self.backbone.lower)
+            return self.backbone.upper(lower, batch)
+        return self.feature_cache.features(batch, self.backbone)
 
     def forward(self, batch: dict[str, Any]) -> HeadOutput:
         if isinstance(self.head, MajorityHead):
             return self.head(batch["step_ends"])
         features = self.features(batch)
-        return self.head(features, batch["step_ends"], batch["attention_mask"].bool())
+        image = None
+        if self.images is not None:
+            image = ImageInput(*self.images(batch["images"], features.device))
+        return self.head(features, batch["step_ends"], batch["attention_mask"].bool(), image)
 
     def step_probabilities(self, output: HeadOutput) -> torch.Tensor:
         """``[B, S, 3]`` probabilities; the AND head's one score stands for all three."""

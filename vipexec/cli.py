@@ -647,6 +647,110 @@ def generate_cli(
     )  # fmt: skip
 
 
+@app.command("solve")
+def solve_cli(
+    question: Annotated[
+        str | None, typer.Argument(help="The question (or answer a file's: --queries).")
+    ] = None,
+    image: Annotated[
+        list[Path] | None, typer.Argument(help="Images the question is about.")
+    ] = None,
+    queries: Annotated[
+        Path | None, typer.Option(help="QUERIES.jsonl to answer instead of one question.")
+    ] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the queries' images (default: images/ beside --queries)."),
+    ] = None,
+    query_id: Annotated[
+        list[str] | None, typer.Option("--id", help="Only this query of --queries (repeatable).")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Reward model (export folder or .ckpt) that keeps blocks.")
+    ] = None,
+    unguided: Annotated[
+        bool, typer.Option(help="Keep a random block at every step instead (no model).")
+    ] = False,
+    generator: Annotated[str, typer.Option(help="Program generator: grammar or llm.")] = (
+        "grammar"
+    ),
+    converter: Annotated[str, typer.Option(help="CoT converter: template or llm.")] = "template",
+    alternatives: Alternatives = 4,
+    max_steps: MaxSteps = 6,
+    seed: Annotated[int, typer.Option(help="Random seed (shuffles, ties, sampling).")] = 0,
+    aggregator: Annotated[
+        str, typer.Option(help="How a step's scores rank: paper, min, mean or last.")
+    ] = "paper",
+    threshold: Annotated[
+        float, typer.Option(help="A label is positive above this probability.")
+    ] = 0.5,
+    device: Annotated[str, typer.Option(help="Device of the reward model.")] = "cpu",
+    timeout: Annotated[float, typer.Option(help="Seconds each candidate program may run.")] = 30.0,
+    tree: Annotated[
+        Path | None, typer.Option(help="Folder to write each query's search tree (JSON) into.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per query.")] = False,
+    cache: Annotated[
+        Path | None, typer.Option(help="Folder of cached LLM answers (for the llm generator).")
+    ] = None,
+    llm_base_url: LlmBaseUrl = None,
+    llm_model: LlmModel = None,
+    llm_local: LlmLocal = None,
+    llm_device: LlmDevice = "cpu",
+    llm_images: LlmImages = False,
+    llm_n: LlmN = False,
+    temperature: Temperature = 0.7,
+    max_tokens: MaxTokens = 512,
+    llm_timeout: LlmTimeout = 60.0,
+    llm_retries: LlmRetries = 3,
+    llm_backoff: LlmBackoff = 1.0,
+    prompt: PromptFile = None,
+) -> None:
+    """Answer a question (or a file's queries) by reward-guided least-to-most search: at every
+    step run N candidate blocks, keep the one the reward model rates best, print the answer and
+    the program."""
+    from vipexec.solve.command import (
+        SolveError,
+        SolveSettings,
+        file_queries,
+        question_query,
+        solve_command,
+    )
+    from vipexec.solve.search import SearchLimits
+
+    try:
+        check_seconds("--timeout", timeout)
+    except Usage as exc:
+        raise fail(str(exc)) from None
+    limits, llm = _tree_settings(
+        alternatives, max_steps, 1, base_url=llm_base_url, model=llm_model,
+        local=llm_local, device=llm_device, images=llm_images, use_n=llm_n,
+        temperature=temperature, max_tokens=max_tokens, timeout=llm_timeout,
+        retries=llm_retries, backoff_s=llm_backoff, prompt=prompt,
+    )  # fmt: skip
+    try:
+        if queries is not None:
+            if question is not None:
+                raise SolveError("give a question or --queries, not both")
+            folder = images if images is not None else queries.parent / "images"
+            asked = file_queries(queries, folder, query_id or ())
+        elif question is None:
+            raise SolveError("give a question (and its images) or --queries FILE")
+        elif images is not None or query_id:
+            raise SolveError("--images and --id go with --queries")
+        else:
+            asked = [question_query(question, image or [])]
+    except SolveError as exc:
+        raise fail(str(exc)) from None
+    settings = SolveSettings(
+        model=model, unguided=unguided, generator=generator, converter=converter,
+        limits=SearchLimits(limits.alternatives, limits.max_steps), seed=seed,
+        aggregator=aggregator, threshold=threshold, device=device, timeout=timeout, llm=llm,
+        tree_dir=tree, as_json=as_json, **({"cache": cache} if cache is not None else {}),
+    )  # fmt: skip
+    raise typer.Exit(solve_command(asked, settings))
+
+
 @app.command(
     "reward",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

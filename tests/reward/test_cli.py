@@ -27,7 +27,7 @@ def assert_one_line_error(code, err, pattern):
 
 
 def test_packaged_configs_exist():
-    assert {"tiny", "minilm", "qwen2vl-lora"} <= set(packaged_configs())
+    assert {"tiny", "minilm", "minilm-image", "qwen2vl-lora"} <= set(packaged_configs())
 
 
 def test_usage(capfd):
@@ -176,11 +176,19 @@ def test_importing_the_package_does_not_import_torch():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("name", ["tiny", "minilm", "qwen2vl-lora"])
-def test_packaged_configs_parse(capfd, name):
+@pytest.mark.parametrize(
+    ("name", "monitor"),
+    [
+        ("tiny", "val/avg_acc"),
+        ("minilm", "val/avg_acc"),
+        ("minilm-image", "val/avg_auroc"),
+        ("qwen2vl-lora", "val/avg_acc"),
+    ],
+)
+def test_packaged_configs_parse(capfd, name, monitor):
     code, out, err = run(capfd, "fit", "--config", name, "--print_config")
     assert code == 0, err
-    assert "backbone:" in out and "val/avg_acc" in out
+    assert "backbone:" in out and monitor in out
 
 
 def test_qwen2vl_config_runs_on_a_tiny_vlm_with_images(

@@ -28,6 +28,7 @@ __all__ = [
     "BuildError",
     "BuildSettings",
     "check_settings",
+    "make_converter",
 ]
 
 CONVERTERS = ("template", "llm")
@@ -144,7 +145,7 @@ class BuildContext:
         else:
             self.generator = make_generator(settings.generator, settings.seed, llm, settings.cache)
         self.limits = TreeLimits(settings.alternatives, settings.max_steps, settings.max_leaves)
-        self.converter = _converter(settings.converter, llm, settings.cache)
+        self.converter = make_converter(settings.converter, llm, settings.cache)
         self.labelers = [
             RelevanceLabeler(),
             LogicLabeler(max_examples=LOGIC_EXAMPLES, seed=settings.seed),
@@ -180,7 +181,9 @@ class BuildContext:
         return [os.path.relpath(path, self._rows_folder) for path in query.images]
 
 
-def _converter(kind: str, llm: LLMSettings, cache: Path) -> Any:
+def make_converter(kind: str, llm: LLMSettings, cache: Path) -> Any:
+    """The CoT converter ``--converter kind`` names (``llm``: ``llm``'s model, cached in
+    ``cache``)."""
     if kind == "template":
         from vipexec.cot.template import TemplateConverter
 

@@ -41,7 +41,7 @@ from vipexec.generate.protocol import Query
 from vipexec.labelers.apply import DEFAULT_LABELERS, label_tree
 from vipexec.labelers.base import LabelContext
 
-__all__ = ["TreeOutcome", "execute_tree", "same_answer", "tree_sandbox"]
+__all__ = ["TreeOutcome", "execute_tree", "same_answer", "step_context", "tree_sandbox"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,12 @@ def execute_tree(
     labelers: str | Iterable[Any] = DEFAULT_LABELERS,
     label_options: Mapping[str, Mapping[str, Any]] | None = None,
     converter: StepConverter | None = None,
+    ends: Iterable[str] | None = None,
 ) -> TreeOutcome:
-    """Run, trace, label (and narrate) every program of ``tree``; see the module docstring."""
+    """Run, trace, label (and narrate) every program of ``tree``; see the module docstring.
+
+    ``ends`` runs only the programs ending at those nodes (a search that grows the tree a step
+    at a time runs each new prefix once); by default every end node's program runs."""
     built_for = tree.graph.graph.get("query_id")
     if built_for is not None and built_for != query.id:
         raise InvalidArgumentError(f"this tree was built for query {built_for!r}, not {query.id!r}")
@@ -108,7 +112,7 @@ def execute_tree(
         answer=query.answer,
     )
     inputs = bind_images(query.images, sandbox.images)
-    ends = tree.end_nodes()
+    ends = tree.end_nodes() if ends is None else list(ends)
     runs = sandbox.map([tree.program(node) for node in ends], inputs)
     correct = failed = 0
     for node, run in zip(ends, runs):
@@ -143,24 +147,38 @@ def write_cot(
     tree: ProgramTree, query: Query, runs: Mapping[str, Run], converter: StepConverter
 ) -> None:
     """Write each node's CoT step (``cot``), from the first program through it."""
-    images = tuple(str(path) for path in query.images)
     for end, run in runs.items():
         previous: list[str] = []
         path = tree.path(end)
         for position, node in enumerate(path):
             data = tree.graph.nodes[node]
             if data.get("cot") is None and data.get("trace") is not None:
-                last = position == len(path) - 1
-                data["cot"] = converter.convert(
-                    StepContext(
-                        query=query.query,
-                        block=run.program.blocks[position],
-                        trace=BlockTrace.from_dict(data["trace"]),
-                        images=images,
-                        previous=tuple(previous),
-                        result=run.result_summary if last and run.error is None else None,
-                        extra={"values": known_values(run, position)},
-                    )
-                )
+                answered = position == len(path) - 1 and run.error is None
+                trace = BlockTrace.from_dict(data["trace"])
+                context = step_context(query, run, position, trace, previous, answered=answered)
+                data["cot"] = converter.convert(context)
             if data.get("cot") is not None:
                 previous.append(data["cot"])
+
+
+def step_context(
+    query: Query,
+    run: Run,
+    position: int,
+    trace: BlockTrace,
+    previous: Iterable[str],
+    *,
+    answered: bool,
+) -> StepContext:
+    """What a converter gets for block ``position`` of ``run`` traced as ``trace``: ``answered``
+    says whether the run's result is this block's answer (a prefix that has not printed one yet
+    has none)."""
+    return StepContext(
+        query=query.query,
+        block=run.program.blocks[position],
+        trace=trace,
+        images=tuple(str(path) for path in query.images),
+        previous=tuple(previous),
+        result=run.result_summary if answered else None,
+        extra={"values": known_values(run, position)},
+    )

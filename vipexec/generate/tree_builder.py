@@ -23,7 +23,7 @@ from vipexec.core.tree import ROOT, ProgramTree
 from vipexec.generate.blocks import block_problem, failing_block, is_final, normalise
 from vipexec.generate.protocol import Alternative, Generator, Query
 
-__all__ = ["ENDINGS", "TreeLimits", "build_tree", "query_record"]
+__all__ = ["ENDINGS", "TreeLimits", "add_alternatives", "build_tree", "query_record"]
 
 ENDINGS = ("done", "step_limit", "malformed", "request_failed", "no_alternatives")
 
@@ -83,7 +83,7 @@ def build_tree(
             if n < limits.alternatives:
                 tree.root["leaf_cap_hit"] = True
                 tree.root["alternatives_not_asked"] += limits.alternatives - n
-            children = _children(tree, generator, query, parent, blocks, n)
+            children = add_alternatives(tree, generator, query, parent, blocks, n)
             if not children:
                 _end(tree, parent, "no_alternatives", query)
                 ended += 1
@@ -102,7 +102,7 @@ def build_tree(
     return tree
 
 
-def _children(
+def add_alternatives(
     tree: ProgramTree,
     generator: Generator,
     query: Query,
@@ -110,7 +110,11 @@ def _children(
     blocks: list[str],
     n: int,
 ) -> list[tuple[str, str, str | None]]:
-    """Ask for ``n`` next blocks and add them under ``parent``: ``(node, block, failure)``."""
+    """Ask for ``n`` next blocks and add them under ``parent``: ``(node, block, failure)``.
+
+    An answer that is not one block numbered for this step becomes a failing block
+    (``malformed``), a generator that raises gives one (``request_failed``), and identical
+    alternatives become one node that lists the origins it merged."""
     step = len(blocks) + 1
     try:
         if blocks:
