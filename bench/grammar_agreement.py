@@ -12,6 +12,7 @@ sandbox pool (one call cache per run of the benchmark), and prints:
 - API calls made by the backend against the calls the programs made.
 
     python bench/grammar_agreement.py [--queries 200] [--seed 0] [--alternatives 2] [--workers 2]
+        [--crash-rate 0]   (the share of faulty blocks that are runtime faults)
 """
 
 from __future__ import annotations
@@ -70,10 +71,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alternatives", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--crash-rate", type=float, default=0.0, help="share of faulty blocks that fail at run time"
+    )
     parser.add_argument("--show", type=int, default=5, help="disagreements to print")
     args = parser.parse_args()
     started = time.perf_counter()
-    generator = GrammarGenerator(seed=args.seed)
+    generator = GrammarGenerator(seed=args.seed, crash_rate=args.crash_rate)
     agree, total = Counter(), Counter()
     fault_leaves, fault_changed, misrecorded = Counter(), Counter(), 0
     shown, calls, leaves = 0, 0, 0

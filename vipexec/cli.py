@@ -426,6 +426,38 @@ LlmTimeout = Annotated[float, typer.Option(help="Seconds per request.")]
 LlmRetries = Annotated[int, typer.Option(help="Retries after a timeout, 429 or 5xx.")]
 LlmBackoff = Annotated[float, typer.Option(help="Seconds before the first retry (doubles).")]
 PromptFile = Annotated[Path | None, typer.Option(help="Prompt file replacing the packaged one.")]
+FaultRate = Annotated[
+    float | None,
+    typer.Option(help="Chance that a further alternative of a grammar step is faulty (0 to 1)."),
+]
+CrashRate = Annotated[
+    float | None,
+    typer.Option(help="Share of the grammar's faulty blocks that fail at run time (0 to 1)."),
+]
+Noise = Annotated[
+    float | None,
+    typer.Option(help="Error rate of each perception call on the noisy backend (0: clean)."),
+]
+NoisyShare = Annotated[
+    float | None, typer.Option(help="Share of the queries run on the noisy backend (0 to 1).")
+]
+
+
+def _negatives(preset: str, fault_rate: float | None, crash_rate: float | None,
+               noise: float | None, share: float | None):  # fmt: skip
+    """The preset's negatives with the options given on the command line (a bad one: exit 2)."""
+    import dataclasses
+
+    from vipexec.build.cli import PRESETS
+
+    if preset not in PRESETS:
+        raise fail(f"--preset {preset!r}: one of {', '.join(PRESETS)}")
+    given = dict(fault_rate=fault_rate, crash_rate=crash_rate, noise=noise, noisy_share=share)
+    for name, value in given.items():
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+            raise fail(f"--{name.replace('_', '-')} {value}: expected a number from 0 to 1")
+    chosen = {name: value for name, value in given.items() if value is not None}
+    return dataclasses.replace(PRESETS[preset], **chosen)
 
 
 def _tree_settings(
@@ -483,6 +515,11 @@ def build_cli(
     llm_retries: LlmRetries = 3,
     llm_backoff: LlmBackoff = 1.0,
     prompt: PromptFile = None,
+    preset: Annotated[str, typer.Option(help="Negatives: plain or reward.")] = "plain",
+    fault_rate: FaultRate = None,
+    crash_rate: CrashRate = None,
+    noise: Noise = None,
+    noisy_share: NoisyShare = None,
 ) -> None:
     """Build the step dataset of your queries: program trees, labels, CoT steps, splits by
     image."""
@@ -508,6 +545,7 @@ def build_cli(
             seed=seed,
             limits=limits,
             llm=llm,
+            negatives=_negatives(preset, fault_rate, crash_rate, noise, noisy_share),
             command=command_line(),
         )
     )
@@ -523,6 +561,11 @@ def dataset_cli(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same dataset).")] = 0,
     workers: Annotated[int, typer.Option(help="Queries processed in parallel.")] = 1,
     engine: Annotated[str, typer.Option(help="local (processes) or ray.")] = "local",
+    preset: Annotated[str, typer.Option(help="Negatives: plain or reward.")] = "plain",
+    fault_rate: FaultRate = None,
+    crash_rate: CrashRate = None,
+    noise: Noise = None,
+    noisy_share: NoisyShare = None,
 ) -> None:
     """Synthetic step dataset (scenes and queries, then `vipexec build`), or `stats FOLDER`:
     print a build's card and check that no image is in two splits."""
@@ -542,6 +585,7 @@ def dataset_cli(
             seed=seed,
             workers=workers,
             engine=engine,
+            negatives=_negatives(preset, fault_rate, crash_rate, noise, noisy_share),
             command=command_line(),
         )
     )

@@ -12,16 +12,19 @@ object's visible pixels), what a word means is the world's language
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vipexec.labelers._blocks import plain
 from vipexec.modules.backend import Backend, Box, box_iou
 from vipexec.modules.images import image_id
 from vipexec.modules.methods import lookup
 from vipexec.modules.synthetic import language, world
-from vipexec.modules.synthetic.scene import Rendered
+from vipexec.modules.synthetic.scene import Rendered, SceneSpec, render
 
 __all__ = ["TruthBackend", "TruthObject", "TruthScene", "same_result"]
 
@@ -42,6 +45,43 @@ class TruthBackend(Backend):
         if key not in self._scenes:
             self._scenes[key] = TruthScene.of(rendered)
         return key
+
+    def add_scene_file(self, path: str | Path) -> str | None:
+        """Register the scene a scene file describes, rendered again from the spec it records
+        (a clip's file: nothing, None); returns its image id."""
+        truth = json.loads(Path(path).read_text(encoding="utf-8"))
+        if truth.get("kind") != "scene":
+            return None
+        return self.add(render(SceneSpec.from_dict(truth["spec"])))
+
+    def knows(self, image: str) -> bool:
+        return image in self._scenes
+
+    def judge_call(self, call: dict[str, Any], store: Any) -> bool | None:
+        """Whether a recorded call's result is the truth's answer to the same call (None: not
+        judged: the call failed, its method is not compared, or its pixels are unknown)."""
+        method = call.get("method")
+        entry = lookup(method)
+        if call.get("error") or entry is None or entry.agreement is None:
+            return None
+        image, box = call.get("image"), call.get("box")
+        if image is None or box is None or image not in store or not self.knows(image):
+            return None
+        args = {k: plain(v) for k, v in (call.get("args") or {}).items()}
+        options = args.get("options")
+        if isinstance(options, dict):
+            args["options"] = [plain(o) for o in options.get("items", [])]
+        result = call.get("result") or {}
+        values = [args.get(name) for name in entry.backend_args]
+        box = tuple(int(v) for v in box)
+        expected = getattr(self, method)(store.pixels(image), box, *values)
+        if entry.result != "patches":
+            return same_result(method, result.get("value"), expected)
+        items = result.get("items") or []
+        if len(items) != result.get("len", len(items)):
+            return None
+        got = [[plain(v) for v in item.get("items", [])] for item in items]
+        return same_result(method, got, expected)
 
     def reading(self, image: np.ndarray) -> TruthScene:
         key = image_id(image)

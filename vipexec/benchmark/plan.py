@@ -19,16 +19,29 @@ Fault kinds (what the variant gets wrong):
 - ``wrong_sort_order``: a sort reversed;
 - ``any_all_swap``: ``any`` for ``all`` or back;
 - ``generic_noun``: the object word replaced by ``object``, dropping what the query asked for.
+
+Runtime fault kinds (:data:`RUNTIME_FAULT_KINDS`) make the block fail when it runs, the way
+programs written by language models fail; every step gets those that fit its correct code
+(:func:`runtime_faults`), so no family lists them:
+
+- ``misspelled_method``: an API method or property the ImagePatch does not have
+  (``find`` -> ``find_all``): AttributeError;
+- ``wrong_type_method``: a method of another type called on a list (``len(x)`` ->
+  ``x.size()``): AttributeError;
+- ``index_out_of_range``: an index one past the end (``x[0]`` -> ``x[len(x)]``): IndexError;
+- ``none_result``: the None of an in-place helper kept (``x.sort(...)`` -> ``x = x.sort(...)``):
+  the next block that reads ``x`` fails with a TypeError.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from vipexec.engine.output import DONE_LINE
 
-FAULT_KINDS = (
+CODE_FAULT_KINDS = (
     "wrong_operator",
     "negation",
     "attribute_word",
@@ -40,6 +53,15 @@ FAULT_KINDS = (
     "any_all_swap",
     "generic_noun",
 )
+"""faults that run to the end with a wrong result"""
+RUNTIME_FAULT_KINDS = (
+    "misspelled_method",
+    "wrong_type_method",
+    "index_out_of_range",
+    "none_result",
+)
+"""faults that make a block fail at run time (see the module docstring)"""
+FAULT_KINDS = CODE_FAULT_KINDS + RUNTIME_FAULT_KINDS
 DONE = f'print("{DONE_LINE}")'
 """the line that ends every least-to-most program"""
 
@@ -98,8 +120,10 @@ class Also:
 
 
 def step(description: str, code: str, *others: Fault | Also) -> Step:
-    """A step whose correct code is ``code``; ``others`` add correct styles and faults."""
+    """A step whose correct code is ``code``; ``others`` add correct styles and faults, and the
+    runtime faults that fit ``code`` come last (:func:`runtime_faults`)."""
     variants = [Variant(code)]
+    others = (*others, *runtime_faults(code))
     for other in others:
         if isinstance(other, Also):
             variants.append(Variant(other.code))
@@ -108,6 +132,37 @@ def step(description: str, code: str, *others: Fault | Also) -> Step:
             raise ValueError(f"fault {other.kind}: {other.old!r} is not unique in {code!r}")
         variants.append(Variant(code.replace(other.old, other.new), other.kind))
     return Step(description, tuple(variants))
+
+
+MISSPELLINGS = (
+    (".find(", ".find_all("),
+    (".simple_query(", ".query("),
+    (".exists(", ".exist("),
+    (".compute_depth(", ".depth("),
+    (".best_text_match(", ".best_match("),
+    (".verify_property(", ".has_property("),
+    (".horizontal_center", ".center_x"),
+    (".vertical_center", ".center_y"),
+)
+"""API names and the names a model misremembers them as, those called unconditionally first"""
+
+
+def runtime_faults(code: str) -> list[Fault]:
+    """The runtime faults (:data:`RUNTIME_FAULT_KINDS`) that fit a step's correct ``code``: at
+    most one per kind, each a substitution of a text that occurs once in ``code``."""
+    faults = []
+    misspelt = next((pair for pair in MISSPELLINGS if code.count(pair[0]) == 1), None)
+    if misspelt is not None:
+        faults.append(Fault("misspelled_method", *misspelt))
+    for kind, pattern, wrong in (
+        ("wrong_type_method", r"len\((\w+)\)", r"\1.size()"),
+        ("index_out_of_range", r"\b(\w+)\[(?:0|-1)\]", r"\1[len(\1)]"),
+        ("none_result", r"(?m)^([ \t]*)(\w+)\.sort\(", r"\1\2 = \2.sort("),
+    ):
+        found = next((m for m in re.finditer(pattern, code) if code.count(m.group(0)) == 1), None)
+        if found is not None:
+            faults.append(Fault(kind, found.group(0), found.expand(wrong)))
+    return faults
 
 
 def report(name: str) -> str:

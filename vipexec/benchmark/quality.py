@@ -30,18 +30,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from vipexec.benchmark.oracle import TruthBackend, same_result
+from vipexec.benchmark.oracle import TruthBackend
 from vipexec.benchmark.templates import TEMPLATES, Fault, Instance, make_instances
 from vipexec.core.program import Program
 from vipexec.core.run import Run
 from vipexec.core.step_rows import DIMENSIONS
-from vipexec.labelers._blocks import ancestors, descendants, plain
+from vipexec.labelers._blocks import ancestors, descendants
 from vipexec.labelers.apply import label_run
 from vipexec.labelers.attribute import AttributeLabeler
 from vipexec.labelers.base import LabelContext
 from vipexec.labelers.logic import LogicLabeler
 from vipexec.labelers.relevance import RelevanceLabeler
-from vipexec.modules.methods import lookup
 
 __all__ = [
     "DIMENSIONS",
@@ -298,7 +297,7 @@ def _attribute_truth(run: Run, world: _World) -> list[bool | None]:
     blocks = run.program.blocks
     wrong: dict[int, bool | None] = {}
     for trace in run.blocks:
-        verdicts = [_call_truth(call, world) for call in trace.calls]
+        verdicts = [world.truth_backend.judge_call(call, world.store) for call in trace.calls]
         judged = [v for v in verdicts if v is not None]
         if any(v is False for v in judged):
             wrong[trace.index] = True
@@ -317,32 +316,6 @@ def _attribute_truth(run: Run, world: _World) -> list[bool | None]:
         else:
             out.append(True)
     return out
-
-
-def _call_truth(call: dict[str, Any], world: _World) -> bool | None:
-    """Whether a recorded call's result matches the truth backend's answer (None: unjudged)."""
-    method = call.get("method")
-    entry = lookup(method)
-    if call.get("error") or entry is None or entry.agreement is None:
-        return None
-    image, box = call.get("image"), call.get("box")
-    if image is None or box is None or image not in world.store:
-        return None
-    pixels = world.store.pixels(image)
-    args = {k: plain(v) for k, v in (call.get("args") or {}).items()}
-    options = args.get("options")
-    if isinstance(options, dict):
-        args["options"] = [plain(o) for o in options.get("items", [])]
-    result = call.get("result") or {}
-    values = [args.get(name) for name in entry.backend_args]
-    expected = getattr(world.truth_backend, method)(pixels, tuple(int(v) for v in box), *values)
-    if entry.result != "patches":
-        return same_result(method, result.get("value"), expected)
-    items = result.get("items") or []
-    if len(items) != result.get("len", len(items)):
-        return None
-    got = [[plain(v) for v in item.get("items", [])] for item in items]
-    return same_result(method, got, expected)
 
 
 # --- the benchmark ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ invocation or input (one line on stderr).
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -16,7 +17,29 @@ from vipexec.core.errors import VipexecError
 from vipexec.generate.command import LLMSettings
 from vipexec.generate.tree_builder import TreeLimits
 
-__all__ = ["build_command", "dataset_command", "stats_command"]
+__all__ = ["PRESETS", "Negatives", "build_command", "dataset_command", "stats_command"]
+
+
+@dataclass(frozen=True)
+class Negatives:
+    """How a build makes negative steps beyond the grammar's code faults (see docs/build.md)."""
+
+    fault_rate: float = 0.5
+    """chance that a further alternative of a grammar step is faulty"""
+    crash_rate: float = 0.0
+    """share of the grammar's faulty alternatives that fail at run time"""
+    noise: float = 0.0
+    """error rate of each perception operation on the noisy backend"""
+    noisy_share: float = 1.0
+    """share of the queries run on the noisy backend (when ``noise`` > 0)"""
+
+
+PRESETS = {
+    "plain": Negatives(),
+    "reward": Negatives(fault_rate=0.9, crash_rate=0.6, noise=0.3, noisy_share=1.0),
+}
+"""``--preset``: ``plain`` (code faults only, clean backend) and ``reward`` (relevance and
+attribute negatives frequent enough to measure a reward model on)"""
 
 
 def build_command(
@@ -32,6 +55,7 @@ def build_command(
     seed: int = 0,
     limits: TreeLimits | None = None,
     llm: LLMSettings | None = None,
+    negatives: Negatives | None = None,
     command: str,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -49,6 +73,7 @@ def build_command(
     if config is not None and not config.is_file():
         return _fail(stderr, f"--config {config}: no such file")
     limits = limits or TreeLimits()
+    negatives = negatives or Negatives()
     settings = BuildSettings(
         images=str(images.resolve()),
         out=str(out.resolve()),
@@ -59,6 +84,10 @@ def build_command(
         alternatives=limits.alternatives,
         max_steps=limits.max_steps,
         max_leaves=limits.max_leaves,
+        fault_rate=negatives.fault_rate,
+        crash_rate=negatives.crash_rate,
+        noise=negatives.noise,
+        noisy_share=negatives.noisy_share,
         llm=llm.to_dict() if llm is not None and "llm" in (generator, converter) else None,
     )
     bar = BuildProgress(stderr, enabled=show_progress)
@@ -87,6 +116,7 @@ def dataset_command(
     seed: int = 0,
     workers: int = 1,
     engine: str = "local",
+    negatives: Negatives | None = None,
     command: str,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -114,6 +144,7 @@ def dataset_command(
         seed=seed,
         workers=workers,
         engine=engine,
+        negatives=negatives,
         command=command,
         stdout=stdout,
         stderr=stderr,

@@ -163,6 +163,7 @@ def _finish(
         "converter": settings.converter,
         "models": _models(settings),
         "seed": settings.seed,
+        "crash_rate": settings.crash_rate,
         "command": command,
         "errors": len(errors),
         "trl_view": TRL_RULE,
@@ -180,8 +181,13 @@ def _rank(order: list[str], split: str) -> tuple[int, str]:
 
 
 def _models(settings: BuildSettings) -> dict[str, Any]:
+    from vipexec.build.backends import CLEAN, NOISY
+
     if settings.config is None:
-        return {"backend": "synthetic"}
+        if settings.noise > 0 and settings.noisy_share > 0:
+            noisy = {"backend": NOISY, "noise": settings.noise, "share": settings.noisy_share}
+            return {"backend": CLEAN, "noisy": noisy}
+        return {"backend": CLEAN}
     return {"config": settings.config, "sha256": _file_hash(Path(settings.config))}
 
 

@@ -3,7 +3,8 @@
 Layout of an output folder (rows in query order, then program order, whatever order the
 journal holds them in):
 
-- ``data/{split}-00000-of-0000N.parquet``: the rows, one set of shards per split;
+- ``data/{split}-00000-of-0000N.parquet``: the rows, one set of shards per split (the
+  step-row contract's columns, and the build's own ``meta`` keys: :data:`BUILD_META`);
 - ``jsonl/{split}-00000-of-0000N.jsonl``: the same rows as JSON lines;
 - ``trl/{split}-....parquet``: the TRL view (``prompt``, ``completions``, ``labels``,
   ``images``) whose labels are all booleans: a row is cut before its first unknown step, and a
@@ -23,7 +24,7 @@ from typing import Any
 
 from vipexec.dataset import dataset_format, step_schema, write_rows
 
-__all__ = ["ROWS_PER_SHARD", "shard_names", "trl_view", "write_output"]
+__all__ = ["BUILD_META", "ROWS_PER_SHARD", "shard_names", "trl_view", "write_output"]
 
 ROWS_PER_SHARD = 5_000
 TRL_COLUMNS = ("prompt", "completions", "labels", "images")
@@ -31,6 +32,11 @@ TRL_RULE = (
     "rows are cut before their first step with an unknown (null) label; rows whose first step "
     "is unknown are left out"
 )
+
+
+BUILD_META = {"backend": "string", "noise": "float", "code_steps": "strings"}
+"""``meta`` keys a build adds to the contract's: the backend a program ran on, its error rate,
+and one code-and-values step per block (:mod:`vipexec.build.code_steps`)"""
 
 
 def trl_view(row: dict[str, Any]) -> dict[str, Any] | None:
@@ -57,11 +63,11 @@ def write_output(
 ) -> dict[str, dict[str, int]]:
     """Write every file but the card; returns ``{split: {"rows", "trl_rows"}}``."""
     _remove_stale(out)
-    trl_schema = _trl_schema()
+    trl_schema, row_schema = _trl_schema(), _row_schema()
     counts = {}
     for split, rows in rows_by_split.items():
         trl_rows = [view for view in map(trl_view, rows) if view is not None]
-        _write_shards(out / "data", split, rows, ".parquet")
+        _write_shards(out / "data", split, rows, ".parquet", schema=row_schema)
         _write_shards(out / "jsonl", split, rows, ".jsonl")
         _write_shards(out / "trl", split, trl_rows, ".parquet", schema=trl_schema)
         counts[split] = {"rows": len(rows), "trl_rows": len(trl_rows)}
@@ -83,6 +89,17 @@ def _write_shards(
     for index, name in enumerate(names):
         chunk = rows[index * ROWS_PER_SHARD : (index + 1) * ROWS_PER_SHARD]
         write_rows(chunk, folder / name, dataset_format(Path(name)), **options)
+
+
+def _row_schema() -> Any:
+    import pyarrow as pa
+
+    kinds = {"string": pa.string(), "float": pa.float64(), "strings": pa.list_(pa.string())}
+    full = step_schema()
+    meta = full.field("meta").type
+    fields = [meta.field(i) for i in range(meta.num_fields)]
+    fields += [pa.field(name, kinds[kind]) for name, kind in BUILD_META.items()]
+    return full.set(full.get_field_index("meta"), pa.field("meta", pa.struct(fields)))
 
 
 def _trl_schema() -> Any:

@@ -2,20 +2,26 @@
 
 For one query, :func:`tree_programs` grows the tree with the context's generator
 (:func:`vipexec.generate.tree_builder.build_tree`), runs every program in the worker's sandbox
+over the query's backend (:mod:`vipexec.build.backends`: clean or noisy)
 (:func:`vipexec.generate.execute_tree.execute_tree`), labels every node
 (:func:`vipexec.labelers.apply.label_tree`) and writes each node's CoT step
 (:func:`vipexec.generate.execute_tree.write_cot`), each as its own timed stage. It yields one
 labelled run per program (end node): the labels and CoT texts are the tree nodes' along the
-path, and the block ids are the path's node ids. A path that ends where a generator request
-failed (a server down, a query the grammar cannot plan) is an error line, not a row.
+path (programs that failed at one shared block make one row), and the block ids are the path's
+node ids; its extra ``meta`` is the backend it ran on and its code steps
+(:mod:`vipexec.build.code_steps`). A path that ends where a generator request failed (a server
+down, a query the grammar cannot plan) is an error line, not a row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+from vipexec.build.code_steps import code_steps
 from vipexec.build.unit import LabelledRun
+from vipexec.core.run import Run
 from vipexec.generate.protocol import Query
 
 __all__ = ["tree_programs"]
@@ -30,16 +36,24 @@ def tree_programs(query: Query, context: Any) -> Iterator[LabelledRun]:
 
     with context.clock.stage("generate"):
         tree = build_tree(context.generator, query, context.limits, seed=context.settings.seed)
+    backend = context.backend_of(query)
+    sandbox = context.sandbox_for(backend)
     with context.clock.stage("execute"):
-        outcome = execute_tree(tree, query, context.sandbox, labelers=(), converter=None)
+        outcome = execute_tree(tree, query, sandbox, labelers=(), converter=None)
     with context.clock.stage("label"):
-        store = context.sandbox.images
+        store = sandbox.images
         label_tree(tree, context.labelers, context=LabelContext(query=query.query, store=store))
     with context.clock.stage("convert"):
         write_cot(tree, query, outcome.runs, context.converter)
+    yielded = set()
     for end, run in outcome.runs.items():
-        # a program that failed ran only up to its failing block: its row ends there
+        # a program that failed ran only up to its failing block: its row ends there, and the
+        # programs that share the blocks up to that failure are one row, not one per ending
+        run = _up_to_failure(run)
         path = tree.path(end)[: len(run.blocks)]
+        if tuple(path) in yielded:
+            continue
+        yielded.add(tuple(path))
         nodes = [tree.graph.nodes[node] for node in path]
         for block, node in zip(run.blocks, nodes, strict=True):
             block.labels = dict(node.get("labels") or {})
@@ -53,7 +67,16 @@ def tree_programs(query: Query, context: Any) -> Iterator[LabelledRun]:
             correct=end_data["ends"][0]["correct"],
             # a request that failed wrote no block: nothing to learn from, so no row
             failure=(end_data.get("origin") or {}).get("error") if failed_request else None,
+            meta={"backend": backend.name, "noise": backend.noise, "code_steps": code_steps(run)},
         )
+
+
+def _up_to_failure(run: Run) -> Run:
+    """``run`` without the blocks after the one that failed."""
+    failed = run.error.block if run.error is not None else None
+    if failed is None or failed + 1 >= len(run.blocks):
+        return run
+    return dataclasses.replace(run, blocks=run.blocks[: failed + 1])
 
 
 def _variant(nodes: list[dict[str, Any]]) -> str:

@@ -40,6 +40,8 @@ class LabelledRun:
     when the query has no expected answer"""
     failure: str | None = None
     """why this path is no program (its generator request failed): an error line, not a row"""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """extra ``meta`` keys of the row (the backend it ran on, its code steps)"""
 
 
 @dataclass
@@ -116,6 +118,7 @@ def process(query: Query, context: Any) -> QueryResult:
                     correct=item.correct,
                 )
                 row["meta"]["block_ids"] = list(item.block_ids)
+                row["meta"].update(item.meta)
                 validate_row(row)
             except Exception as exc:  # one program's failure must not cost the query's others
                 result.errors.append(f"{program_id}: {_describe(exc)}")

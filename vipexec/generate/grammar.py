@@ -7,7 +7,10 @@ the plan lists its variants: correct ones in several code styles and ones with a
 Asked for ``n`` alternatives after ``k - 1`` blocks, the generator returns ``n`` distinct
 variants of step ``k``: the first one always correct (so every tree holds a fault-free program),
 each further one faulty with probability ``fault_rate``, chosen by a seed derived from the
-generator's seed, the query id and the blocks so far (the same tree on every run). A variant's
+generator's seed, the query id and the blocks so far (the same tree on every run). A faulty
+alternative is a runtime fault (:data:`~vipexec.benchmark.plan.RUNTIME_FAULT_KINDS`: the block
+fails when it runs) with probability ``crash_rate`` where the step has one; with ``crash_rate``
+0 runtime faults are never proposed and trees are those of a generator without them. A variant's
 ``origin`` records its family, style, variant index and ``fault`` (``{"kind", "step"}``, or
 None); the last step prints the answer, then ``Work is Done!``.
 """
@@ -19,7 +22,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from vipexec.benchmark.plan import Plan
+from vipexec.benchmark.plan import RUNTIME_FAULT_KINDS, Plan
 from vipexec.benchmark.scene_facts import Scene
 from vipexec.benchmark.synthetic_queries import build_plan
 from vipexec.generate.protocol import Alternative, Query
@@ -32,11 +35,13 @@ class GrammarGenerator:
 
     name = "grammar"
 
-    def __init__(self, *, seed: int = 0, fault_rate: float = 0.5) -> None:
-        if not 0.0 <= fault_rate <= 1.0:
-            raise ValueError(f"fault_rate must be within [0, 1], got {fault_rate!r}")
+    def __init__(self, *, seed: int = 0, fault_rate: float = 0.5, crash_rate: float = 0.0) -> None:
+        for name, rate in (("fault_rate", fault_rate), ("crash_rate", crash_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {rate!r}")
         self.seed = seed
         self.fault_rate = fault_rate
+        self.crash_rate = crash_rate
         self._plans: dict[tuple[str, str, int], Plan] = {}
 
     def plan(self, query: Query) -> Plan:
@@ -78,14 +83,22 @@ class GrammarGenerator:
 
     def _choose(self, variants: Sequence[Any], rng: random.Random, n: int) -> list[int]:
         correct = [i for i, v in enumerate(variants) if v.fault is None]
-        faulty = [i for i, v in enumerate(variants) if v.fault is not None]
+        faulty = [i for i, v in enumerate(variants) if v.fault not in (None, *RUNTIME_FAULT_KINDS)]
+        crashing = [i for i, v in enumerate(variants) if v.fault in RUNTIME_FAULT_KINDS]
         chosen = [rng.choice(correct)]
         correct.remove(chosen[0])
         rng.shuffle(correct)
         rng.shuffle(faulty)
-        while len(chosen) < n and (correct or faulty):
-            want_fault = faulty and (not correct or rng.random() < self.fault_rate)
-            chosen.append((faulty if want_fault else correct).pop())
+        if not self.crash_rate:
+            crashing = []  # and no draw for them: the trees of a generator without them
+        rng.shuffle(crashing)
+        while len(chosen) < n and (correct or faulty or crashing):
+            want_fault = (faulty or crashing) and (not correct or rng.random() < self.fault_rate)
+            if not want_fault:
+                chosen.append(correct.pop())
+                continue
+            crash = crashing and (not faulty or rng.random() < self.crash_rate)
+            chosen.append((crashing if crash else faulty).pop())
         return chosen
 
     def _origin(self, plan: Plan, number: int, index: int, sample: int) -> dict[str, Any]:
