@@ -91,6 +91,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bootstrap", type=int, default=1000, help="query-level resamples")
     p.add_argument("--rows", nargs="+", choices=ALL_ROWS, help="subset of rows to run")
     p.add_argument("--json", type=Path, help="also write the raw results here")
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="keep each run's val/test probabilities here (one .npz per row and seed) and "
+        "report every run found there, so seeds can be run in separate invocations",
+    )
     return p.parse_args(argv)
 
 
@@ -348,20 +354,27 @@ def main(argv: list[str] | None = None) -> int:
                 num_sanity_val_steps=0,
             )
             trainer.fit(lit, dm)
+            best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=True)
+            lit.load_state_dict(best["state_dict"])
+            lit.eval()
             predicted = {}
             for split in ("val", "test"):
                 loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
-                records = trainer.predict(lit, dataloaders=loader, ckpt_path=ckpt.best_model_path)
+                with torch.no_grad():
+                    records = [lit.predict_step(b, i) for i, b in enumerate(loader)]
                 predicted[split] = scores_from_records(records, steps[variant.text][split])
-            runs.setdefault(variant.name, []).append(
-                Run(predicted["val"], predicted["test"], time.perf_counter() - t)
-            )
+            run = Run(predicted["val"], predicted["test"], time.perf_counter() - t)
+            runs.setdefault(variant.name, []).append(run)
+            if args.runs_dir is not None:
+                save_run(args.runs_dir, variant.name, seed, run)
             print(
                 f"  seed {seed} {variant.name}: {time.perf_counter() - t:.0f} s",
                 file=sys.stderr,
                 flush=True,
             )
 
+    if args.runs_dir is not None:
+        runs = {**runs, **load_runs(args.runs_dir, exclude=set(runs) | {MAJORITY, TFIDF})}
     results = summarise(runs, cot, args)
     print_report(results, cot, args, source, time.perf_counter() - started, code_missing)
     if args.json:
@@ -371,6 +384,32 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def save_run(folder: Path, name: str, seed: int, run: Run) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() else "_" for c in name)
+    np.savez(
+        folder / f"{safe}--seed{seed}.npz",
+        name=name,
+        seed=seed,
+        val=run.val,
+        test=run.test,
+        seconds=run.seconds,
+    )
+
+
+def load_runs(folder: Path, *, exclude: set[str]) -> dict[str, list[Run]]:
+    """Runs saved by earlier invocations (rows this invocation trained are not read)."""
+    found: dict[str, list[Run]] = {}
+    for path in sorted(folder.glob("*.npz")) if folder.is_dir() else ():
+        data = np.load(path)
+        name = str(data["name"])
+        if name not in exclude:
+            found.setdefault(name, []).append(
+                Run(data["val"], data["test"], float(data["seconds"]))
+            )
+    return found
 
 
 def summarise(runs: dict[str, list[Run]], cot: dict[str, Steps], args) -> dict[str, dict]:
