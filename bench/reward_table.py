@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     if args.runs_dir is not None:
-        runs = {**runs, **load_runs(args.runs_dir, exclude=set(runs) | {MAJORITY, TFIDF})}
+        runs.update(load_runs(args.runs_dir))  # this invocation's runs and earlier ones
     results = summarise(runs, cot, args)
     print_report(results, cot, args, source, time.perf_counter() - started, code_missing)
     if args.json:
@@ -399,16 +399,13 @@ def save_run(folder: Path, name: str, seed: int, run: Run) -> None:
     )
 
 
-def load_runs(folder: Path, *, exclude: set[str]) -> dict[str, list[Run]]:
-    """Runs saved by earlier invocations (rows this invocation trained are not read)."""
+def load_runs(folder: Path) -> dict[str, list[Run]]:
+    """Every learned run saved in ``folder`` (one file per row and seed)."""
     found: dict[str, list[Run]] = {}
     for path in sorted(folder.glob("*.npz")) if folder.is_dir() else ():
         data = np.load(path)
-        name = str(data["name"])
-        if name not in exclude:
-            found.setdefault(name, []).append(
-                Run(data["val"], data["test"], float(data["seconds"]))
-            )
+        run = Run(data["val"], data["test"], float(data["seconds"]))
+        found.setdefault(str(data["name"]), []).append(run)
     return found
 
 
