@@ -481,7 +481,7 @@ def print_report(results, cot, args, source, total, code_missing) -> None:
             f"negatives: {', '.join(rates)}"
         )
     print(
-        f"\nSeeds {' '.join(map(str, args.seeds))}; frozen all-MiniLM-L6-v2 + pretrained image "
+        f"\nSeeds {' '.join(map(str, args.seeds))} (with --runs-dir, every saved seed); frozen all-MiniLM-L6-v2 + pretrained image "
         f"encoder, heads attn_dim {args.attn_dim}, {args.epochs} epochs ({args.finetune_epochs} "
         f"fine-tuned, top-layer lr {args.backbone_lr}), best epoch by val mean AUROC, threshold "
         f"per dimension by val macro-F1. Test split, in %: mean ± sd over seeds [95% query "
@@ -501,14 +501,15 @@ def print_report(results, cot, args, source, total, code_missing) -> None:
         cells += [with_ci(dims[d], "auroc") for d in DIMENSIONS]
         print(f"| {name} | " + " | ".join(cells) + " |")
     print("\nBalanced accuracy / accuracy (mean over seeds, %), seconds per run:\n")
-    print("| Model | " + " | ".join(DIMENSIONS) + " | s/run | unscored test steps |")
-    print("|---" * 6 + "|")
+    print("| Model | " + " | ".join(DIMENSIONS) + " | seeds | s/run | unscored test steps |")
+    print("|---" * 7 + "|")
     for name, res in results.items():
         dims = res["dimensions"]
         cells = [
             " / ".join(f"{100 * statistics.fmean(dims[d][m]):.1f}" for m in ("bal_acc", "acc"))
             for d in DIMENSIONS
         ]
+        cells.append(str(len(res["seconds"])))
         cells.append(f"{statistics.fmean(res['seconds']):.0f}")
         cells.append(str(res["test_steps_unscored"]))
         print(f"| {name} | " + " | ".join(cells) + " |")
