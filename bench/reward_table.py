@@ -481,7 +481,8 @@ def print_report(results, cot, args, source, total, code_missing) -> None:
             f"negatives: {', '.join(rates)}"
         )
     print(
-        f"\nSeeds {' '.join(map(str, args.seeds))} (with --runs-dir, every saved seed); frozen all-MiniLM-L6-v2 + pretrained image "
+        f"\nSeeds {' '.join(map(str, args.seeds))} (with --runs-dir: every saved seed); "
+        f"frozen all-MiniLM-L6-v2 + pretrained image "
         f"encoder, heads attn_dim {args.attn_dim}, {args.epochs} epochs ({args.finetune_epochs} "
         f"fine-tuned, top-layer lr {args.backbone_lr}), best epoch by val mean AUROC, threshold "
         f"per dimension by val macro-F1. Test split, in %: mean ± sd over seeds [95% query "
