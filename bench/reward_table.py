@@ -362,7 +362,9 @@ def main(argv: list[str] | None = None) -> int:
                 loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
                 with torch.no_grad():
                     records = [lit.predict_step(b, i) for i, b in enumerate(loader)]
-                predicted[split] = scores_from_records(records, steps[variant.text][split])
+                # Aligned with the CoT rows' steps (the code rows are the same rows in the
+                # same order), so that every row is scored on the same labelled steps.
+                predicted[split] = scores_from_records(records, cot[split])
             run = Run(predicted["val"], predicted["test"], time.perf_counter() - t)
             runs.setdefault(variant.name, []).append(run)
             if args.runs_dir is not None:
