@@ -92,6 +92,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", nargs="+", choices=ALL_ROWS, help="subset of rows to run")
     p.add_argument("--json", type=Path, help="also write the raw results here")
     p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: report the runs saved in --runs-dir (and the baselines)",
+    )
+    p.add_argument(
         "--runs-dir",
         type=Path,
         help="keep each run's val/test probabilities here (one .npz per row and seed) and "
@@ -272,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
 
     steps: dict[str, dict[str, Steps]] = {}
     text_cache = FeatureCache()  # the frozen MiniLM's last layer, shared by every frozen run
+    # Kept next to the saved runs: later invocations (other seeds) skip the backbone.
+    saved = args.runs_dir / f"text-features-{args.max_length}.pt" if args.runs_dir else None
+    if saved is not None and saved.is_file():
+        text_cache.load(saved)
     t0 = time.perf_counter()
     with torch.no_grad():
         backbone = Backbone(frozen).eval()
@@ -281,8 +290,12 @@ def main(argv: list[str] | None = None) -> int:
             dm.setup("test")
             steps[text] = {s: split_steps(dm.datasets[s]) for s in ("train", "val", "test")}
             for split in ("train", "val", "test"):
-                fill_cache(text_cache, backbone, dm.datasets[split], pad_id=encoder.pad_id)
+                if not args.report_only:
+                    fill_cache(text_cache, backbone, dm.datasets[split], pad_id=encoder.pad_id)
         del backbone
+    if saved is not None and not args.report_only:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        text_cache.save(saved)
     print(
         f"  text features for {len(text_cache)} rows: {time.perf_counter() - t0:.0f} s",
         file=sys.stderr,
@@ -315,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[TFIDF] = [Run(val, test, time.perf_counter() - t)] * len(args.seeds)
 
     baseline_runs()
-    for seed in args.seeds:
+    for seed in [] if args.report_only else args.seeds:
         for variant in LEARNED:
             if variant.name not in wanted:
                 continue
