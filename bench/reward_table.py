@@ -91,6 +91,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bootstrap", type=int, default=1000, help="query-level resamples")
     p.add_argument("--rows", nargs="+", choices=ALL_ROWS, help="subset of rows to run")
     p.add_argument("--json", type=Path, help="also write the raw results here")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: report the runs saved in --runs-dir (and the baselines)",
+    )
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="keep each run's val/test probabilities here (one .npz per row and seed) and "
+        "report every run found there, so seeds can be run in separate invocations",
+    )
     return p.parse_args(argv)
 
 
@@ -266,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
 
     steps: dict[str, dict[str, Steps]] = {}
     text_cache = FeatureCache()  # the frozen MiniLM's last layer, shared by every frozen run
+    # Kept next to the saved runs: later invocations (other seeds) skip the backbone.
+    saved = args.runs_dir / f"text-features-{args.max_length}.pt" if args.runs_dir else None
+    if saved is not None and saved.is_file():
+        text_cache.load(saved)
     t0 = time.perf_counter()
     with torch.no_grad():
         backbone = Backbone(frozen).eval()
@@ -275,8 +290,12 @@ def main(argv: list[str] | None = None) -> int:
             dm.setup("test")
             steps[text] = {s: split_steps(dm.datasets[s]) for s in ("train", "val", "test")}
             for split in ("train", "val", "test"):
-                fill_cache(text_cache, backbone, dm.datasets[split], pad_id=encoder.pad_id)
+                if not args.report_only:
+                    fill_cache(text_cache, backbone, dm.datasets[split], pad_id=encoder.pad_id)
         del backbone
+    if saved is not None and not args.report_only:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        text_cache.save(saved)
     print(
         f"  text features for {len(text_cache)} rows: {time.perf_counter() - t0:.0f} s",
         file=sys.stderr,
@@ -309,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[TFIDF] = [Run(val, test, time.perf_counter() - t)] * len(args.seeds)
 
     baseline_runs()
-    for seed in args.seeds:
+    for seed in [] if args.report_only else args.seeds:
         for variant in LEARNED:
             if variant.name not in wanted:
                 continue
@@ -348,20 +367,29 @@ def main(argv: list[str] | None = None) -> int:
                 num_sanity_val_steps=0,
             )
             trainer.fit(lit, dm)
+            best = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=True)
+            lit.load_state_dict(best["state_dict"])
+            lit.eval()
             predicted = {}
             for split in ("val", "test"):
                 loader = dm.val_dataloader() if split == "val" else dm.test_dataloader()
-                records = trainer.predict(lit, dataloaders=loader, ckpt_path=ckpt.best_model_path)
-                predicted[split] = scores_from_records(records, steps[variant.text][split])
-            runs.setdefault(variant.name, []).append(
-                Run(predicted["val"], predicted["test"], time.perf_counter() - t)
-            )
+                with torch.no_grad():
+                    records = [lit.predict_step(b, i) for i, b in enumerate(loader)]
+                # Aligned with the CoT rows' steps (the code rows are the same rows in the
+                # same order), so that every row is scored on the same labelled steps.
+                predicted[split] = scores_from_records(records, cot[split])
+            run = Run(predicted["val"], predicted["test"], time.perf_counter() - t)
+            runs.setdefault(variant.name, []).append(run)
+            if args.runs_dir is not None:
+                save_run(args.runs_dir, variant.name, seed, run)
             print(
                 f"  seed {seed} {variant.name}: {time.perf_counter() - t:.0f} s",
                 file=sys.stderr,
                 flush=True,
             )
 
+    if args.runs_dir is not None:
+        runs.update(load_runs(args.runs_dir))  # this invocation's runs and earlier ones
     results = summarise(runs, cot, args)
     print_report(results, cot, args, source, time.perf_counter() - started, code_missing)
     if args.json:
@@ -371,6 +399,29 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def save_run(folder: Path, name: str, seed: int, run: Run) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() else "_" for c in name)
+    np.savez(
+        folder / f"{safe}--seed{seed}.npz",
+        name=name,
+        seed=seed,
+        val=run.val,
+        test=run.test,
+        seconds=run.seconds,
+    )
+
+
+def load_runs(folder: Path) -> dict[str, list[Run]]:
+    """Every learned run saved in ``folder`` (one file per row and seed)."""
+    found: dict[str, list[Run]] = {}
+    for path in sorted(folder.glob("*.npz")) if folder.is_dir() else ():
+        data = np.load(path)
+        run = Run(data["val"], data["test"], float(data["seconds"]))
+        found.setdefault(str(data["name"]), []).append(run)
+    return found
 
 
 def summarise(runs: dict[str, list[Run]], cot: dict[str, Steps], args) -> dict[str, dict]:
@@ -445,7 +496,8 @@ def print_report(results, cot, args, source, total, code_missing) -> None:
             f"negatives: {', '.join(rates)}"
         )
     print(
-        f"\nSeeds {' '.join(map(str, args.seeds))}; frozen all-MiniLM-L6-v2 + pretrained image "
+        f"\nSeeds {' '.join(map(str, args.seeds))} (with --runs-dir: every saved seed); "
+        f"frozen all-MiniLM-L6-v2 + pretrained image "
         f"encoder, heads attn_dim {args.attn_dim}, {args.epochs} epochs ({args.finetune_epochs} "
         f"fine-tuned, top-layer lr {args.backbone_lr}), best epoch by val mean AUROC, threshold "
         f"per dimension by val macro-F1. Test split, in %: mean ± sd over seeds [95% query "
@@ -465,14 +517,15 @@ def print_report(results, cot, args, source, total, code_missing) -> None:
         cells += [with_ci(dims[d], "auroc") for d in DIMENSIONS]
         print(f"| {name} | " + " | ".join(cells) + " |")
     print("\nBalanced accuracy / accuracy (mean over seeds, %), seconds per run:\n")
-    print("| Model | " + " | ".join(DIMENSIONS) + " | s/run | unscored test steps |")
-    print("|---" * 6 + "|")
+    print("| Model | " + " | ".join(DIMENSIONS) + " | seeds | s/run | unscored test steps |")
+    print("|---" * 7 + "|")
     for name, res in results.items():
         dims = res["dimensions"]
         cells = [
             " / ".join(f"{100 * statistics.fmean(dims[d][m]):.1f}" for m in ("bal_acc", "acc"))
             for d in DIMENSIONS
         ]
+        cells.append(str(len(res["seconds"])))
         cells.append(f"{statistics.fmean(res['seconds']):.0f}")
         cells.append(str(res["test_steps_unscored"]))
         print(f"| {name} | " + " | ".join(cells) + " |")

@@ -23,14 +23,10 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     if positives == 0 or negatives == 0:
         return math.nan
     order = np.argsort(scores, kind="mergesort")
+    # Tied scores share the average of their 1-based ranks.
+    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
     ranks = np.empty(len(scores), dtype=np.float64)
-    sorted_scores = scores[order]
-    # Average ranks over ties.
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(scores)]])
-    for start, end in zip(starts, ends):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)
     rank_sum = ranks[labels].sum()
     return float((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
 

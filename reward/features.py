@@ -10,6 +10,7 @@ block ids; features are stored in float16 on the CPU, and are always rounded thr
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -21,6 +22,14 @@ class FeatureCache:
 
     def __len__(self) -> int:
         return len(self._store)
+
+    def save(self, path: str | Path) -> None:
+        """Write the cached features (for another process on the same backbone and rows)."""
+        torch.save(self._store, Path(path))
+
+    def load(self, path: str | Path) -> None:
+        """Add features written by :meth:`save`; the caller vouches for the same backbone."""
+        self._store.update(torch.load(Path(path), weights_only=True))
 
     @staticmethod
     def _keys(batch: dict[str, Any]) -> list[bytes]:

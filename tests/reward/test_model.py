@@ -153,6 +153,19 @@ def test_feature_cache_reuses_rounded_features(tiny_bert_dir):
     torch.testing.assert_close(first, probs(plain, encoder, rows), rtol=0, atol=2e-3)
 
 
+def test_feature_cache_saved_and_loaded_serves_another_model(tiny_bert_dir, tmp_path):
+    net, encoder = build(tiny_bert_dir, cache=True)
+    rows = [(PROMPT, STEPS)]
+    first = probs(net, encoder, rows)
+    net.feature_cache.save(tmp_path / "features.pt")
+    other, _ = build(tiny_bert_dir, cache=True)
+    other.feature_cache.load(tmp_path / "features.pt")
+    calls = []
+    other.backbone.register_forward_hook(lambda *a: calls.append(1))
+    torch.testing.assert_close(probs(other, encoder, rows), first, rtol=0, atol=0)
+    assert calls == [] and len(other.feature_cache) == 1
+
+
 def test_cache_requires_a_frozen_backbone():
     with pytest.raises(RewardError, match="needs tuning: frozen"):
         BackboneConfig(tuning="lora", cache_features=True)
