@@ -1,31 +1,49 @@
 """Runtime guards the policy compiles calls to, and the violation bookkeeping they share.
 
-Every refusal goes through :func:`refuse`, which files the violation with the active run (so a
-program that catches the exception is still reported) and returns the :class:`PolicyError`.
+Every refusal goes through :func:`refuse`, which words it with the program line that asked
+(:func:`vipexec.sandbox.language.policy.refusal`), files the violation with the active run (so a
+program that catches the exception is still reported, with its line) and returns the
+:class:`PolicyError`.
 """
 
 from __future__ import annotations
 
 import abc
 import string
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
 from vipexec.core.errors import PolicyError
+from vipexec.core.program import PROGRAM_FILE_PREFIX
 from vipexec.core.tracer import active_recorder
-from vipexec.sandbox.language.policy import FORMATTER_METHODS, attribute_name_problem
+from vipexec.sandbox.language.policy import FORMATTER_METHODS, attribute_name_problem, refusal
 
 _MISSING = object()
 _FORMATTER = string.Formatter()
 
 
-def refuse(message: str) -> PolicyError:
-    """Record a policy violation with the active run and return the exception to raise."""
+def refuse(what: str) -> PolicyError:
+    """Record a policy violation (``what`` names the construct: "X is not allowed") with the
+    active run and return the exception to raise."""
+    line = _program_line()
+    message = refusal(what, line)
     recorder = active_recorder()
     if recorder is not None:
-        recorder.note_violation(message)
+        recorder.note_violation(message, line)
     return PolicyError(message)
+
+
+def _program_line() -> int | None:
+    """The line the innermost frame of a program is at (the guard was called from it, or from
+    code it called), or None outside a program."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(PROGRAM_FILE_PREFIX):
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
@@ -94,7 +112,7 @@ def check_format_template(template: str, method: str = "format") -> None:
     for _literal, field, spec, _conversion in _FORMATTER.parse(template):
         if field is not None and ("." in field or "[" in field):
             raise refuse(
-                f"str.{method}() is not allowed with the field {{{field}}} "
+                f"str.{method}() with the field {{{field}}} is not allowed "
                 "(format fields may not read attributes or items)"
             )
         if spec:
@@ -140,7 +158,9 @@ class WriteGuard:
         kind = type(obj)
         if kind in self.WRITABLE_BUILTINS or kind in self.program_classes:
             return obj
-        raise refuse(f"cannot assign to attributes or items of type '{_type_name(kind)}'")
+        raise refuse(
+            f"assignment to attributes or items of type '{_type_name(kind)}' is not allowed"
+        )
 
     def make_class(self, name: str, bases: tuple, namespace: dict) -> type:
         """The ``__metaclass__`` of program classes: remembers them as writable."""
@@ -178,10 +198,10 @@ class GuardedType:
 
     def __call__(self, *args: Any) -> type:
         if len(args) != 1:
-            raise refuse(f"type() with {len(args)} arguments is not available to programs")
+            raise refuse(f"type() with {len(args)} arguments is not allowed (no class factory)")
         kind = type(args[0])
         if issubclass(kind, type):
-            raise refuse("type() of a class is not available to programs")
+            raise refuse("type() of a class is not allowed (no metaclasses)")
         return kind
 
     def __getitem__(self, item: Any) -> types.GenericAlias:
@@ -204,7 +224,7 @@ def forbidden(name: str, reason: str) -> Callable[..., Any]:
     """A stand-in builtin that refuses, so a program gets a clear reason instead of NameError."""
 
     def refused(*args: Any, **kwargs: Any) -> Any:
-        raise refuse(f"{name}() is not available to programs ({reason})")
+        raise refuse(f"{name}() is not allowed ({reason})")
 
     refused.__name__ = refused.__qualname__ = name
     return refused

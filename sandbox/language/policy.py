@@ -34,7 +34,12 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
+from RestrictedPython.transformer import (
+    ALLOWED_FUNC_NAMES,
+    FORBIDDEN_FUNC_NAMES,
+    INSPECT_ATTRIBUTES,
+    RestrictingNodeTransformer,
+)
 
 from vipexec.core.instrument import located_at
 from vipexec.core.names import LEAF_NODES
@@ -67,17 +72,33 @@ class PolicyProblem:
     message: str
 
 
+def refusal(what: str, line: int | None) -> str:
+    """The wording of every refusal, at compile time and at run time: the construct refused
+    and the line, ``policy: line 4: attribute '__class__' is not allowed``."""
+    return f"policy: line {line}: {what}" if line is not None else f"policy: {what}"
+
+
 def attribute_name_problem(name: str) -> str | None:
     """Why ``obj.<name>`` is refused whatever ``obj`` is, or None if the name is acceptable."""
     # RestrictedPython's transformer lets ``o._`` through but its safer_getattr refuses it:
     # without the runtime guard, the compile-time check must refuse it.
-    if name.startswith("_"):
-        return f'"{name}" is an invalid attribute name because it starts with "_"'
-    if name.endswith("__roles__"):
-        return f'"{name}" is an invalid attribute name because it ends with "__roles__"'
+    if name.startswith("_") or name.endswith("__roles__"):
+        return f"attribute {name!r} is not allowed"
     if name in INSPECT_ATTRIBUTES:
-        return f'"{name}" is a restricted name (interpreter internals)'
+        return f"attribute {name!r} is not allowed (interpreter internals)"
     return None
+
+
+_REFUSED_SYNTAX = {
+    "Nonlocal": "'nonlocal'",
+    "AsyncFunctionDef": "'async def'",
+    "Await": "'await'",
+    "AsyncFor": "'async for'",
+    "AsyncWith": "'async with'",
+    "TryStar": "'except*'",
+    "Match": "'match'",
+}
+"""how refusals name the statements RestrictedPython has no visitor for (by node class)"""
 
 
 def _write_guarded(value: ast.expr) -> ast.Call:
@@ -164,7 +185,36 @@ class ProgramPolicy(RestrictingNodeTransformer):
 
     def error(self, node: ast.AST, info: str) -> None:
         super().error(node, info)
-        self.problems.append(PolicyProblem(getattr(node, "lineno", None), info))
+        line = getattr(node, "lineno", None)
+        self.problems.append(PolicyProblem(line, refusal(info, line)))
+
+    def not_allowed(self, node: ast.AST) -> None:
+        kind = type(node).__name__
+        self.error(node, f"{_REFUSED_SYNTAX.get(kind, kind)} is not allowed")
+
+    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
+        # RestrictedPython's rules, in the words of our refusals
+        if name is None:
+            return
+        if name.startswith("_") and name != "_":
+            method = allow_magic_methods and name in ALLOWED_FUNC_NAMES and node.col_offset != 0
+            if not method:
+                self.error(node, f"name {name!r} is not allowed")
+        elif name.endswith("__roles__"):
+            self.error(node, f"name {name!r} is not allowed")
+        elif name in FORBIDDEN_FUNC_NAMES:
+            self.error(node, f"name {name!r} is not allowed (reserved)")
+
+    def check_import_names(self, node: ast.Import | ast.ImportFrom) -> ast.AST:
+        if getattr(node, "is_lazy", 0):  # Python 3.15: resolved by a builtin past the guard
+            self.error(node, "'lazy import' is not allowed")
+        for alias in node.names:
+            if alias.name == "*":
+                self.error(node, "'import *' is not allowed")
+            else:
+                self.check_name(node, alias.name)
+            self.check_name(node, alias.asname)
+        return self.node_contents_visit(node)
 
     # --- names ------------------------------------------------------------------------------
 
@@ -203,7 +253,7 @@ class ProgramPolicy(RestrictingNodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if isinstance(node.func, ast.Name) and node.func.id in ("exec", "eval"):
-            self.error(node, f"{node.func.id}() calls are not allowed")
+            self.error(node, f"{node.func.id}() is not allowed (no dynamic code)")
         return self.node_contents_visit(node)
 
     def guard_iter(self, node: ast.For | ast.comprehension) -> ast.AST:
@@ -218,7 +268,7 @@ class ProgramPolicy(RestrictingNodeTransformer):
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         target = node.target
         if isinstance(target, ast.Attribute) and target.attr in TYPE_DEPENDENT_ATTRIBUTES:
-            self.error(node, f'augmented assignment to ".{target.attr}" is not allowed')
+            self.error(node, f"augmented assignment to attribute {target.attr!r} is not allowed")
         return self.node_contents_visit(node)
 
     def visit_With(self, node: ast.With) -> ast.AST:

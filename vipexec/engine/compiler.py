@@ -28,11 +28,6 @@ class CompiledProgram:
     bound_names: tuple[tuple[str, ...], ...]
 
 
-def program_filename(program: Program) -> str:
-    # A name no real file has, so traceback frames of the program are told apart from ours.
-    return f"<vipexec:{program.name}>"
-
-
 def compile_program(
     program: Program, *, sandbox: bool, as_factory: bool = False
 ) -> CompiledProgram:
@@ -45,7 +40,7 @@ def compile_program(
     """
     if program.syntax_error is not None:
         raise CompileError([program.syntax_error], program.name)
-    filename = program_filename(program)
+    filename = program.filename
     key = (program.sha256, filename, program.entry, sandbox, as_factory)
     outcome = _COMPILED.get(key)
     if outcome is None:

@@ -186,8 +186,7 @@ def _run_error(
     compiled: CompiledProgram, recorder: Recorder, failure: BaseException | None
 ) -> RunError | None:
     if recorder.violations and (failure is None or isinstance(failure, PolicyError)):
-        message, block = recorder.violations[0]
-        line = _program_line(compiled, failure) if failure is not None else None
+        message, block, line = recorder.violations[0]
         return RunError("policy", "PolicyError", message, block, line)
     if failure is None:
         return None
