@@ -54,6 +54,8 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
     """
     if type(name) is not str:
         raise _name_type_error(name)
+    if name == "__name__":
+        return _class_name(obj)
     problem = attribute_name_problem(name)
     if problem:
         raise refuse(problem)
@@ -73,6 +75,14 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
         # typing's aliases lead to the collections.abc classes, whose registry is the host's
         raise refuse("ABC.register() is not allowed (it changes the host's isinstance checks)")
     return value
+
+
+def _class_name(obj: Any) -> str:
+    """``cls.__name__`` (``type(x).__name__``) for a class: a string, which leads nowhere. Other
+    objects' ``__name__`` (functions, modules) stays refused."""
+    if isinstance(obj, type):
+        return _type_name_of(obj)
+    raise refuse("attribute '__name__' is not allowed (only on classes, as in type(x).__name__)")
 
 
 def _checked_str_format(obj: Any, name: str) -> Callable[..., Any] | None:
@@ -168,6 +178,18 @@ class WriteGuard:
         self.program_classes.add(cls)
         return cls
 
+    def superclass_init(self, bound: Any) -> Any:
+        """``super(...).__init__`` (the policy compiles the expression to this call): the next
+        ``__init__`` after one of the program's own classes, on an instance of it. A super
+        object of any other class (a proxy's, an API class's) could re-initialise the caller's
+        objects, so it is refused."""
+        if type(bound) is super and bound.__thisclass__ in self.program_classes:
+            return bound.__init__
+        raise refuse(
+            "attribute '__init__' is not allowed "
+            "(only super().__init__ in a class the program defines)"
+        )
+
     def setattr(self, obj: Any, name: Any, value: Any) -> None:
         _check_write_name(name)
         setattr(self(obj), name, value)
@@ -233,3 +255,7 @@ def forbidden(name: str, reason: str) -> Callable[..., Any]:
 def _type_name(kind: type) -> str:
     # type's own descriptor: no hook of the class can intercept it
     return type.__getattribute__(kind, "__qualname__")
+
+
+_type_name_of = type.__dict__["__name__"].__get__
+"""a class's ``__name__`` by type's own descriptor (a metaclass cannot redefine it)"""

@@ -26,6 +26,11 @@ What it changes, and why (see docs/sandbox.md):
 - **Annotated assignments** (``n: int = 0``) are allowed: they bind like plain assignments.
 - **Class definitions** keep their line numbers and get ``metaclass=__metaclass__``, which lets
   the run know which classes the program defined (their instances are writable).
+- **Two dunder attributes behind guards**: ``super(...).__init__`` compiles to the write
+  guard's ``superclass_init`` (only for the program's own classes) and ``x.__name__`` to the
+  runtime ``_getattr_`` (only for classes): class code written by LLMs uses both.
+
+Every refusal is worded by :func:`refusal`: the construct and the line.
 """
 
 from __future__ import annotations
@@ -99,6 +104,12 @@ _REFUSED_SYNTAX = {
     "Match": "'match'",
 }
 """how refusals name the statements RestrictedPython has no visitor for (by node class)"""
+
+
+def _calls_super(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+    )
 
 
 def _write_guarded(value: ast.expr) -> ast.Call:
@@ -230,6 +241,17 @@ class ProgramPolicy(RestrictingNodeTransformer):
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         node = self.node_contents_visit(node)  # inner names first: problems in reading order
+        if isinstance(node.ctx, ast.Load) and node.attr == "__name__":
+            # a class's name: the runtime guard reads it for classes only
+            at = located_at(node)
+            getter = ast.Name("_getattr_", ast.Load(), **at)
+            return ast.Call(getter, [node.value, ast.Constant("__name__", **at)], [], **at)
+        if isinstance(node.ctx, ast.Load) and node.attr == "__init__" and _calls_super(node.value):
+            # super().__init__(...): the write guard hands it out in the program's own classes
+            at = located_at(node)
+            guard = ast.Name("_write_", ast.Load(), **at)
+            method = ast.Attribute(guard, "superclass_init", ast.Load(), **at)
+            return ast.Call(method, [node.value], [], **at)
         problem = attribute_name_problem(node.attr)
         if problem:
             self.error(node, problem)

@@ -138,6 +138,35 @@ ATTACKS = [
      "policy: line 1: attribute '__slots__' is not allowed"),
     ("forged image ref", "r = type(image)('ffffffffffffffff', 10, 10)\n"
      "n = ImagePatch(r).find('circle')\n", "runtime", "ffffffffffffffff"),
+    # admitted: super().__init__ in the program's own classes, a class's __name__
+    ("super of an API class", "class P(ImagePatch):\n    pass\np = P(image)\n"
+     "i = super(ImagePatch, p).__init__\n", "policy",
+     "policy: line 4: attribute '__init__' is not allowed (only super().__init__ in a class the "
+     "program defines)"),
+    ("super of a proxy", "p = ImagePatch(image)\ni = super(type(p), p).__init__\n", "policy",
+     "policy: line 2: attribute '__init__' is not allowed"),
+    ("rebound super", "class A:\n    def f(self, o):\n        super = lambda: o\n"
+     "        return super().__init__\nA().f(ImagePatch(image))\n", "policy",
+     "policy: line 4: attribute '__init__' is not allowed"),
+    ("aliased super", "class A:\n    def f(self):\n        s = super()\n"
+     "        return s.__init__\n", "policy",
+     "policy: line 4: attribute '__init__' is not allowed"),
+    ("super internals", "class A:\n    def f(self):\n        return super().__thisclass__\n",
+     "policy", "policy: line 3: attribute '__thisclass__' is not allowed"),
+    ("super to subclasses", "class A:\n    def f(self):\n"
+     "        return super().__subclasses__()\n", "policy",
+     "policy: line 3: attribute '__subclasses__' is not allowed"),
+    ("super init then self", "class A:\n    def f(self):\n"
+     "        return super().__init__.__self__\n", "policy",
+     "policy: line 3: attribute '__self__' is not allowed"),
+    ("function name", "n = len.__name__\n", "policy",
+     "policy: line 1: attribute '__name__' is not allowed (only on classes"),
+    ("module name", "import math\nn = getattr(math, '__name__')\n", "policy",
+     "policy: line 2: attribute '__name__' is not allowed"),
+    ("class name write", "class A:\n    pass\nA.__name__ = 'B'\n", "policy",
+     "policy: line 3: attribute '__name__' is not allowed"),
+    ("class of a caller object", "n = type(image).__module__\n", "policy",
+     "policy: line 1: attribute '__module__' is not allowed"),
     ("SystemExit", "raise SystemExit(0)\n", "runtime", "name 'SystemExit' is not defined"),
     ("KeyboardInterrupt", "raise KeyboardInterrupt\n", "runtime",
      "name 'KeyboardInterrupt' is not defined"),

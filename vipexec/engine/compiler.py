@@ -116,10 +116,13 @@ def _apply_policy(
     tree: ast.Module, program: Program, entry: ast.FunctionDef | None
 ) -> tuple[ast.Module, list[ast.Name]]:
     """The policy-transformed tree, and the reads in ``entry`` of builtins it may hoist."""
+    from vipexec.engine.hoist import NEVER_HOISTED
     from vipexec.sandbox.language.builtins import BUILTIN_NAMES
     from vipexec.sandbox.language.policy import ProgramPolicy
 
-    hoistable = BUILTIN_NAMES - program.bound_anywhere if entry is not None else frozenset()
+    hoistable = frozenset()
+    if entry is not None:
+        hoistable = BUILTIN_NAMES - NEVER_HOISTED - program.bound_anywhere
     policy = ProgramPolicy(entry, hoistable)
     tree = policy.visit(tree)
     if policy.problems:
