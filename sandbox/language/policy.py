@@ -129,6 +129,22 @@ _VISITORS: dict[type, Any] = {}
 """ProgramPolicy's visit method for each node class"""
 
 
+def _contents_only(self: Any, node: ast.AST) -> Any:
+    return self.node_contents_visit(node)
+
+
+def _only_visits_contents(method: Any) -> bool:
+    """Whether a visitor is RestrictedPython's ``return self.node_contents_visit(node)`` (most
+    of its visitors are: a node class it admits as it is)."""
+    code, plain = getattr(method, "__code__", None), _contents_only.__code__
+    return (
+        code is not None
+        and code.co_code == plain.co_code
+        and code.co_names == plain.co_names
+        and code.co_varnames == plain.co_varnames
+    )
+
+
 class ProgramPolicy(RestrictingNodeTransformer):
     """RestrictedPython's transformer with the changes listed in the module docstring."""
 
@@ -154,6 +170,8 @@ class ProgramPolicy(RestrictingNodeTransformer):
         method = _VISITORS.get(kind)
         if method is None:
             method = getattr(type(self), "visit_" + kind.__name__, type(self).generic_visit)
+            if _only_visits_contents(method):  # one call per node less
+                method = type(self).node_contents_visit
             _VISITORS[kind] = method
         return method(self, node)
 

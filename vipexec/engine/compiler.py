@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from vipexec.core.blocks import scan_source, split_blocks
 from vipexec.core.errors import CompileError, CompileProblem
-from vipexec.core.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
+from vipexec.core.instrument import HIDDEN_NAMES, instrument_blocks
 from vipexec.core.program import AST_LOCK, remember
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def compile_program(
     """Compile ``program``; raises :class:`CompileError` listing every problem with its block.
 
     ``as_factory`` (function form only) compiles just the entry function, undecorated, inside
-    ``def _vx_factory(_vx_rec, _vx_locals, _vx_any_error): ...; return <entry>``, so that the
+    ``def _vx_factory(<the instrumentation's hidden names>): ...; return <entry>``, so that the
     tracer's names are closure cells rather than globals: :func:`vipexec.traced` builds the
     function with the original module's globals and adds nothing to them.
     """
@@ -140,12 +140,11 @@ FACTORY_NAME = "_vx_factory"
 def _factory_module(tree: ast.Module, program: Program) -> ast.Module:
     entry = _entry_def(tree, program)
     entry.decorator_list = []
-    hidden = [RECORDER_NAME, LOCALS_NAME, ANY_ERROR_NAME]
     factory = ast.FunctionDef(
         name=FACTORY_NAME,
         args=ast.arguments(
             posonlyargs=[],
-            args=[ast.arg(arg=name) for name in hidden],
+            args=[ast.arg(arg=name) for name in HIDDEN_NAMES],
             kwonlyargs=[],
             kw_defaults=[],
             defaults=[],

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vipexec.core.errors import CompileError, InvalidArgumentError, PolicyError, RunInterrupted
-from vipexec.core.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME
+from vipexec.core.instrument import hidden_bindings
 from vipexec.core.program import Program
 from vipexec.core.run import BlockTrace, Run, RunError
 from vipexec.core.summarize import summarize
@@ -128,9 +128,7 @@ def build_globals(
             trusted = dict(_TRUSTED_BUILTINS)
             trusted["print"] = output.print
             env["__builtins__"] = trusted
-    env[RECORDER_NAME] = recorder
-    env[LOCALS_NAME] = locals
-    env[ANY_ERROR_NAME] = BaseException
+    env.update(hidden_bindings(recorder))
     return env
 
 
