@@ -35,7 +35,6 @@ from vipexec.core.program import Program
 from vipexec.core.run import BlockTrace, Run, RunError
 from vipexec.core.summarize import Limits
 from vipexec.core.tracer import Recorder, TraceLimits
-from vipexec.engine.compiler import program_filename
 from vipexec.engine.execute import execute, finish_run, summarize_inputs
 from vipexec.modules.api import build_api
 from vipexec.modules.dispatch import ServedCall, record_served, served_error
@@ -293,7 +292,7 @@ class Worker:
 def _forget_source(program: Program) -> None:
     """Drop the program's lines from ``linecache`` (the compiler files them for tracebacks;
     kept, one entry per distinct program would pile up for the worker's life)."""
-    linecache.cache.pop(program_filename(program), None)
+    linecache.cache.pop(program.filename, None)
 
 
 def _escaped_run(program: Program, exc: BaseException, inputs: Any, started: float) -> Run:

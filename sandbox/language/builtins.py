@@ -105,11 +105,13 @@ class ModuleView:
             return self._values[attr]
         except KeyError:
             if attr in self._withheld:
-                raise refuse(f"{self._name}.{attr} is not available to programs") from None
+                raise refuse(
+                    f"{self._name}.{attr} is not allowed (not in the sandbox's view)"
+                ) from None
             raise AttributeError(f"module {self._name!r} has no attribute {attr!r}") from None
 
     def __setattr__(self, attr: str, value: Any) -> None:
-        raise refuse(f"cannot assign to module {self._name!r}")
+        raise refuse(f"assignment to module {self._name!r} is not allowed")
 
     def __repr__(self) -> str:
         return f"<module {self._name!r} (sandbox view)>"
@@ -150,7 +152,7 @@ def guarded_import(
     level: int = 0,
 ) -> ModuleView:
     if level != 0:
-        raise refuse("relative imports are not allowed")
+        raise refuse("relative import is not allowed")
     if name not in MODULE_EXPORTS:
         allowed = ", ".join(sorted(MODULE_EXPORTS))
         raise refuse(f"import of {name!r} is not allowed (available: {allowed})")

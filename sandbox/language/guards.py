@@ -1,31 +1,49 @@
 """Runtime guards the policy compiles calls to, and the violation bookkeeping they share.
 
-Every refusal goes through :func:`refuse`, which files the violation with the active run (so a
-program that catches the exception is still reported) and returns the :class:`PolicyError`.
+Every refusal goes through :func:`refuse`, which words it with the program line that asked
+(:func:`vipexec.sandbox.language.policy.refusal`), files the violation with the active run (so a
+program that catches the exception is still reported, with its line) and returns the
+:class:`PolicyError`.
 """
 
 from __future__ import annotations
 
 import abc
 import string
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
 from vipexec.core.errors import PolicyError
+from vipexec.core.program import PROGRAM_FILE_PREFIX
 from vipexec.core.tracer import active_recorder
-from vipexec.sandbox.language.policy import FORMATTER_METHODS, attribute_name_problem
+from vipexec.sandbox.language.policy import FORMATTER_METHODS, attribute_name_problem, refusal
 
 _MISSING = object()
 _FORMATTER = string.Formatter()
 
 
-def refuse(message: str) -> PolicyError:
-    """Record a policy violation with the active run and return the exception to raise."""
+def refuse(what: str) -> PolicyError:
+    """Record a policy violation (``what`` names the construct: "X is not allowed") with the
+    active run and return the exception to raise."""
+    line = _program_line()
+    message = refusal(what, line)
     recorder = active_recorder()
     if recorder is not None:
-        recorder.note_violation(message)
+        recorder.note_violation(message, line)
     return PolicyError(message)
+
+
+def _program_line() -> int | None:
+    """The line the innermost frame of a program is at (the guard was called from it, or from
+    code it called), or None outside a program."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(PROGRAM_FILE_PREFIX):
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
 
 
 def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
@@ -36,6 +54,8 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
     """
     if type(name) is not str:
         raise _name_type_error(name)
+    if name == "__name__":
+        return _class_name(obj)
     problem = attribute_name_problem(name)
     if problem:
         raise refuse(problem)
@@ -55,6 +75,14 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
         # typing's aliases lead to the collections.abc classes, whose registry is the host's
         raise refuse("ABC.register() is not allowed (it changes the host's isinstance checks)")
     return value
+
+
+def _class_name(obj: Any) -> str:
+    """``cls.__name__`` (``type(x).__name__``) for a class: a string, which leads nowhere. Other
+    objects' ``__name__`` (functions, modules) stays refused."""
+    if isinstance(obj, type):
+        return _type_name_of(obj)
+    raise refuse("attribute '__name__' is not allowed (only on classes, as in type(x).__name__)")
 
 
 def _checked_str_format(obj: Any, name: str) -> Callable[..., Any] | None:
@@ -94,7 +122,7 @@ def check_format_template(template: str, method: str = "format") -> None:
     for _literal, field, spec, _conversion in _FORMATTER.parse(template):
         if field is not None and ("." in field or "[" in field):
             raise refuse(
-                f"str.{method}() is not allowed with the field {{{field}}} "
+                f"str.{method}() with the field {{{field}}} is not allowed "
                 "(format fields may not read attributes or items)"
             )
         if spec:
@@ -140,13 +168,27 @@ class WriteGuard:
         kind = type(obj)
         if kind in self.WRITABLE_BUILTINS or kind in self.program_classes:
             return obj
-        raise refuse(f"cannot assign to attributes or items of type '{_type_name(kind)}'")
+        raise refuse(
+            f"assignment to attributes or items of type '{_type_name(kind)}' is not allowed"
+        )
 
     def make_class(self, name: str, bases: tuple, namespace: dict) -> type:
         """The ``__metaclass__`` of program classes: remembers them as writable."""
         cls = type(name, bases, namespace)
         self.program_classes.add(cls)
         return cls
+
+    def superclass_init(self, bound: Any) -> Any:
+        """``super(...).__init__`` (the policy compiles the expression to this call): the next
+        ``__init__`` after one of the program's own classes, on an instance of it. A super
+        object of any other class (a proxy's, an API class's) could re-initialise the caller's
+        objects, so it is refused."""
+        if type(bound) is super and bound.__thisclass__ in self.program_classes:
+            return bound.__init__
+        raise refuse(
+            "attribute '__init__' is not allowed "
+            "(only super().__init__ in a class the program defines)"
+        )
 
     def setattr(self, obj: Any, name: Any, value: Any) -> None:
         _check_write_name(name)
@@ -178,10 +220,10 @@ class GuardedType:
 
     def __call__(self, *args: Any) -> type:
         if len(args) != 1:
-            raise refuse(f"type() with {len(args)} arguments is not available to programs")
+            raise refuse(f"type() with {len(args)} arguments is not allowed (no class factory)")
         kind = type(args[0])
         if issubclass(kind, type):
-            raise refuse("type() of a class is not available to programs")
+            raise refuse("type() of a class is not allowed (no metaclasses)")
         return kind
 
     def __getitem__(self, item: Any) -> types.GenericAlias:
@@ -204,7 +246,7 @@ def forbidden(name: str, reason: str) -> Callable[..., Any]:
     """A stand-in builtin that refuses, so a program gets a clear reason instead of NameError."""
 
     def refused(*args: Any, **kwargs: Any) -> Any:
-        raise refuse(f"{name}() is not available to programs ({reason})")
+        raise refuse(f"{name}() is not allowed ({reason})")
 
     refused.__name__ = refused.__qualname__ = name
     return refused
@@ -213,3 +255,7 @@ def forbidden(name: str, reason: str) -> Callable[..., Any]:
 def _type_name(kind: type) -> str:
     # type's own descriptor: no hook of the class can intercept it
     return type.__getattribute__(kind, "__qualname__")
+
+
+_type_name_of = type.__dict__["__name__"].__get__
+"""a class's ``__name__`` by type's own descriptor (a metaclass cannot redefine it)"""

@@ -26,6 +26,11 @@ What it changes, and why (see docs/sandbox.md):
 - **Annotated assignments** (``n: int = 0``) are allowed: they bind like plain assignments.
 - **Class definitions** keep their line numbers and get ``metaclass=__metaclass__``, which lets
   the run know which classes the program defined (their instances are writable).
+- **Two dunder attributes behind guards**: ``super(...).__init__`` compiles to the write
+  guard's ``superclass_init`` (only for the program's own classes) and ``x.__name__`` to the
+  runtime ``_getattr_`` (only for classes): class code written by LLMs uses both.
+
+Every refusal is worded by :func:`refusal`: the construct and the line.
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
+from RestrictedPython.transformer import (
+    ALLOWED_FUNC_NAMES,
+    FORBIDDEN_FUNC_NAMES,
+    INSPECT_ATTRIBUTES,
+    RestrictingNodeTransformer,
+)
 
 from vipexec.core.instrument import located_at
 from vipexec.core.names import LEAF_NODES
@@ -67,17 +77,39 @@ class PolicyProblem:
     message: str
 
 
+def refusal(what: str, line: int | None) -> str:
+    """The wording of every refusal, at compile time and at run time: the construct refused
+    and the line, ``policy: line 4: attribute '__class__' is not allowed``."""
+    return f"policy: line {line}: {what}" if line is not None else f"policy: {what}"
+
+
 def attribute_name_problem(name: str) -> str | None:
     """Why ``obj.<name>`` is refused whatever ``obj`` is, or None if the name is acceptable."""
     # RestrictedPython's transformer lets ``o._`` through but its safer_getattr refuses it:
     # without the runtime guard, the compile-time check must refuse it.
-    if name.startswith("_"):
-        return f'"{name}" is an invalid attribute name because it starts with "_"'
-    if name.endswith("__roles__"):
-        return f'"{name}" is an invalid attribute name because it ends with "__roles__"'
+    if name.startswith("_") or name.endswith("__roles__"):
+        return f"attribute {name!r} is not allowed"
     if name in INSPECT_ATTRIBUTES:
-        return f'"{name}" is a restricted name (interpreter internals)'
+        return f"attribute {name!r} is not allowed (interpreter internals)"
     return None
+
+
+_REFUSED_SYNTAX = {
+    "Nonlocal": "'nonlocal'",
+    "AsyncFunctionDef": "'async def'",
+    "Await": "'await'",
+    "AsyncFor": "'async for'",
+    "AsyncWith": "'async with'",
+    "TryStar": "'except*'",
+    "Match": "'match'",
+}
+"""how refusals name the statements RestrictedPython has no visitor for (by node class)"""
+
+
+def _calls_super(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+    )
 
 
 def _write_guarded(value: ast.expr) -> ast.Call:
@@ -95,6 +127,22 @@ contents, of which they have none: skipping the visit changes nothing (the few l
 without a visitor, which RestrictedPython refuses, are still visited)"""
 _VISITORS: dict[type, Any] = {}
 """ProgramPolicy's visit method for each node class"""
+
+
+def _contents_only(self: Any, node: ast.AST) -> Any:
+    return self.node_contents_visit(node)
+
+
+def _only_visits_contents(method: Any) -> bool:
+    """Whether a visitor is RestrictedPython's ``return self.node_contents_visit(node)`` (most
+    of its visitors are: a node class it admits as it is)."""
+    code, plain = getattr(method, "__code__", None), _contents_only.__code__
+    return (
+        code is not None
+        and code.co_code == plain.co_code
+        and code.co_names == plain.co_names
+        and code.co_varnames == plain.co_varnames
+    )
 
 
 class ProgramPolicy(RestrictingNodeTransformer):
@@ -122,6 +170,8 @@ class ProgramPolicy(RestrictingNodeTransformer):
         method = _VISITORS.get(kind)
         if method is None:
             method = getattr(type(self), "visit_" + kind.__name__, type(self).generic_visit)
+            if _only_visits_contents(method):  # one call per node less
+                method = type(self).node_contents_visit
             _VISITORS[kind] = method
         return method(self, node)
 
@@ -164,7 +214,36 @@ class ProgramPolicy(RestrictingNodeTransformer):
 
     def error(self, node: ast.AST, info: str) -> None:
         super().error(node, info)
-        self.problems.append(PolicyProblem(getattr(node, "lineno", None), info))
+        line = getattr(node, "lineno", None)
+        self.problems.append(PolicyProblem(line, refusal(info, line)))
+
+    def not_allowed(self, node: ast.AST) -> None:
+        kind = type(node).__name__
+        self.error(node, f"{_REFUSED_SYNTAX.get(kind, kind)} is not allowed")
+
+    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
+        # RestrictedPython's rules, in the words of our refusals
+        if name is None:
+            return
+        if name.startswith("_") and name != "_":
+            method = allow_magic_methods and name in ALLOWED_FUNC_NAMES and node.col_offset != 0
+            if not method:
+                self.error(node, f"name {name!r} is not allowed")
+        elif name.endswith("__roles__"):
+            self.error(node, f"name {name!r} is not allowed")
+        elif name in FORBIDDEN_FUNC_NAMES:
+            self.error(node, f"name {name!r} is not allowed (reserved)")
+
+    def check_import_names(self, node: ast.Import | ast.ImportFrom) -> ast.AST:
+        if getattr(node, "is_lazy", 0):  # Python 3.15: resolved by a builtin past the guard
+            self.error(node, "'lazy import' is not allowed")
+        for alias in node.names:
+            if alias.name == "*":
+                self.error(node, "'import *' is not allowed")
+            else:
+                self.check_name(node, alias.name)
+            self.check_name(node, alias.asname)
+        return self.node_contents_visit(node)
 
     # --- names ------------------------------------------------------------------------------
 
@@ -180,6 +259,17 @@ class ProgramPolicy(RestrictingNodeTransformer):
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         node = self.node_contents_visit(node)  # inner names first: problems in reading order
+        if isinstance(node.ctx, ast.Load) and node.attr == "__name__":
+            # a class's name: the runtime guard reads it for classes only
+            at = located_at(node)
+            getter = ast.Name("_getattr_", ast.Load(), **at)
+            return ast.Call(getter, [node.value, ast.Constant("__name__", **at)], [], **at)
+        if isinstance(node.ctx, ast.Load) and node.attr == "__init__" and _calls_super(node.value):
+            # super().__init__(...): the write guard hands it out in the program's own classes
+            at = located_at(node)
+            guard = ast.Name("_write_", ast.Load(), **at)
+            method = ast.Attribute(guard, "superclass_init", ast.Load(), **at)
+            return ast.Call(method, [node.value], [], **at)
         problem = attribute_name_problem(node.attr)
         if problem:
             self.error(node, problem)
@@ -203,7 +293,7 @@ class ProgramPolicy(RestrictingNodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if isinstance(node.func, ast.Name) and node.func.id in ("exec", "eval"):
-            self.error(node, f"{node.func.id}() calls are not allowed")
+            self.error(node, f"{node.func.id}() is not allowed (no dynamic code)")
         return self.node_contents_visit(node)
 
     def guard_iter(self, node: ast.For | ast.comprehension) -> ast.AST:
@@ -218,7 +308,7 @@ class ProgramPolicy(RestrictingNodeTransformer):
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         target = node.target
         if isinstance(target, ast.Attribute) and target.attr in TYPE_DEPENDENT_ATTRIBUTES:
-            self.error(node, f'augmented assignment to ".{target.attr}" is not allowed')
+            self.error(node, f"augmented assignment to attribute {target.attr!r} is not allowed")
         return self.node_contents_visit(node)
 
     def visit_With(self, node: ast.With) -> ast.AST:

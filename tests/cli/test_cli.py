@@ -57,7 +57,8 @@ def test_timeout_and_policy_exit_1(tmp_path, capsys):
     assert "timeout error in block 0" in capsys.readouterr().err
     program.write_text("import os\n")
     assert main(["run", str(program)]) == 1
-    assert "policy error in block 0, line 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{program}: block 0: policy: line 1: import of 'os' is not allowed (available:" in err
 
 
 @pytest.mark.parametrize(

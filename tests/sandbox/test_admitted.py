@@ -75,6 +75,46 @@ PROGRAMS = {
     "getattr arity": "def execute_command(image):\n    return getattr(image)\n",
     "getattr name type": "def execute_command(image):\n    return getattr(image, image)\n",
     "hasattr arity": "def execute_command(image):\n    return hasattr(image)\n",
+    "super().__init__ in program classes": (
+        "class NotFound(Exception):\n"
+        "    def __init__(self, name):\n"
+        "        super().__init__(f'no {name} in the image')\n"
+        "        self.name = name\n"
+        "def execute_command(image) -> str:\n"
+        "    class Box:\n"
+        "        def __init__(self, width):\n"
+        "            self.width = width\n"
+        "    class Square(Box):\n"
+        "        def __init__(self, width):\n"
+        "            super().__init__(width)\n"
+        "            super(Box, self).__init__()\n"
+        "        def area(self):\n"
+        "            return self.width * self.width\n"
+        "    try:\n"
+        "        raise NotFound('cat')\n"
+        "    except NotFound as error:\n"
+        "        return f'{error} ({error.name}) {Square(image).area()}'\n"
+    ),
+    "super().__init__ with wrong arguments": (
+        "class Box:\n"
+        "    def __init__(self):\n"
+        "        super().__init__(1)\n"
+        "def execute_command(image):\n    return Box()\n"
+    ),
+    "class names": (
+        "class Skill:\n"
+        "    def describe(self):\n"
+        "        return type(self).__name__\n"
+        "class Count(Skill):\n"
+        "    pass\n"
+        "def execute_command(image) -> str:\n"
+        "    try:\n"
+        "        [][image]\n"
+        "    except Exception as error:\n"
+        "        kind = type(error).__name__\n"
+        "    names = [type(image).__name__, int.__name__, Count.__name__, Count().describe()]\n"
+        "    return f'{kind}: ' + ', '.join(names) + getattr(str, '__name__')\n"
+    ),
     "script with print": (
         "from typing import List\n"
         "names: List[str] = ['a', 'b']\n"

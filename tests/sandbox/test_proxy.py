@@ -113,21 +113,24 @@ def test_slots_are_copied_or_read_through(run_source):
     assert slotted.parts == [1, 2]
 
 
+WRITE_REFUSED = "assignment to attributes or items of type 'Counter' is not allowed"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("obj.count = 5", "cannot assign to attributes or items of type 'Counter'"),
-        ("setattr(obj, 'count', 5)", "cannot assign to attributes or items of type 'Counter'"),
-        ("del obj.count", "cannot assign to attributes or items of type 'Counter'"),
-        ("obj.bump = None", "cannot assign to attributes or items of type 'Counter'"),
-        ("return getattr(obj, '_vx_target')", '"_vx_target" is an invalid attribute name'),
+        ("obj.count = 5", WRITE_REFUSED),
+        ("setattr(obj, 'count', 5)", WRITE_REFUSED),
+        ("del obj.count", WRITE_REFUSED),
+        ("obj.bump = None", WRITE_REFUSED),
+        ("return getattr(obj, '_vx_target')", "attribute '_vx_target' is not allowed"),
     ],
 )
 def test_proxies_refuse_writes_and_internals(run_source, body, message):
     counter = Counter()
     run = run_with(run_source, body, counter)
     assert run.error.kind == "policy"
-    assert message in run.error.message
+    assert run.error.message == f"policy: line 2: {message}"
     assert counter.count == 0 and counter.bump.__func__ is Counter.bump
 
 

@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from vipexec.engine.compiler import CompiledProgram
 
 ENTRY_NAMES = ("execute_command", "solve_query")
+PROGRAM_FILE_PREFIX = "<vipexec:"
+"""how the filenames of programs' code objects start (no real file's name does): frames of a
+program are told apart from vipexec's own by it"""
 STAGES = Registry(
     "program stage",
     VipexecError,
@@ -268,6 +271,11 @@ class Program:
         return cls(text, name, form, None, (), tuple(blocks), syntax_error=problem)
 
     # --- derived views ------------------------------------------------------------------------
+
+    @property
+    def filename(self) -> str:
+        """The filename of the program's code objects (see :data:`PROGRAM_FILE_PREFIX`)."""
+        return f"{PROGRAM_FILE_PREFIX}{self.name}>"
 
     @cached_property
     def sha256(self) -> str:

@@ -32,6 +32,8 @@ class RunError:
 
     def describe(self) -> str:
         """One line naming the kind, the block and the line, for a terminal or an LLM."""
+        if self.message.startswith(f"{self.kind}: "):  # a refusal names its line itself
+            return self.message if self.block is None else f"block {self.block}: {self.message}"
         where = []
         if self.block is not None:
             where.append(f"block {self.block}")

@@ -79,8 +79,8 @@ class Recorder:
         self.blocks = [BlockState(names) for names in bound_names]
         self._stack: list[tuple[int, int]] = []
         self.first_error_block: int | None = None
-        self.violations: list[tuple[str, int | None]] = []
-        """policy violations as (message, block), kept even if the program caught them"""
+        self.violations: list[tuple[str, int | None, int | None]] = []
+        """policy violations as (message, block, line), kept even if the program caught them"""
         self.lasting: dict[int, Any] = {}
         """summaries of immutable objects, reused for the whole run (see summarize.LASTING)"""
         self.bytes_left = self.limits.max_bytes
@@ -162,8 +162,8 @@ class Recorder:
         if self._stack:
             self.blocks[self._stack[-1][0]].calls_dropped += 1
 
-    def note_violation(self, message: str) -> None:
-        self.violations.append((message, self.current_block))
+    def note_violation(self, message: str, line: int | None) -> None:
+        self.violations.append((message, self.current_block, line))
 
     @property
     def current_block(self) -> int | None:

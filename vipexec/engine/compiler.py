@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from vipexec.core.blocks import scan_source, split_blocks
 from vipexec.core.errors import CompileError, CompileProblem
-from vipexec.core.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME, instrument_blocks
+from vipexec.core.instrument import HIDDEN_NAMES, instrument_blocks
 from vipexec.core.program import AST_LOCK, remember
 
 if TYPE_CHECKING:
@@ -28,24 +28,19 @@ class CompiledProgram:
     bound_names: tuple[tuple[str, ...], ...]
 
 
-def program_filename(program: Program) -> str:
-    # A name no real file has, so traceback frames of the program are told apart from ours.
-    return f"<vipexec:{program.name}>"
-
-
 def compile_program(
     program: Program, *, sandbox: bool, as_factory: bool = False
 ) -> CompiledProgram:
     """Compile ``program``; raises :class:`CompileError` listing every problem with its block.
 
     ``as_factory`` (function form only) compiles just the entry function, undecorated, inside
-    ``def _vx_factory(_vx_rec, _vx_locals, _vx_any_error): ...; return <entry>``, so that the
+    ``def _vx_factory(<the instrumentation's hidden names>): ...; return <entry>``, so that the
     tracer's names are closure cells rather than globals: :func:`vipexec.traced` builds the
     function with the original module's globals and adds nothing to them.
     """
     if program.syntax_error is not None:
         raise CompileError([program.syntax_error], program.name)
-    filename = program_filename(program)
+    filename = program.filename
     key = (program.sha256, filename, program.entry, sandbox, as_factory)
     outcome = _COMPILED.get(key)
     if outcome is None:
@@ -121,10 +116,13 @@ def _apply_policy(
     tree: ast.Module, program: Program, entry: ast.FunctionDef | None
 ) -> tuple[ast.Module, list[ast.Name]]:
     """The policy-transformed tree, and the reads in ``entry`` of builtins it may hoist."""
+    from vipexec.engine.hoist import NEVER_HOISTED
     from vipexec.sandbox.language.builtins import BUILTIN_NAMES
     from vipexec.sandbox.language.policy import ProgramPolicy
 
-    hoistable = BUILTIN_NAMES - program.bound_anywhere if entry is not None else frozenset()
+    hoistable = frozenset()
+    if entry is not None:
+        hoistable = BUILTIN_NAMES - NEVER_HOISTED - program.bound_anywhere
     policy = ProgramPolicy(entry, hoistable)
     tree = policy.visit(tree)
     if policy.problems:
@@ -142,12 +140,11 @@ FACTORY_NAME = "_vx_factory"
 def _factory_module(tree: ast.Module, program: Program) -> ast.Module:
     entry = _entry_def(tree, program)
     entry.decorator_list = []
-    hidden = [RECORDER_NAME, LOCALS_NAME, ANY_ERROR_NAME]
     factory = ast.FunctionDef(
         name=FACTORY_NAME,
         args=ast.arguments(
             posonlyargs=[],
-            args=[ast.arg(arg=name) for name in hidden],
+            args=[ast.arg(arg=name) for name in HIDDEN_NAMES],
             kwonlyargs=[],
             kw_defaults=[],
             defaults=[],

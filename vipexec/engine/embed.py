@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vipexec.core.errors import InvalidArgumentError
+from vipexec.core.instrument import hidden_bindings
 from vipexec.core.program import Program
 from vipexec.core.run import Run
 from vipexec.core.tracer import Recorder, TraceLimits
@@ -62,7 +63,7 @@ def traced(
         started = time.perf_counter()
         recorder = Recorder(compiled.bound_names, limits)
         factory = types.FunctionType(factory_code, fn.__globals__)
-        inner = factory(recorder, locals, BaseException)
+        inner = factory(**hidden_bindings(recorder))
         inner.__defaults__ = fn.__defaults__  # keep the original default objects
         inner.__kwdefaults__ = fn.__kwdefaults__
         inputs = summarize_inputs({**dict(enumerate(args)), **kwargs})

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vipexec.core.errors import CompileError, InvalidArgumentError, PolicyError, RunInterrupted
-from vipexec.core.instrument import ANY_ERROR_NAME, LOCALS_NAME, RECORDER_NAME
+from vipexec.core.instrument import hidden_bindings
 from vipexec.core.program import Program
 from vipexec.core.run import BlockTrace, Run, RunError
 from vipexec.core.summarize import summarize
@@ -128,9 +128,7 @@ def build_globals(
             trusted = dict(_TRUSTED_BUILTINS)
             trusted["print"] = output.print
             env["__builtins__"] = trusted
-    env[RECORDER_NAME] = recorder
-    env[LOCALS_NAME] = locals
-    env[ANY_ERROR_NAME] = BaseException
+    env.update(hidden_bindings(recorder))
     return env
 
 
@@ -186,8 +184,7 @@ def _run_error(
     compiled: CompiledProgram, recorder: Recorder, failure: BaseException | None
 ) -> RunError | None:
     if recorder.violations and (failure is None or isinstance(failure, PolicyError)):
-        message, block = recorder.violations[0]
-        line = _program_line(compiled, failure) if failure is not None else None
+        message, block, line = recorder.violations[0]
         return RunError("policy", "PolicyError", message, block, line)
     if failure is None:
         return None

@@ -21,6 +21,9 @@ import ast
 from vipexec.core.instrument import located_at
 
 HOISTED_PREFIX = "_vx_b_"
+NEVER_HOISTED = frozenset({"super"})
+"""builtins read under their own name: zero-argument ``super()`` finds its class through the
+``__class__`` cell, which the compiler makes only for functions that read the name ``super``"""
 
 
 def hoist_builtins(entry: ast.FunctionDef, reads: list[ast.Name]) -> None:

@@ -34,7 +34,7 @@ class ProgramOutput:
             if self.sandbox:
                 from vipexec.sandbox.language.guards import refuse
 
-                raise refuse("print(file=...) is not allowed: programs cannot write files")
+                raise refuse("print(file=...) is not allowed (programs cannot write files)")
             builtins.print(*values, sep=sep, end=end, file=file, flush=flush)
             return
         sep = " " if sep is None else sep
