@@ -25,7 +25,7 @@ interval of the seed mean (whole queries resampled), then balanced accuracy, acc
 base rate. Both frozen feature extractors run once per row; every run trains heads only (plus
 the top layer in the fine-tuned row).
 
-    python bench/reward_table.py --data /work/data/reward400 \\
+    python bench/reward_table.py --data data/reward400 \\
         --image-encoder runs/image-encoder --json table.json
 """
 
