@@ -105,6 +105,7 @@ class Backend:
     def _add_options(self, **options: Any) -> None:
         """Record the options a subclass was built with (they go into :attr:`backend_id`)."""
         self._options.update(options)
+        self.__dict__.pop("_backend_id", None)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -113,8 +114,12 @@ class Backend:
     @property
     def backend_id(self) -> str:
         """Stable id of this backend and its options, for cache keys: ``name@version(k=v,...)``."""
-        opts = ",".join(f"{key}={self._options[key]!r}" for key in sorted(self._options))
-        return f"{self.name}@{self.version}({opts})"
+        # Built once per set of options: every served call reports it.
+        found = self.__dict__.get("_backend_id")
+        if found is None:
+            opts = ",".join(f"{key}={self._options[key]!r}" for key in sorted(self._options))
+            found = self.__dict__["_backend_id"] = f"{self.name}@{self.version}({opts})"
+        return found
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.backend_id}>"

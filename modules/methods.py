@@ -206,11 +206,25 @@ class ApiMethod:
 # --- result normalisation ------------------------------------------------------------------------
 
 
+_PLAIN_SEQUENCES = (tuple, list)
+
+
 def _boxes(result: Any, args: Mapping[str, Any]) -> list[tuple[int, ...]]:
     if not isinstance(result, (list, tuple)):
         raise ContractBroken(f"returned {type(result).__name__}, expected a list of boxes")
     boxes = []
     for item in result:
+        # The common answer, a tuple or list of four ints, passes without the generic checks.
+        if type(item) in _PLAIN_SEQUENCES and len(item) == 4:
+            left, lower, right, upper = item
+            if (
+                type(left) is int
+                and type(lower) is int
+                and type(right) is int
+                and type(upper) is int
+            ):
+                boxes.append((left, lower, right, upper))
+                continue
         values = list(item) if hasattr(item, "__iter__") and not isinstance(item, str) else []
         if len(values) != 4:
             raise ContractBroken(f"returned a box that is not 4 numbers: {item!r}")

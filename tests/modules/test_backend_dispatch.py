@@ -53,6 +53,13 @@ def test_backend_id_is_stable_and_names_options():
     assert noisy.backend_id == create_backend("synthetic-noisy", miss_rate=0.2, seed=3).backend_id
 
 
+def test_backend_id_follows_options_added_after_it_was_read():
+    backend = create_backend("synthetic")
+    assert backend.backend_id == "synthetic@1(exists_vqa=False)"
+    backend._add_options(profile="late")  # a model backend records its profile once loaded
+    assert backend.backend_id == "synthetic@1(exists_vqa=False,profile='late')"
+
+
 class _Echo(Backend):
     """Answers find with a fixed box and returns what it was given elsewhere."""
 

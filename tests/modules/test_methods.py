@@ -8,6 +8,8 @@ import inspect
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vipexec.cot.form import quotes
 from vipexec.modules import api
@@ -142,6 +144,52 @@ def test_normalize_by_result_kind():
         method_named("best_image_match").normalize(2, {"crops": [0, 1]})
     with pytest.raises(ContractBroken, match="program's process"):
         method_named("crop").normalize(None, {})
+
+
+def _boxes_by_the_generic_rule(result):
+    """The box rule stated once more, plainly: four finite real numbers each, truncated."""
+    import math
+    import numbers
+
+    out = []
+    for item in result:
+        values = list(item) if hasattr(item, "__iter__") and not isinstance(item, str) else []
+        if len(values) != 4 or not all(
+            isinstance(v, numbers.Real) and math.isfinite(v) for v in values
+        ):
+            return ContractBroken
+        out.append(tuple(int(v) for v in values))
+    return out
+
+
+_BOX_PART = st.one_of(
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.just("7"),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(_BOX_PART, _BOX_PART, _BOX_PART, _BOX_PART),
+            st.lists(_BOX_PART, min_size=3, max_size=5),
+            st.text(max_size=4),
+        ),
+        max_size=5,
+    )
+)
+def test_find_normalizes_every_box_as_the_generic_rule_does(result):
+    # The fast path for plain int boxes must answer exactly as the generic checks would.
+    expected = _boxes_by_the_generic_rule(result)
+    if expected is ContractBroken:
+        with pytest.raises(ContractBroken):
+            method_named("find").normalize(result, {})
+    else:
+        assert method_named("find").normalize(result, {}) == expected
 
 
 def test_normalize_result_names_the_backend_that_broke_the_contract():
