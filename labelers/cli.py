@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vipexec.core.errors import VipexecError
-from vipexec.engine.output import terminal_text
+from vipexec.core.terminal import terminal_text
 
 __all__ = [
     "dataset_command",

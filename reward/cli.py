@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from vipexec.core.terminal import terminal_text
 from vipexec.reward.errors import RewardError
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"vipexec reward: error: {message}", file=sys.stderr)
+    # File names and row contents reach the message: escaped, they cannot drive the terminal.
+    print(f"vipexec reward: error: {terminal_text(message)}", file=sys.stderr)
     return 2
 
 

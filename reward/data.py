@@ -76,6 +76,7 @@ def data_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
 def _read_raw(path: Path) -> list[Any]:
     """Rows of one file through ``datasets``; on a parse failure, find the bad line ourselves."""
     from datasets import load_dataset
+    from datasets.utils import logging as datasets_logging
     from datasets.utils.tqdm import (
         are_progress_bars_disabled,
         disable_progress_bars,
@@ -84,6 +85,10 @@ def _read_raw(path: Path) -> list[Any]:
 
     quiet = are_progress_bars_disabled()
     disable_progress_bars()
+    # datasets logs a parse failure (with the raw file name) before raising; the error we raise
+    # says it in one escaped line, so its logger is silenced while it reads.
+    verbosity = datasets_logging.get_verbosity()
+    datasets_logging.set_verbosity(datasets_logging.CRITICAL)
     try:
         ds = load_dataset(_FORMATS[path.suffix], data_files=str(path), split="train")
     except Exception as exc:
@@ -93,6 +98,7 @@ def _read_raw(path: Path) -> list[Any]:
             f"cannot be read: {type(exc).__name__}: {exc}".splitlines()[0], source=str(path)
         ) from exc
     finally:
+        datasets_logging.set_verbosity(verbosity)
         if not quiet:
             enable_progress_bars()
     return list(ds)

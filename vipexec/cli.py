@@ -3,7 +3,7 @@
 Exit codes: 0 the program ran (or the command succeeded); 1 the program failed (compile,
 policy, runtime, timeout, memory, crashed) or tests failed; 2 bad invocation or unreadable input.
 Every failure is one line on stderr, never a traceback; every option is checked. Program-derived
-text reaches the terminal escaped (:func:`vipexec.engine.output.terminal_text`). Start-up stays
+text reaches the terminal escaped (:func:`vipexec.core.terminal.terminal_text`). Start-up stays
 light: heavy libraries (torch, the model backends) are imported only by the commands that need them.
 """
 
@@ -32,7 +32,7 @@ from typing import Annotated, Any  # noqa: E402
 import typer  # noqa: E402
 
 from vipexec.core.errors import VipexecError  # noqa: E402
-from vipexec.engine.output import encodable, terminal_text  # noqa: E402
+from vipexec.core.terminal import encodable, terminal_text  # noqa: E402
 
 app = typer.Typer(
     name="vipexec",

@@ -94,6 +94,15 @@ def test_malformed_row_is_one_line(capfd, small_dataset, tmp_path):
     assert_one_line_error(code, err, "bad.jsonl, row 2, field 'logic'")
 
 
+def test_a_file_name_cannot_drive_the_terminal(capfd, small_dataset, tmp_path):
+    # The name reaches the error line; an escape sequence or a newline in it is shown escaped.
+    bad = tmp_path / "bad\x1b[2J\nvipexec: forged.jsonl"
+    bad.write_text(small_dataset.read_text().splitlines()[0][:-1] + "\n")
+    code, _, err = run(capfd, "fit", "--config", "tiny", "--data.path", str(bad))
+    assert_one_line_error(code, err, "bad")
+    assert "\x1b" not in err and "\\x1b[2J\\nvipexec: forged.jsonl" in err
+
+
 def test_select_over_scored_candidates(capfd, tmp_path):
     def cand(pid, query, scores):
         return {

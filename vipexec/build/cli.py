@@ -201,7 +201,7 @@ def stats_command(
 
 
 def _fail(stream: TextIO, message: str) -> int:
-    from vipexec.engine.output import terminal_text
+    from vipexec.core.terminal import terminal_text
 
     print(f"vipexec: {terminal_text(message.strip().splitlines()[0])}", file=stream)
     return 2

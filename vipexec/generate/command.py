@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vipexec.core.errors import InvalidArgumentError, VipexecError
-from vipexec.engine.output import terminal_text
+from vipexec.core.terminal import terminal_text
 from vipexec.generate.protocol import Generator
 from vipexec.generate.queries import read_queries
 from vipexec.generate.tree_builder import TreeLimits, build_tree

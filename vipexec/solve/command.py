@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from vipexec.core.errors import InvalidArgumentError, VipexecError
-from vipexec.engine.output import terminal_text
+from vipexec.core.terminal import terminal_text
 from vipexec.generate.command import LLMSettings
 from vipexec.generate.protocol import Query
 from vipexec.generate.queries import read_queries
