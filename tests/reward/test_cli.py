@@ -189,9 +189,9 @@ def test_importing_the_package_does_not_import_torch():
     ("name", "monitor"),
     [
         ("tiny", "val/avg_acc"),
-        ("minilm", "val/avg_acc"),
+        ("minilm", "val/avg_auroc"),
         ("minilm-image", "val/avg_auroc"),
-        ("qwen2vl-lora", "val/avg_acc"),
+        ("qwen2vl-lora", "val/avg_auroc"),
     ],
 )
 def test_packaged_configs_parse(capfd, name, monitor):
