@@ -11,6 +11,13 @@ train split, scored on the test split. The same regression on TF-IDF of the step
 majority class, are printed alongside; the truth is read from the step text with a regular
 expression, so it needs no model.
 
+Then an upper bound on what the image can add at all: per step with an attribute label, the
+scene file's truth at the regions the step names (for each box, the object it overlaps most,
+IoU >= 0.3: its shape and colour, or "nothing there"), averaged over the step's boxes and
+crossed with the shape and colour words of the step. A logistic regression on TF-IDF of the step
+text, on these region-truth features, and on both, is scored by test AUROC: if exact truth at
+the right place adds little to the text, no image encoder can.
+
     python bench/grounding_probe.py --data data/reward400 --features data/runs/text-features-256.pt
 
 ``--features`` is the text-feature file ``bench/reward_table.py --runs-dir`` keeps (computed
@@ -21,6 +28,7 @@ default 96 x 128 input).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -58,6 +66,60 @@ def first_box_cell(text: str, size: tuple[int, int], grid: tuple[int, int]) -> t
     )
 
 
+def scene_of(dataset, index: int) -> tuple[list[dict], tuple[int, int]]:
+    """The objects of a row's scene file (a clip's first frame) and the scene's size."""
+    scene = json.loads(dataset.images(index)[0].with_suffix(".json").read_text(encoding="utf-8"))
+    objects = scene["frames"][0]["objects"] if scene.get("kind") == "clip" else scene["objects"]
+    return objects, (scene["width"], scene["height"])
+
+
+def region_truth(text: str, objects: list[dict], size: tuple[int, int]) -> np.ndarray:
+    """What lies at the regions a step names, from the scene's truth, crossed with its words."""
+    from vipexec.modules.synthetic import world
+
+    names = [*world.SHAPES, *world.COLORS]
+    found = []
+    for match in BOX.finditer(text):
+        left, lower, right, upper = map(int, match.groups())
+        area = (right - left) * (upper - lower)
+        if area <= 0 or area > 0.5 * size[0] * size[1]:  # the whole image names no object
+            continue
+        best, best_iou = None, 0.0
+        for obj in objects:
+            o_left, o_lower, o_right, o_upper = obj["visible_box"]
+            dx = min(right, o_right) - max(left, o_left)
+            dy = min(upper, o_upper) - max(lower, o_lower)
+            inter = max(0, dx) * max(0, dy)
+            union = area + (o_right - o_left) * (o_upper - o_lower) - inter
+            if union > 0 and inter / union > best_iou:
+                best, best_iou = obj, inter / union
+        flags = np.zeros(len(names) + 1)
+        if best is None or best_iou < 0.3:
+            flags[-1] = 1.0  # nothing there
+        else:
+            flags[names.index(best["shape"])] = flags[names.index(best["color"])] = 1.0
+        found.append(flags)
+    pooled = np.mean(found, axis=0) if found else np.zeros(len(names) + 1)
+    lowered = text.lower()
+    said = np.array([float(re.search(r"\b" + name, lowered) is not None) for name in names] + [0])
+    return np.concatenate([pooled, said * pooled, said * (1 - pooled), [float(bool(found))]])
+
+
+def attribute_steps(dataset):
+    """Texts, region-truth features and attribute labels of every step labelled on attribute."""
+    texts, regions, labels = [], [], []
+    for i in range(len(dataset)):
+        row = dataset.row(i)
+        objects, size = scene_of(dataset, i)
+        for s, text in enumerate(row["completions"]):
+            if row["attribute"][s] is None:
+                continue
+            texts.append(text)
+            regions.append(region_truth(text, objects, size))
+            labels.append(int(row["attribute"][s]))
+    return texts, np.stack(regions), np.array(labels)
+
+
 def collect(dataset, cache, pad_id: int, grid: tuple[int, int]):
     """Step features, step texts and (row, column) targets of the steps that name a box."""
     import torch
@@ -71,7 +133,7 @@ def collect(dataset, cache, pad_id: int, grid: tuple[int, int]):
         if not enc.kept:
             continue
         row = dataset.row(i)
-        size = (320, 240)  # the synthetic world's scene size; clips share it
+        size = scene_of(dataset, i)[1]
         with torch.no_grad():
             hidden = cache.features(collate_steps([example], pad_id=pad_id), None)[0]
         for s in range(enc.kept):
@@ -137,6 +199,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  chance                                              {100 * chance:5.1f}%")
         for label, score in scores.items():
             print(f"  {label:51s} {100 * score:5.1f}%")
+
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.metrics import roc_auc_score
+
+    texts, regions, labels = attribute_steps(dm.datasets["train"])
+    test_texts, test_regions, test_labels = attribute_steps(dm.datasets["test"])
+    words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    x_words, x_test_words = words.fit_transform(texts), words.transform(test_texts)
+    inputs = {
+        "TF-IDF of the step text": (x_words, x_test_words),
+        "scene truth at the step's regions": (csr_matrix(regions), csr_matrix(test_regions)),
+        "both": (
+            hstack([x_words, csr_matrix(regions)]),
+            hstack([x_test_words, csr_matrix(test_regions)]),
+        ),
+    }
+    print(
+        f"\nattribute, what the image can add at most ({len(labels)} train and "
+        f"{len(test_labels)} test steps, {int((test_labels == 0).sum())} test negatives): "
+        "test AUROC of a logistic regression on"
+    )
+    for label, (x_train, x_test) in inputs.items():
+        model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
+        model.fit(x_train, labels)
+        auroc = roc_auc_score(test_labels, model.predict_proba(x_test)[:, 1])
+        print(f"  {label:51s} {100 * auroc:5.1f}")
     return 0
 
 

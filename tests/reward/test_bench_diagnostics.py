@@ -70,3 +70,25 @@ def test_first_box_cell_reads_the_centre_of_the_first_box():
     # centre (310, 10): last column; 230 px from the top, in the last row
     assert probe.first_box_cell("it finds 1, at (300, 0, 320, 20).", size, grid) == (5, 7)
     assert probe.first_box_cell("no region here", size, grid) == (-1, -1)
+
+
+def test_region_truth_reads_what_lies_at_the_boxes_a_step_names():
+    from vipexec.modules.synthetic import world
+
+    probe = load_script("bench/grounding_probe.py")
+    names = [*world.SHAPES, *world.COLORS]
+    objects = [
+        {"shape": "star", "color": "red", "visible_box": [10, 10, 40, 40]},
+        {"shape": "circle", "color": "blue", "visible_box": [100, 100, 150, 150]},
+    ]
+    nothing = len(names)
+    # one box on the red star, one where nothing is; the whole image is no object's region
+    text = "it finds 2 stars, at (10, 10, 40, 40) and (200, 200, 230, 230), in (0, 0, 320, 240)"
+    features = probe.region_truth(text, objects, (320, 240))
+    pooled = features[: nothing + 1]
+    assert pooled[names.index("star")] == pooled[names.index("red")] == 0.5
+    assert pooled[nothing] == 0.5 and pooled[names.index("circle")] == 0.0
+    said = features[nothing + 1 : 2 * (nothing + 1)]  # the step says "star": crossed with truth
+    assert said[names.index("star")] == 0.5 and said[names.index("red")] == 0.0
+    assert features[-1] == 1.0
+    assert probe.region_truth("no region here", objects, (320, 240))[-1] == 0.0
