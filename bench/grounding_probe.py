@@ -7,9 +7,9 @@ at the step marker) to the image's grid of patch tokens. Judging an attribute st
 box the step names. This probe measures whether the step feature carries that location at all:
 for every step that names a box, a class-balanced logistic regression reads the grid column
 (and, separately, the row) of the first box's centre from the step feature, trained on the
-train split, scored on the test split. The same regression on TF-IDF of the step text, and the
-majority class, are printed alongside; the truth is read from the step text with a regular
-expression, so it needs no model.
+train split, scored on the test split. The same regression on TF-IDF of the step text, and
+chance (one over the classes present), are printed alongside; the truth is read from the step
+text with a regular expression, so it needs no model.
 
 Then an upper bound on what the image can add at all: per step with an attribute label, the
 scene file's truth at the regions the step names (for each box, the object it overlaps most,
@@ -149,6 +149,9 @@ def collect(dataset, cache, pad_id: int, grid: tuple[int, int]):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not args.data.exists():
+        print(f"grounding_probe: --data {args.data}: no such folder or file", file=sys.stderr)
+        return 2
     # A test split may lack a class the training split has; the score is still defined.
     warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
     from sklearn.feature_extraction.text import TfidfVectorizer
