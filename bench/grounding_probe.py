@@ -18,7 +18,7 @@ crossed with the shape and colour words of the step. A logistic regression on TF
 text, on these region-truth features, and on both, is scored by test AUROC: if exact truth at
 the right place adds little to the text, no image encoder can.
 
-    python bench/grounding_probe.py --data data/reward400 --features data/runs/text-features-256.pt
+    python bench/grounding_probe.py --data data/reward400 --features data/runs/text-features-384.pt
 
 ``--features`` is the text-feature file ``bench/reward_table.py --runs-dir`` keeps (computed
 here when the file is missing). Columns and rows use the reward encoder's grid (6 x 8 for the
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True, help="vipexec dataset folder")
     p.add_argument("--features", type=Path, help="text features saved by reward_table.py")
-    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--max-length", type=int, default=384, help="as the reward model encodes")
     return p.parse_args(argv)
 
 

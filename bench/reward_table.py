@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--finetune-epochs", type=int, default=3)
     p.add_argument("--backbone-lr", type=float, default=5e-5, help="top layer's learning rate")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--max-length", type=int, default=384, help="tokens per row, as packaged")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--attn-dim", type=int, default=64)
     p.add_argument("--bootstrap", type=int, default=1000, help="query-level resamples")
