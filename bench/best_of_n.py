@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-length",
         type=int,
         default=384,
-        help="tokens per row when training (the packaged 192 drops ~40%% of built rows' steps)",
+        help="tokens per row when training (the packaged configs' value)",
     )
     p.add_argument("--runs", type=Path, default=Path("runs/best-of-n"), help="training folder")
     p.add_argument("--n", type=int, default=4, help="candidates per query (N)")
