@@ -271,25 +271,29 @@ ONLY = {
 """``--only`` names of the variants"""
 
 
-def breakdown(namespace: dict, inputs: dict, args: argparse.Namespace) -> dict[str, float]:
+def breakdown(
+    namespace: dict, inputs: dict, args: argparse.Namespace, *, policy: bool
+) -> dict[str, float]:
     """Seconds per run of plain exec, a trivial program, the bench program without value
-    summaries and the full run, all with ``policy=True`` and timed together."""
+    summaries and the full run, all with ``policy`` and timed together."""
     plain_env = dict(namespace)
     exec(compile(PROGRAM, "<plain>", "exec"), plain_env)
     plain = plain_env["execute_command"]
     program = Program.from_source(PROGRAM, name="bench_program")
     trivial = Program.from_source("def execute_command(image, query):\n    return 1\n")
     silent = TraceLimits(max_iterations=0)  # past the bound: exits are counted, not summarised
+
+    def run(prog: Program, **options: object):
+        return lambda: prog.run_in_process(
+            namespace=namespace, inputs=inputs, policy=policy, **options
+        )
+
     return time_interleaved(
         {
             "plain exec": lambda: plain(**inputs),
-            "fixed": lambda: trivial.run_in_process(
-                namespace=namespace, inputs=inputs, policy=True
-            ),
-            "no summaries": lambda: program.run_in_process(
-                namespace=namespace, inputs=inputs, policy=True, limits=silent
-            ),
-            "full": lambda: program.run_in_process(namespace=namespace, inputs=inputs, policy=True),
+            "fixed": run(trivial),
+            "no summaries": run(program, limits=silent),
+            "full": run(program),
         },
         number=args.number,
         repeat=args.repeat,
@@ -363,16 +367,20 @@ def main() -> None:
     # Where the cost goes, per API, timed interleaved with plain exec and the full run so the
     # differences come from one machine state: a run's fixed cost (namespace, recorder, the Run)
     # on a trivial program, and the instrumented program without the per-exit value summaries.
-    print("breakdown of policy=True (each part timed in one interleaved set per API):")
-    for label, api in apis.items():
-        parts = breakdown(api, inputs, args)
-        instrumented = parts["no summaries"] - parts["plain exec"] - parts["fixed"]
-        print(
-            f"  {label}: fixed cost of a run {parts['fixed'] * 1e6:.1f} us; policy, proxies and "
-            f"block instrumentation {instrumented * 1e6:.1f} us; value summaries at block exits "
-            f"{(parts['full'] - parts['no summaries']) * 1e6:.1f} us "
-            f"(plain exec {parts['plain exec'] * 1e6:.1f} us, full {parts['full'] * 1e6:.1f} us)"
-        )
+    # "floor": where the run would sit if value summaries cost nothing.
+    print("breakdown (each part timed in one interleaved set per API and policy):")
+    for policy in (True, False):
+        for label, api in apis.items():
+            parts = breakdown(api, inputs, args, policy=policy)
+            base = parts["plain exec"]
+            instrumented = parts["no summaries"] - base - parts["fixed"]
+            print(
+                f"  policy={policy}, {label}: fixed cost of a run {parts['fixed'] * 1e6:.1f} us; "
+                f"policy, proxies and block instrumentation {instrumented * 1e6:.1f} us; value "
+                f"summaries at block exits {(parts['full'] - parts['no summaries']) * 1e6:.1f} us "
+                f"(plain exec {base * 1e6:.1f} us, full {parts['full'] * 1e6:.1f} us; floor "
+                f"without summaries {parts['no summaries'] / base:.2f}x)"
+            )
     if args.sweep:
         print("sweep (cars = people = N), policy=True against plain exec of the same API:")
         print(f"  {'N':>4s}" + "".join(f" {label + ' x plain':>22s}" for label in apis))
