@@ -28,7 +28,6 @@ default 96 x 128 input).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -66,38 +65,30 @@ def first_box_cell(text: str, size: tuple[int, int], grid: tuple[int, int]) -> t
     )
 
 
-def scene_of(dataset, index: int) -> tuple[list[dict], tuple[int, int]]:
-    """The objects of a row's scene file (a clip's first frame) and the scene's size."""
-    scene = json.loads(dataset.images(index)[0].with_suffix(".json").read_text(encoding="utf-8"))
-    objects = scene["frames"][0]["objects"] if scene.get("kind") == "clip" else scene["objects"]
-    return objects, (scene["width"], scene["height"])
-
-
-def region_truth(text: str, objects: list[dict], size: tuple[int, int]) -> np.ndarray:
-    """What lies at the regions a step names, from the scene's truth, crossed with its words."""
+def region_truth(text: str, objects, size: tuple[int, int]) -> np.ndarray:
+    """What lies at the regions a step names, from the scene's truth (objects with ``box``,
+    ``shape`` and ``color``, as :mod:`vipexec.benchmark.scene_facts` reads them), crossed with
+    the step's words."""
+    from vipexec.modules.backend import box_area, box_iou
     from vipexec.modules.synthetic import world
 
     names = [*world.SHAPES, *world.COLORS]
     found = []
     for match in BOX.finditer(text):
-        left, lower, right, upper = map(int, match.groups())
-        area = (right - left) * (upper - lower)
+        box = tuple(map(int, match.groups()))
+        area = box_area(box)
         if area <= 0 or area > 0.5 * size[0] * size[1]:  # the whole image names no object
             continue
         best, best_iou = None, 0.0
         for obj in objects:
-            o_left, o_lower, o_right, o_upper = obj["visible_box"]
-            dx = min(right, o_right) - max(left, o_left)
-            dy = min(upper, o_upper) - max(lower, o_lower)
-            inter = max(0, dx) * max(0, dy)
-            union = area + (o_right - o_left) * (o_upper - o_lower) - inter
-            if union > 0 and inter / union > best_iou:
-                best, best_iou = obj, inter / union
+            iou = box_iou(box, obj.box)
+            if iou > best_iou:
+                best, best_iou = obj, iou
         flags = np.zeros(len(names) + 1)
         if best is None or best_iou < 0.3:
             flags[-1] = 1.0  # nothing there
         else:
-            flags[names.index(best["shape"])] = flags[names.index(best["color"])] = 1.0
+            flags[names.index(best.shape)] = flags[names.index(best.color)] = 1.0
         found.append(flags)
     pooled = np.mean(found, axis=0) if found else np.zeros(len(names) + 1)
     lowered = text.lower()
@@ -105,12 +96,20 @@ def region_truth(text: str, objects: list[dict], size: tuple[int, int]) -> np.nd
     return np.concatenate([pooled, said * pooled, said * (1 - pooled), [float(bool(found))]])
 
 
+def first_frame(dataset, index: int):
+    """The facts of a row's first image's scene file (a clip's first frame)."""
+    from vipexec.benchmark.scene_facts import Scene
+
+    scene = Scene.load(dataset.images(index)[0])
+    return (scene.frames[0] if scene.frames else scene.objects), (scene.width, scene.height)
+
+
 def attribute_steps(dataset):
     """Texts, region-truth features and attribute labels of every step labelled on attribute."""
     texts, regions, labels = [], [], []
     for i in range(len(dataset)):
         row = dataset.row(i)
-        objects, size = scene_of(dataset, i)
+        objects, size = first_frame(dataset, i)
         for s, text in enumerate(row["completions"]):
             if row["attribute"][s] is None:
                 continue
@@ -133,7 +132,7 @@ def collect(dataset, cache, pad_id: int, grid: tuple[int, int]):
         if not enc.kept:
             continue
         row = dataset.row(i)
-        size = scene_of(dataset, i)[1]
+        size = first_frame(dataset, i)[1]
         with torch.no_grad():
             hidden = cache.features(collate_steps([example], pad_id=pad_id), None)[0]
         for s in range(enc.kept):

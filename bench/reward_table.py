@@ -210,44 +210,43 @@ def tfidf_scores(train: Steps, others: list[Steps]) -> list[np.ndarray]:
     return outs
 
 
-def truth_tokens(scene_file: Path, grid: tuple[int, int], channels: int) -> np.ndarray:
-    """``[rows * cols, channels]`` tokens from a scene file's truth (a clip's first frame, the
-    frame its GIF shows first): per cell, the share of the cell that objects of each shape,
-    colour and size cover (visible boxes, capped at 1), then a one-hot of the cell's row and
-    of its column; the rest is zero."""
+def truth_tokens(image: Path, grid: tuple[int, int], channels: int) -> np.ndarray:
+    """``[rows * cols, channels]`` tokens from the truth of the scene file beside ``image`` (a
+    clip's first frame, the frame its GIF shows first): per cell, the share of the cell that
+    objects of each shape, colour and size cover (visible boxes, capped at 1), then a one-hot of
+    the cell's row and of its column; the rest is zero."""
+    from vipexec.benchmark.scene_facts import Scene
+    from vipexec.modules.backend import box_area, intersect_boxes
     from vipexec.modules.synthetic import world
 
-    scene = json.loads(scene_file.read_text(encoding="utf-8"))
-    objects = scene["frames"][0]["objects"] if scene.get("kind") == "clip" else scene["objects"]
+    scene = Scene.load(image)
+    objects = scene.frames[0] if scene.frames else scene.objects
     values = [*world.SHAPES, *world.COLORS, *world.SIZES]
     rows, cols = grid
     if len(values) + rows + cols > channels:
         raise ValueError(f"{channels} channels cannot hold {len(values)} values and the position")
-    width, height = scene["width"], scene["height"]
-    cell_w, cell_h = width / cols, height / rows
+    cell_w, cell_h = scene.width / cols, scene.height / rows
     out = np.zeros((rows * cols, channels), dtype=np.float32)
     for r in range(rows):
         for c in range(cols):
             cell = r * cols + c
             out[cell, len(values) + r] = 1.0
             out[cell, len(values) + rows + c] = 1.0
-            x0, y0 = c * cell_w, height - (r + 1) * cell_h  # boxes count y from the bottom
+            lower = scene.height - (r + 1) * cell_h  # boxes count y from the bottom
+            box = (c * cell_w, lower, (c + 1) * cell_w, lower + cell_h)
             for obj in objects:
-                left, lower, right, upper = obj["visible_box"]
-                dx = min(right, x0 + cell_w) - max(left, x0)
-                dy = min(max(lower, upper), y0 + cell_h) - max(min(lower, upper), y0)
-                if dx <= 0 or dy <= 0:
+                share = box_area(intersect_boxes(obj.box, box)) / (cell_w * cell_h)
+                if share <= 0:
                     continue
-                share = dx * dy / (cell_w * cell_h)
-                for key in ("shape", "color", "size"):
-                    k = values.index(obj[key])
+                for value in (obj.shape, obj.color, obj.size):
+                    k = values.index(value)
                     out[cell, k] = min(1.0, out[cell, k] + share)
     return out
 
 
 def truth_token_cache(datasets, config) -> dict:
     """The reward model's image cache (``image_key`` -> tokens) filled with every row's first
-    image's truth tokens; the scene file is the image's path with ``.json``."""
+    image's truth tokens."""
     import torch
 
     from vipexec.reward.vision import image_key
@@ -258,7 +257,7 @@ def truth_token_cache(datasets, config) -> dict:
             images = dataset.images(i)
             if not images or image_key(images[0]) in cache:
                 continue
-            tokens = truth_tokens(images[0].with_suffix(".json"), config.grid, config.channels)
+            tokens = truth_tokens(images[0], config.grid, config.channels)
             cache[image_key(images[0])] = torch.from_numpy(tokens).to(torch.float16)
     return cache
 

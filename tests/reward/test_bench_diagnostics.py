@@ -42,9 +42,8 @@ def test_truth_tokens_match_the_renderers_owner_map(tmp_path):
     for i in range(12):
         rendered = render(generate_scene(derive_seed(3, "truth-tokens-test", i)))
         owner = pretrain.cell_targets(rendered.truth, rendered.owner, config.grid, 0.05) > 0
-        scene_file = tmp_path / f"scene_{i}.json"
-        scene_file.write_text(json.dumps(rendered.truth), encoding="utf-8")
-        tokens = table.truth_tokens(scene_file, config.grid, config.channels)
+        (tmp_path / f"scene_{i}.json").write_text(json.dumps(rendered.truth), encoding="utf-8")
+        tokens = table.truth_tokens(tmp_path / f"scene_{i}.png", config.grid, config.channels)
         assert tokens.shape == (config.grid[0] * config.grid[1], config.channels)
         boxes = tokens[:, :n_values] >= 0.05
         agree += int((boxes == owner).sum())
@@ -73,13 +72,14 @@ def test_first_box_cell_reads_the_centre_of_the_first_box():
 
 
 def test_region_truth_reads_what_lies_at_the_boxes_a_step_names():
+    from vipexec.benchmark.scene_facts import SceneObject
     from vipexec.modules.synthetic import world
 
     probe = load_script("bench/grounding_probe.py")
     names = [*world.SHAPES, *world.COLORS]
     objects = [
-        {"shape": "star", "color": "red", "visible_box": [10, 10, 40, 40]},
-        {"shape": "circle", "color": "blue", "visible_box": [100, 100, 150, 150]},
+        SceneObject(0, "red", "star", "small", (10, 10, 40, 40), 1.0, ""),
+        SceneObject(1, "blue", "circle", "large", (100, 100, 150, 150), 2.0, ""),
     ]
     nothing = len(names)
     # one box on the red star, one where nothing is; the whole image is no object's region

@@ -63,12 +63,16 @@ class Scene:
 
     objects: tuple[SceneObject, ...] = ()
     frames: tuple[tuple[SceneObject, ...], ...] = ()
+    width: int = 0
+    height: int = 0
+    """the image's (or each frame's) size in pixels, as the scene file gives it"""
 
     @classmethod
     def from_truth(cls, truth: dict[str, Any]) -> Scene:
+        size = {"width": int(truth.get("width", 0)), "height": int(truth.get("height", 0))}
         if truth.get("kind") == "clip":
-            return cls(frames=tuple(tuple(scene_objects(f)) for f in truth["frames"]))
-        return cls(objects=tuple(scene_objects(truth)))
+            return cls(frames=tuple(tuple(scene_objects(f)) for f in truth["frames"]), **size)
+        return cls(objects=tuple(scene_objects(truth)), **size)
 
     @classmethod
     def load(cls, image: str | Path) -> Scene:
