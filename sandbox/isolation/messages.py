@@ -1,4 +1,4 @@
-"""What crosses the socket between the pool and a worker: JSON messages and two fixed binary
+"""What crosses the pipes between the pool and a worker: JSON messages and two fixed binary
 frames, never pickles.
 
 A worker runs hostile code, so nothing it sends may be able to run code in the parent: messages

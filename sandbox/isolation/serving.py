@@ -114,7 +114,8 @@ class WorkerLine:
         while True:
             try:
                 frame = self._channel.receive()
-                if messages.is_call(frame):
+                is_call = messages.is_call(frame)
+                if is_call:
                     call_job, call, *request = messages.decode_call(frame)
                     if call_job != job:
                         raise messages.ProtocolError(f"a call for job {call_job}, not {job}")
@@ -126,7 +127,7 @@ class WorkerLine:
             except messages.ProtocolError as exc:
                 outcomes.put(("malformed", exc))
                 return False  # the worker is killed: never read from it again
-            if not messages.is_call(frame):
+            if not is_call:
                 outcomes.put(("message", message))
                 return message.get("job") == job and message["op"] in ("done", "invalid")
             with self._lock:
